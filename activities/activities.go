@@ -1,0 +1,45 @@
+// Package activities holds slipway's side effects: every call to
+// Kubernetes, the blob store and the registry that a workflow makes. Each
+// activity is idempotent: a retry after a crash writes nothing twice.
+package activities
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+	"gocloud.dev/blob"
+
+	"github.com/slipway-dev/slipway/records"
+)
+
+// Activities holds the clients; the worker registers one value of it.
+type Activities struct {
+	Store *records.Store
+	Blobs *blob.Bucket
+}
+
+// Error types that are not worth retrying: the input is wrong.
+const (
+	ErrNotFound = "NotFound"
+	ErrInvalid  = "Invalid"
+	ErrConflict = "Conflict"
+)
+
+// permanent marks an error that a retry cannot fix, so the workflow fails
+// at once with its message.
+func permanent(kind string, err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), kind, nil)
+}
+
+// classify turns a record's NotFoundError into a permanent error and lets
+// everything else (API server down, conflicts) be retried.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var nf *records.NotFoundError
+	if errors.As(err, &nf) {
+		return permanent(ErrNotFound, err)
+	}
+	return err
+}

@@ -1,0 +1,163 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/slipway-dev/slipway/blobs"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/source"
+)
+
+type BuildInput struct {
+	App          string
+	BuildID      string
+	Description  string
+	ManifestPath string // inside the source; convox.yml by default
+}
+
+type PrepareBuildResult struct {
+	Services []string
+}
+
+type FinishBuildInput struct {
+	App     string
+	BuildID string
+	Release string // the release the build made, when it succeeded
+	Failure string // why it failed, when it did
+}
+
+// StartBuild writes the Build record as running. A retry finds it written.
+func (a *Activities) StartBuild(ctx context.Context, in BuildInput) error {
+	if _, err := a.Store.GetApp(ctx, in.App); err != nil {
+		return classify(err)
+	}
+	now := metav1.NewTime(time.Now())
+	_, err := a.Store.CreateBuild(ctx, &records.Build{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{records.LabelApp: in.App}},
+		Spec: records.BuildSpec{
+			ID: in.BuildID, App: in.App, Description: in.Description,
+			Source: blobs.SourceKey(in.App, in.BuildID), ManifestPath: in.ManifestPath,
+		},
+		Status: records.BuildStatus{Status: model.BuildRunning, Started: &now},
+	})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// PrepareBuild reads and checks the manifest from the source, resolves the
+// image of every service, and stores the build log. Services with a
+// Dockerfile are built by a builder step that slots in after this one.
+func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBuildResult, error) {
+	b, err := a.Store.GetBuild(ctx, in.App, in.BuildID)
+	if err != nil {
+		return PrepareBuildResult{}, classify(err)
+	}
+	var log strings.Builder
+	fail := func(err error) (PrepareBuildResult, error) {
+		fmt.Fprintf(&log, "ERROR: %v\n", err)
+		_ = a.Blobs.WriteAll(ctx, blobs.LogKey(in.App, in.BuildID), []byte(log.String()), nil)
+		return PrepareBuildResult{}, permanent(ErrInvalid, err)
+	}
+	r, err := a.Blobs.NewReader(ctx, b.Spec.Source, nil)
+	if err != nil {
+		return fail(fmt.Errorf("source of build %s is missing from the blob store: build again", in.BuildID))
+	}
+	raw, err := source.ReadFile(r, b.Spec.ManifestPath)
+	r.Close()
+	if err != nil {
+		return fail(err)
+	}
+	env, err := a.latestEnv(ctx, in.App)
+	if err != nil {
+		return PrepareBuildResult{}, err
+	}
+	m, err := model.ParseManifest(raw, env)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", b.Spec.ManifestPath, err))
+	}
+	if err := m.CheckEnv(env); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(&log, "Manifest %s: %d services\n", b.Spec.ManifestPath, len(m.Services))
+	var images []records.Image
+	var services []string
+	for _, svc := range m.Services {
+		services = append(services, svc.Name)
+		if svc.Image == "" {
+			return fail(fmt.Errorf("services.%s: building from a Dockerfile is not available yet: use image:", svc.Name))
+		}
+		ref, err := name.ParseReference(svc.Image)
+		if err != nil {
+			return fail(fmt.Errorf("services.%s.image: %v", svc.Name, err))
+		}
+		fmt.Fprintf(&log, "%s: image %s\n", svc.Name, ref.Name())
+		images = append(images, records.Image{Service: svc.Name, Ref: ref.Name()})
+	}
+	if err := a.Blobs.WriteAll(ctx, blobs.LogKey(in.App, in.BuildID), []byte(log.String()), nil); err != nil {
+		return PrepareBuildResult{}, err
+	}
+	err = a.updateBuild(ctx, in.App, in.BuildID, func(b *records.Build) {
+		b.Status.Manifest = string(raw)
+		b.Status.Images = images
+		b.Status.Logs = blobs.LogKey(in.App, in.BuildID)
+	})
+	return PrepareBuildResult{Services: services}, err
+}
+
+// FinishBuild records the outcome: complete with its release, or failed
+// with the reason.
+func (a *Activities) FinishBuild(ctx context.Context, in FinishBuildInput) error {
+	return a.updateBuild(ctx, in.App, in.BuildID, func(b *records.Build) {
+		if b.Status.Ended == nil {
+			now := metav1.NewTime(time.Now())
+			b.Status.Ended = &now
+		}
+		b.Status.Release = in.Release
+		b.Status.Status, b.Status.Reason = model.BuildComplete, ""
+		if in.Failure != "" {
+			b.Status.Status, b.Status.Reason = model.BuildFailed, in.Failure
+			b.Status.Logs = blobs.LogKey(in.App, in.BuildID)
+		}
+	})
+}
+
+func (a *Activities) updateBuild(ctx context.Context, app, id string, change func(*records.Build)) error {
+	for {
+		b, err := a.Store.GetBuild(ctx, app, id)
+		if err != nil {
+			return classify(err)
+		}
+		change(b)
+		if _, err = a.Store.UpdateBuild(ctx, b); !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+}
+
+// latestEnv is the env of the app's newest release (empty for a new app):
+// the env a build's release will have.
+func (a *Activities) latestEnv(ctx context.Context, app string) (model.Env, error) {
+	rec, err := a.Store.GetApp(ctx, app)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if rec.Status.Latest == "" {
+		return model.Env{}, nil
+	}
+	r, err := a.Store.GetRelease(ctx, app, rec.Status.Latest)
+	if err != nil {
+		return nil, classify(err)
+	}
+	env, err := a.Store.GetReleaseEnv(ctx, r)
+	return model.Env(env), err
+}

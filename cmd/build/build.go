@@ -1,0 +1,181 @@
+// Package build is `slipway build`: package a directory, upload it, and run
+// the Build workflow, which makes a Build and then a Release of it.
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/blobs"
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/source"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+type Options struct {
+	Dir         string
+	App         string
+	Description string
+	Manifest    string
+}
+
+func NewCmdBuild(f *cmdutil.Factory) *cobra.Command {
+	var o Options
+	cmd := &cobra.Command{
+		Use:   "build [DIR]",
+		Short: "Build the app from a directory (default: the current one) and make a release of it",
+		Example: `  slipway build -a myapp
+  slipway build examples/myapp -a myapp --description "first cut"`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Dir = "."
+			if len(args) == 1 {
+				o.Dir = args[0]
+			}
+			res, err := Run(cmd.Context(), f, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "Build:   %s\nRelease: %s\n", res.BuildID, res.ReleaseID)
+			return nil
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &o.App)
+	cmd.Flags().StringVarP(&o.Description, "description", "d", "", "build description (default: the git commit of a clean checkout)")
+	cmd.Flags().StringVarP(&o.Manifest, "manifest", "m", "convox.yml", "manifest file, relative to DIR")
+	return cmd
+}
+
+// Run builds and returns the new build and release; `deploy` reuses it.
+func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildResult, error) {
+	var res workflows.BuildResult
+	if o.App == "" {
+		abs, err := filepath.Abs(o.Dir)
+		if err != nil {
+			return res, err
+		}
+		o.App = filepath.Base(abs)
+	}
+	a, err := f.App(ctx, o.App)
+	if err != nil {
+		return res, err
+	}
+	if err := checkManifest(ctx, f, a, o); err != nil {
+		return res, err
+	}
+	if o.Description == "" {
+		o.Description = gitDescription(o.Dir)
+	}
+	bid := model.NewBuildID()
+	var tarball bytes.Buffer
+	if err := cmdutil.Step(f.IO.Out, "Packaging source", func() (string, error) {
+		_, err := source.Package(o.Dir, &tarball)
+		return "", err
+	}); err != nil {
+		return res, err
+	}
+	if err := cmdutil.Step(f.IO.Out, "Uploading source", func() (string, error) {
+		bucket, err := f.Blobs(ctx)
+		if err != nil {
+			return "", err
+		}
+		defer bucket.Close()
+		return "", bucket.WriteAll(ctx, blobs.SourceKey(a.Name, bid), tarball.Bytes(), nil)
+	}); err != nil {
+		return res, err
+	}
+	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest}
+	var run interface{ Get(context.Context, any) error }
+	if err := cmdutil.Step(f.IO.Out, "Starting build", func() (string, error) {
+		r, err := f.Start(ctx, cmdutil.RunOptions{
+			ID: workflows.BuildWorkflowID(a.Name, bid), App: a.Name, Build: bid,
+			Summary: "build " + bid + " of " + a.Name,
+		}, workflows.Build, in)
+		run = r
+		return "", err
+	}); err != nil {
+		return res, err
+	}
+	werr := cmdutil.WorkflowError(run.Get(ctx, &res))
+	printLog(ctx, f, a.Name, bid)
+	if werr != nil {
+		return res, fmt.Errorf("build failed: %w", werr)
+	}
+	return res, nil
+}
+
+// checkManifest fails fast, before anything is uploaded or recorded, on a
+// manifest the build would reject.
+func checkManifest(ctx context.Context, f *cmdutil.Factory, a *records.App, o Options) error {
+	raw, err := os.ReadFile(filepath.Join(o.Dir, o.Manifest))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no %s in %s: write one, or pass --manifest FILE", o.Manifest, o.Dir)
+	}
+	if err != nil {
+		return err
+	}
+	env := model.Env{}
+	if a.Status.Latest != "" {
+		s, err := f.Store()
+		if err != nil {
+			return err
+		}
+		r, err := s.GetRelease(ctx, a.Name, a.Status.Latest)
+		if err != nil {
+			return cmdutil.KubeError(err)
+		}
+		e, err := s.GetReleaseEnv(ctx, r)
+		if err != nil {
+			return cmdutil.KubeError(err)
+		}
+		env = model.Env(e)
+	}
+	m, err := model.ParseManifest(raw, env)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.Manifest, err)
+	}
+	return m.CheckEnv(env)
+}
+
+func printLog(ctx context.Context, f *cmdutil.Factory, app, bid string) {
+	bucket, err := f.Blobs(ctx)
+	if err != nil {
+		return
+	}
+	defer bucket.Close()
+	r, err := bucket.NewReader(ctx, blobs.LogKey(app, bid), nil)
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	_, _ = io.Copy(f.IO.Out, r)
+}
+
+// gitDescription is Convox's build description for a clean git checkout:
+// `build <sha, 10 chars> <subject>`; empty otherwise.
+func gitDescription(dir string) string {
+	git := func(args ...string) (string, error) {
+		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	if status, err := git("status", "--porcelain", "--", "."); err != nil || status != "" {
+		return ""
+	}
+	line, err := git("log", "-1", "--format=%H %s")
+	if err != nil || len(line) < 41 {
+		return ""
+	}
+	return "build " + line[:10] + " " + line[41:]
+}

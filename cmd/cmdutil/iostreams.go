@@ -1,0 +1,32 @@
+// Package cmdutil holds what every slipway command shares: the Factory of
+// lazily built clients, the I/O streams, and Convox-style output.
+package cmdutil
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// IOStreams are a command's standard streams; tests use buffers.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// InTTY is true when standard input is a terminal, so commands know
+	// whether to read KEY=VALUE lines from it.
+	InTTY bool
+}
+
+// System returns the process's streams.
+func System() *IOStreams {
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, InTTY: term.IsTerminal(int(os.Stdin.Fd()))}
+}
+
+// Test returns streams backed by buffers, with a terminal on input.
+func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, InTTY: true}, in, out, errOut
+}

@@ -1,0 +1,157 @@
+// Package dev is `slipway dev`: the local stack on loopback.
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/devstack"
+	"github.com/slipway-dev/slipway/records"
+)
+
+func NewCmdDev(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run slipway's local stack: Temporal, Kubernetes with kwok nodes, a registry and a worker",
+	}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:     "up",
+			Short:   "Start whatever part of the local stack is not running, and wait until all of it answers",
+			Example: "  slipway dev up",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				s, err := stack(f)
+				if err != nil {
+					return err
+				}
+				start := time.Now()
+				if err := s.Up(cmd.Context()); err != nil {
+					return err
+				}
+				st := s.Settings()
+				fmt.Fprintf(f.IO.Out, "Local stack up in %.1fs.\n", time.Since(start).Seconds())
+				fmt.Fprintf(f.IO.Out, "Temporal UI: %s\n", st.TemporalUI)
+				fmt.Fprintf(f.IO.Out, "kubectl:     export KUBECONFIG=%s\n", st.Kubeconfig)
+				fmt.Fprintln(f.IO.Out, "Stop it with `slipway dev down`; its state stays for the next `slipway dev up`.")
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:     "down",
+			Short:   "Stop the local stack; its state stays on disk",
+			Example: "  slipway dev down",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				s, err := stack(f)
+				if err != nil {
+					return err
+				}
+				return s.Down(cmd.Context())
+			},
+		},
+		&cobra.Command{
+			Use:     "status",
+			Short:   "Report each part of the local stack",
+			Example: "  slipway dev status",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				s, err := stack(f)
+				if err != nil {
+					return err
+				}
+				t := cmdutil.NewTable("COMPONENT", "STATUS", "DETAIL")
+				down := 0
+				for _, c := range s.Status(cmd.Context()) {
+					status := "running"
+					if !c.Running {
+						status, down = "stopped", down+1
+					}
+					t.Add(c.Name, status, c.Detail)
+				}
+				if err := t.Print(f.IO.Out); err != nil {
+					return err
+				}
+				if down > 0 {
+					return errors.New("the local stack is not fully up: run `slipway dev up`")
+				}
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:     "reset",
+			Short:   "Stop the local stack and delete all of its state",
+			Example: "  slipway dev reset && slipway dev up",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				s, err := stack(f)
+				if err != nil {
+					return err
+				}
+				if err := s.Reset(cmd.Context()); err != nil {
+					return err
+				}
+				fmt.Fprintf(f.IO.Out, "Deleted %s.\n", s.Dir())
+				return nil
+			},
+		},
+	)
+	return cmd
+}
+
+func stack(f *cmdutil.Factory) (*devstack.Stack, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	tools, err := toolsDir(exe)
+	if err != nil {
+		return nil, err
+	}
+	return devstack.New(devstack.Options{
+		Home:            config.Home(),
+		Tools:           tools,
+		Slipway:         exe,
+		AfterKubernetes: InstallCRDs,
+		Out:             f.IO.Out,
+	}), nil
+}
+
+// toolsDir finds the binaries `make tools` built: $SLIPWAY_TOOLS, else
+// .tools/bin beside the bin/ folder that holds this slipway.
+func toolsDir(exe string) (string, error) {
+	if d := os.Getenv("SLIPWAY_TOOLS"); d != "" {
+		return d, nil
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	d := filepath.Join(filepath.Dir(exe), "..", ".tools", "bin")
+	if _, err := os.Stat(d); err != nil {
+		return "", fmt.Errorf("the local stack's tools are not in %s: run `make tools` in slipway's checkout, or set SLIPWAY_TOOLS", filepath.Clean(d))
+	}
+	return filepath.Clean(d), nil
+}
+
+// InstallCRDs installs slipway's records on the cluster of a kubeconfig.
+func InstallCRDs(ctx context.Context, kubeconfig string) error {
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	return records.InstallCRDs(ctx, dyn)
+}

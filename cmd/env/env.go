@@ -1,0 +1,227 @@
+// Package env is `slipway env`: an app's environment. Every change makes a
+// new release.
+package env
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+func NewCmdEnv(f *cmdutil.Factory) *cobra.Command {
+	var app string
+	cmd := &cobra.Command{
+		Use:     "env",
+		Short:   "Show the app's environment (of its newest release)",
+		Example: "  slipway env -a myapp",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, _, err := latestEnv(cmd.Context(), f, app)
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(f.IO.Out, env.String())
+			return err
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &app)
+	cmd.AddCommand(newCmdGet(f), newCmdSet(f), newCmdUnset(f))
+	return cmd
+}
+
+// latestEnv is the env of the app's newest release (empty for a new app).
+func latestEnv(ctx context.Context, f *cmdutil.Factory, appFlag string) (model.Env, *records.App, error) {
+	a, err := f.App(ctx, appFlag)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Status.Latest == "" {
+		return model.Env{}, a, nil
+	}
+	return releaseEnv(ctx, f, a, a.Status.Latest)
+}
+
+func releaseEnv(ctx context.Context, f *cmdutil.Factory, a *records.App, id string) (model.Env, *records.App, error) {
+	s, err := f.Store()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.GetRelease(ctx, a.Name, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := s.GetReleaseEnv(ctx, r)
+	return model.Env(env), a, err
+}
+
+func newCmdGet(f *cmdutil.Factory) *cobra.Command {
+	var app string
+	cmd := &cobra.Command{
+		Use:     "get KEY",
+		Short:   "Show one environment variable",
+		Example: "  slipway env get FOO -a myapp",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			env, _, err := latestEnv(cmd.Context(), f, app)
+			if err != nil {
+				return err
+			}
+			v, ok := env[args[0]]
+			if !ok {
+				return fmt.Errorf("env not found: %s", args[0])
+			}
+			fmt.Fprintln(f.IO.Out, v)
+			return nil
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &app)
+	return cmd
+}
+
+type setOptions struct {
+	app     string
+	replace bool
+	release string
+	promote bool
+}
+
+func newCmdSet(f *cmdutil.Factory) *cobra.Command {
+	var o setOptions
+	cmd := &cobra.Command{
+		Use:   "set KEY=VALUE...",
+		Short: "Set environment variables, making a new release",
+		Example: `  slipway env set FOO=bar BAZ=qux -a myapp
+  slipway env set --replace < .env`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := model.ParsePairs(args)
+			if err != nil {
+				return err
+			}
+			if !f.IO.InTTY && f.IO.In != nil {
+				b, err := io.ReadAll(f.IO.In)
+				if err != nil {
+					return err
+				}
+				fromStdin, err := model.ParseEnv(string(b))
+				if err != nil {
+					return fmt.Errorf("stdin: %w", err)
+				}
+				set = fromStdin.Merge(set)
+			}
+			if len(set) == 0 && !o.replace {
+				return errors.New("nothing to set: pass KEY=VALUE arguments or lines on stdin")
+			}
+			if err := set.Validate(); err != nil {
+				return err
+			}
+			return change(cmd.Context(), f, o, "Setting "+strings.Join(set.Keys(), ", "), set, nil)
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &o.app)
+	cmd.Flags().BoolVar(&o.replace, "replace", false, "replace the whole environment with these variables")
+	cmd.Flags().StringVar(&o.release, "release", "", "fork this release rather than the newest")
+	cmd.Flags().BoolVar(&o.promote, "promote", false, "promote the new release")
+	return cmd
+}
+
+func newCmdUnset(f *cmdutil.Factory) *cobra.Command {
+	var o setOptions
+	cmd := &cobra.Command{
+		Use:     "unset KEY...",
+		Short:   "Remove environment variables, making a new release",
+		Example: "  slipway env unset FOO BAZ -a myapp",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return change(cmd.Context(), f, o, "Unsetting "+strings.Join(args, ", "), nil, args)
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &o.app)
+	cmd.Flags().StringVar(&o.release, "release", "", "fork this release rather than the newest")
+	cmd.Flags().BoolVar(&o.promote, "promote", false, "promote the new release")
+	return cmd
+}
+
+// change checks the change against the forked release, stages the values in
+// a Secret (so they never enter Temporal's history), and runs the release
+// workflow.
+func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, set model.Env, unset []string) error {
+	if o.promote {
+		return errors.New("--promote is not available yet: run `slipway releases promote` once promotion lands")
+	}
+	a, err := f.App(ctx, o.app)
+	if err != nil {
+		return err
+	}
+	base := model.Env{}
+	if from := o.release; from != "" {
+		if base, _, err = releaseEnv(ctx, f, a, from); err != nil {
+			return err
+		}
+	} else if a.Status.Latest != "" {
+		if base, _, err = releaseEnv(ctx, f, a, a.Status.Latest); err != nil {
+			return err
+		}
+	}
+	for _, k := range unset {
+		if _, ok := base[k]; !ok {
+			return fmt.Errorf("env not found: %s", k)
+		}
+	}
+	next := base.Merge(set)
+	if o.replace {
+		next = set.Clone()
+	}
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	s, err := f.Store()
+	if err != nil {
+		return err
+	}
+	rid := model.NewReleaseID()
+	in := activities.CreateReleaseInput{App: a.Name, ReleaseID: rid, Change: activities.ReleaseChange{
+		Unset: unset, Replace: o.replace, From: o.release,
+	}}
+	var res activities.CreateReleaseResult
+	err = cmdutil.Step(f.IO.Out, msg, func() (string, error) {
+		if set != nil || o.replace {
+			in.Change.EnvSecret = activities.StagedEnvName(rid)
+			if err := stage(ctx, s, a, in.Change.EnvSecret, set); err != nil {
+				return "", err
+			}
+		}
+		return "", f.RunWorkflow(ctx, cmdutil.RunOptions{
+			ID: workflows.ReleaseWorkflowID(a.Name, rid), App: a.Name, Release: rid,
+			Summary: "release " + rid + " of " + a.Name + ": " + strings.TrimSuffix(msg, "..."),
+		}, workflows.CreateRelease, in, &res)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "Release: %s\n", res.ReleaseID)
+	return nil
+}
+
+func stage(ctx context.Context, s *records.Store, a *records.App, name string, env model.Env) error {
+	data := make(map[string][]byte, len(env))
+	for k, v := range env {
+		data[k] = []byte(v)
+	}
+	_, err := s.Core.CoreV1().Secrets(a.Namespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{records.LabelApp: a.Name}},
+		Data:       data,
+	}, metav1.CreateOptions{})
+	return cmdutil.KubeError(err)
+}

@@ -1,0 +1,89 @@
+// Package config resolves where slipway finds Temporal, Kubernetes, the image
+// registry and the blob store. The local stack's settings are the defaults;
+// the usual overrides win: flags, KUBECONFIG, TEMPORAL_ADDRESS and the
+// Temporal SDK's envconfig profiles.
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+)
+
+const (
+	// TaskQueue is the one task queue slipway's workers poll.
+	TaskQueue = "slipway"
+	// DefaultRack prefixes every app namespace: <rack>-<app>.
+	DefaultRack = "slipway"
+)
+
+// Home is the folder of slipway's local state: $SLIPWAY_HOME, else ~/.slipway.
+func Home() string {
+	if h := os.Getenv("SLIPWAY_HOME"); h != "" {
+		return h
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".slipway")
+	}
+	return ".slipway"
+}
+
+// Overrides are the connection flags a command was given.
+type Overrides struct {
+	Kubeconfig      string
+	TemporalAddress string
+	Namespace       string
+}
+
+// Settings are everything a slipway client or worker connects to.
+type Settings struct {
+	Temporal   client.Options
+	Kubeconfig string // empty means in-cluster or client-go's defaults
+	Rack       string
+	Registry   string // host:port of the image registry
+	BlobURL    string // gocloud.dev bucket URL for sources and logs
+	Stack      *Stack // the local stack, when one has been brought up
+}
+
+// Resolve merges the local stack's settings with the overrides, in this
+// order of precedence: flags, environment and Temporal profiles, local stack.
+func Resolve(o Overrides) (*Settings, error) {
+	stack, err := LoadStack(Home())
+	if err != nil {
+		return nil, err
+	}
+	prof, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("temporal config: %w (check TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE)", err)
+	}
+	s := &Settings{Rack: cmp.Or(os.Getenv("SLIPWAY_RACK"), DefaultRack), Stack: stack}
+	var local Stack
+	if stack != nil {
+		local = *stack
+	}
+	prof.Address = cmp.Or(o.TemporalAddress, prof.Address, local.TemporalAddress, "localhost:7233")
+	prof.Namespace = cmp.Or(o.Namespace, prof.Namespace, "default")
+	s.Temporal, err = prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("temporal config: %w", err)
+	}
+	s.Kubeconfig = cmp.Or(o.Kubeconfig, os.Getenv("KUBECONFIG"), local.Kubeconfig)
+	s.Registry = cmp.Or(os.Getenv("SLIPWAY_REGISTRY"), local.Registry)
+	s.BlobURL = cmp.Or(os.Getenv("SLIPWAY_BLOB_URL"), local.BlobURL)
+	return s, nil
+}
+
+// Custom search attributes (Keyword) on every run, so the Temporal UI can
+// list an app's history: `SlipwayApp="myapp"`.
+const (
+	SearchApp     = "SlipwayApp"
+	SearchRelease = "SlipwayRelease"
+	SearchBuild   = "SlipwayBuild"
+)
+
+// SearchAttributes are registered when the local stack starts.
+var SearchAttributes = []string{SearchApp, SearchRelease, SearchBuild}

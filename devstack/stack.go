@@ -1,0 +1,204 @@
+// Package devstack starts, stops and reports slipway's local stack: a
+// Temporal dev server, a Kubernetes control plane with kwok nodes, an OCI
+// registry and one slipway worker, all on loopback. `slipway dev` and the
+// end-to-end harness (testsuite/) both use it, so tests run what users run.
+package devstack
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/slipway-dev/slipway/config"
+)
+
+// Options place a stack. The zero value of every port means the default
+// port of `slipway dev up`; the harness passes free ports instead.
+type Options struct {
+	Home    string // slipway home; the stack lives in Home/dev
+	Tools   string // folder holding the stack's binaries (make tools)
+	Slipway string // the slipway binary that runs the worker
+
+	TemporalPort int
+	UIPort       int
+	RegistryPort int
+	Headless     bool   // no Temporal Web UI
+	Cluster      string // kwok cluster name
+	Nodes        int    // kwok nodes to keep
+
+	// Ephemeral stacks (the harness) tie their processes to the starting
+	// process, so a crashed test binary leaves nothing behind.
+	Ephemeral bool
+	// AfterKubernetes runs once the API server answers, to install what the
+	// product needs there (CRDs).
+	AfterKubernetes func(ctx context.Context, kubeconfig string) error
+
+	Out io.Writer // one line per component as it comes up or goes down
+}
+
+// Stack is a local stack, running or not.
+type Stack struct {
+	opts       Options
+	dir        string
+	components []component
+	temporal   *temporal
+	kube       *kube
+	registry   *registry
+	worker     *worker
+}
+
+// component is one part of the stack. start returns only once the part
+// answers; running reports whether it answers now.
+type component interface {
+	name() string
+	running(ctx context.Context) bool
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+	detail() string
+}
+
+// New places a stack; it starts nothing.
+func New(o Options) *Stack {
+	o.TemporalPort = cmp.Or(o.TemporalPort, 7233)
+	o.UIPort = cmp.Or(o.UIPort, 8233)
+	o.RegistryPort = cmp.Or(o.RegistryPort, 5000)
+	o.Cluster = cmp.Or(o.Cluster, "slipway")
+	o.Nodes = cmp.Or(o.Nodes, 2)
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	s := &Stack{opts: o, dir: filepath.Join(o.Home, "dev")}
+	s.temporal = &temporal{s: s}
+	s.kube = &kube{s: s}
+	s.registry = &registry{s: s}
+	s.worker = &worker{s: s}
+	s.components = []component{s.temporal, s.kube, s.registry, s.worker}
+	return s
+}
+
+// Dir is the stack's folder: state, logs and pid files.
+func (s *Stack) Dir() string { return s.dir }
+
+// Settings are what clients need to reach this stack.
+func (s *Stack) Settings() *config.Stack {
+	st := &config.Stack{
+		Dir:             s.dir,
+		TemporalAddress: fmt.Sprintf("127.0.0.1:%d", s.opts.TemporalPort),
+		Kubeconfig:      s.kube.kubeconfig(),
+		Registry:        fmt.Sprintf("127.0.0.1:%d", s.opts.RegistryPort),
+		BlobURL:         "file://" + filepath.Join(s.dir, "blobs") + "?create_dir=true",
+		WorkerLog:       s.worker.proc().logFile(),
+	}
+	if !s.opts.Headless {
+		st.TemporalUI = fmt.Sprintf("http://127.0.0.1:%d", s.opts.UIPort)
+	}
+	return st
+}
+
+// Up starts every component that is not running, in dependency order, and
+// waits until each answers. Components already up are reported and left be.
+func (s *Stack) Up(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Join(s.dir, "blobs"), 0o755); err != nil {
+		return err
+	}
+	// The worker reads the settings file when it starts, so write it first.
+	if err := s.Settings().Save(s.opts.Home); err != nil {
+		return err
+	}
+	for _, c := range s.components {
+		if c.running(ctx) {
+			fmt.Fprintf(s.opts.Out, "%-10s  already up  %s\n", c.name(), c.detail())
+			continue
+		}
+		start := time.Now()
+		fmt.Fprintf(s.opts.Out, "%-10s  starting...\n", c.name())
+		if err := c.start(ctx); err != nil {
+			return fmt.Errorf("%s: %w", c.name(), err)
+		}
+		fmt.Fprintf(s.opts.Out, "%-10s  up in %.1fs  %s\n", c.name(), time.Since(start).Seconds(), c.detail())
+	}
+	return nil
+}
+
+// Down stops every component, last started first. State stays on disk.
+func (s *Stack) Down(ctx context.Context) error {
+	var firstErr error
+	for i := len(s.components) - 1; i >= 0; i-- {
+		c := s.components[i]
+		if err := c.stop(ctx); err != nil {
+			fmt.Fprintf(s.opts.Out, "%-10s  ERROR: %v\n", c.name(), err)
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		fmt.Fprintf(s.opts.Out, "%-10s  down\n", c.name())
+	}
+	return firstErr
+}
+
+// Reset stops the stack and deletes all of its state.
+func (s *Stack) Reset(ctx context.Context) error {
+	if err := s.Down(ctx); err != nil {
+		return err
+	}
+	if err := s.kube.delete(ctx); err != nil {
+		return err
+	}
+	return os.RemoveAll(s.dir)
+}
+
+// Status of one component.
+type Status struct {
+	Name    string
+	Running bool
+	Detail  string
+}
+
+// Status reports every component, in start order.
+func (s *Stack) Status(ctx context.Context) []Status {
+	out := make([]Status, 0, len(s.components))
+	for _, c := range s.components {
+		out = append(out, Status{Name: c.name(), Running: c.running(ctx), Detail: c.detail()})
+	}
+	return out
+}
+
+// waitFor calls ready until it returns nil, the process dies, or the
+// timeout passes. Startup is the one place a short poll is right: there is
+// nothing to watch until the server listens.
+func waitFor(ctx context.Context, timeout time.Duration, p *process, ready func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var err error
+	for {
+		if err = ready(ctx); err == nil {
+			return nil
+		}
+		if p != nil && p.pid() == 0 {
+			return fmt.Errorf("exited while starting; its log %s ends:\n%s", p.logFile(), p.tail(15))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not ready after %s: %v (log: %s)", timeout, err, logOf(p))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func logOf(p *process) string {
+	if p == nil {
+		return "none"
+	}
+	return p.logFile()
+}
+
+func (s *Stack) tool(name string) (string, error) {
+	path := filepath.Join(s.opts.Tools, name)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("%s is not built in %s: run `make tools`", name, s.opts.Tools)
+	}
+	return path, nil
+}

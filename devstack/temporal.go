@@ -1,0 +1,77 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/slipway-dev/slipway/config"
+)
+
+// temporal is the Temporal dev server with its state in a file, so that a
+// restart keeps every workflow.
+type temporal struct{ s *Stack }
+
+func (t *temporal) name() string { return "temporal" }
+
+func (t *temporal) address() string { return fmt.Sprintf("127.0.0.1:%d", t.s.opts.TemporalPort) }
+
+func (t *temporal) detail() string {
+	if t.s.opts.Headless {
+		return t.address()
+	}
+	return fmt.Sprintf("%s  UI http://127.0.0.1:%d", t.address(), t.s.opts.UIPort)
+}
+
+func (t *temporal) proc() *process {
+	return &process{name: "temporal", dir: t.s.dir, bin: filepath.Join(t.s.opts.Tools, "temporal"), tied: t.s.opts.Ephemeral}
+}
+
+func (t *temporal) running(ctx context.Context) bool {
+	return t.proc().pid() != 0 && t.ping(ctx) == nil
+}
+
+func (t *temporal) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: t.address(), Logger: quietLogger()})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}
+
+func (t *temporal) start(ctx context.Context) error {
+	p := t.proc()
+	if _, err := t.s.tool("temporal"); err != nil {
+		return err
+	}
+	if err := portFree(t.s.opts.TemporalPort); err != nil {
+		return err
+	}
+	p.args = []string{"server", "start-dev",
+		"--ip", "127.0.0.1",
+		"--port", fmt.Sprint(t.s.opts.TemporalPort),
+		"--db-filename", filepath.Join(t.s.dir, "temporal.db"),
+		"--log-level", "warn",
+	}
+	if t.s.opts.Headless {
+		p.args = append(p.args, "--headless")
+	} else {
+		p.args = append(p.args, "--ui-port", fmt.Sprint(t.s.opts.UIPort))
+	}
+	for _, sa := range config.SearchAttributes {
+		p.args = append(p.args, "--search-attribute", sa+"=Keyword")
+	}
+	if err := p.start(); err != nil {
+		return err
+	}
+	return waitFor(ctx, 60*time.Second, p, t.ping)
+}
+
+func (t *temporal) stop(context.Context) error { return t.proc().stop(15 * time.Second) }

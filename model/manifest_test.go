@@ -1,0 +1,677 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// defaultService is what a service gets when it sets only how to build.
+func defaultService(name string) Service {
+	return Service{
+		Name:        name,
+		Build:       &Build{Path: ".", Manifest: "Dockerfile"},
+		Health:      Health{Path: "/", Interval: 5, Timeout: 4, Grace: 5},
+		Scale:       Scale{Count: 1, CPU: 250, Memory: 512},
+		Deployment:  Deployment{Minimum: 50, Maximum: 200},
+		Termination: Termination{Grace: 30},
+	}
+}
+
+func mustParse(t *testing.T, yml string, env Env) *Manifest {
+	t.Helper()
+	m, err := ParseManifest([]byte(yml), env)
+	if err != nil {
+		t.Fatalf("ParseManifest:\n%s\nerror: %v", yml, err)
+	}
+	checkInvariants(t, m)
+	return m
+}
+
+func TestParseManifestDefaults(t *testing.T) {
+	m := mustParse(t, "services:\n  web:\n    build: .\n", nil)
+	want := &Manifest{Services: []Service{defaultService("web")}}
+	if !reflect.DeepEqual(m, want) {
+		t.Fatalf("got  %s\nwant %s", js(m), js(want))
+	}
+}
+
+func TestParseManifestFull(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "full.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustParse(t, string(data), Env{"TAG": "1.27", "WORKERS": "3"})
+	want := &Manifest{
+		Environment: []EnvVar{
+			{Key: "GLOBAL", Default: "yes"},
+			{Key: "SECRET", Required: true},
+			{Key: "OVERRIDDEN", Default: "top"},
+		},
+		Services: []Service{
+			{
+				Name:        "proxy",
+				Image:       "nginx:1.27",
+				Command:     "nginx -g 'daemon off;'",
+				Port:        8080,
+				Health:      Health{Path: "/health", Interval: 5, Timeout: 4, Grace: 5},
+				Scale:       Scale{Count: 1, CPU: 250, Memory: 512},
+				Environment: []EnvVar{{Key: "GLOBAL", Default: "yes"}, {Key: "OVERRIDDEN", Default: "top"}, {Key: "SECRET", Required: true}},
+				Deployment:  Deployment{Minimum: 50, Maximum: 200},
+				Termination: Termination{Grace: 30},
+				Annotations: map[string]string{"example.com/owner": "team-a", "note": `"quoted" = kept`},
+			},
+			{
+				Name: "web",
+				Build: &Build{Path: "api", Manifest: "../Dockerfile.api", Args: []EnvVar{
+					{Key: "NODE_ENV", Default: "production"},
+					{Key: "NPM_TOKEN", Required: true},
+				}},
+				Command:     "bin/web --port 5000",
+				Port:        5000,
+				Health:      Health{Path: "/check", Interval: 10, Timeout: 3, Grace: 20},
+				Scale:       Scale{Count: 3, CPU: 500, Memory: 1024},
+				Environment: []EnvVar{{Key: "GLOBAL", Default: "yes"}, {Key: "LOG_LEVEL", Default: "debug"}, {Key: "OVERRIDDEN", Default: "service"}, {Key: "SECRET", Required: true}, {Key: "URL", Default: "a=b"}},
+				Deployment:  Deployment{Minimum: 25, Maximum: 150},
+				Termination: Termination{Grace: 45},
+				Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/x", "slipway.dev/simulate": "crashloop"},
+				Labels:      map[string]string{"tier": "frontend", "example.com/team": "a"},
+			},
+			{
+				Name:        "worker",
+				Build:       &Build{Path: ".", Manifest: "Dockerfile"},
+				Command:     "bin/worker",
+				Health:      Health{Path: "/", Interval: 5, Timeout: 4, Grace: 5},
+				Scale:       Scale{Count: 3, CPU: 250, Memory: 512},
+				Environment: []EnvVar{{Key: "GLOBAL", Default: "yes"}, {Key: "OVERRIDDEN", Default: "top"}, {Key: "QUEUE", Required: true}, {Key: "SECRET", Required: true}},
+				Deployment:  Deployment{Minimum: 0, Maximum: 100},
+				Termination: Termination{Grace: 0},
+				Labels:      map[string]string{"tier": "background"},
+			},
+		},
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Fatalf("got  %s\nwant %s", js(m), js(want))
+	}
+	if got := m.MissingEnv(Env{"QUEUE": "q"}); !reflect.DeepEqual(got, []string{"SECRET"}) {
+		t.Errorf("MissingEnv = %q", got)
+	}
+}
+
+func js(v any) string {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
+
+// TestParseManifestForms covers the alternative ways of writing a field.
+func TestParseManifestForms(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yml  string
+		want func(*Service) // changes defaultService("web") into the expected service
+	}{
+		{"build path", "build: ./api/", func(s *Service) { s.Build.Path = "api" }},
+		{"build empty string", `build: ""`, nil},
+		{"build null", "build:", nil},
+		{"build empty map", "build: {}", nil},
+		{"build map path only", "build: {path: api}", func(s *Service) { s.Build.Path = "api" }},
+		{"build manifest", "build: {manifest: docker/Dockerfile.prod}", func(s *Service) { s.Build.Manifest = "docker/Dockerfile.prod" }},
+		{"build args", "build: {args: [A, B=1, C==x]}", func(s *Service) {
+			s.Build.Args = []EnvVar{{Key: "A", Required: true}, {Key: "B", Default: "1"}, {Key: "C", Default: "=x"}}
+		}},
+		{"image", "image: postgres:16", func(s *Service) { s.Build = nil; s.Image = "postgres:16" }},
+		{"image wins over build as in Convox", "build: .\n    image: redis", func(s *Service) { s.Build = nil; s.Image = "redis" }},
+		{"command", "build: .\n    command: bin/web -x 'a b'", func(s *Service) { s.Command = "bin/web -x 'a b'" }},
+		{"empty command", "build: .\n    command: \"\"", nil},
+		{"port", "build: .\n    port: 65535", func(s *Service) { s.Port = 65535 }},
+		{"port written as 5.0", "build: .\n    port: 5000.0", func(s *Service) { s.Port = 5000 }},
+		{"health path", "build: .\n    health: /up", func(s *Service) { s.Health.Path = "/up" }},
+		{"health null", "build: .\n    health:", nil},
+		{"health interval sets timeout and grace", "build: .\n    health: {interval: 10}", func(s *Service) { s.Health = Health{Path: "/", Interval: 10, Timeout: 9, Grace: 10} }},
+		{"health all", "build: .\n    health: {path: /x, interval: 2, timeout: 1, grace: 0}", func(s *Service) { s.Health = Health{Path: "/x", Interval: 2, Timeout: 1, Grace: 0} }},
+		{"scale count", "build: .\n    scale: 4", func(s *Service) { s.Scale.Count = 4 }},
+		{"scale zero", "build: .\n    scale: 0", func(s *Service) { s.Scale.Count = 0 }},
+		{"scale map", "build: .\n    scale: {cpu: 1000, memory: 2048}", func(s *Service) { s.Scale = Scale{Count: 1, CPU: 1000, Memory: 2048} }},
+		{"scale map count", "build: .\n    scale: {count: 2}", func(s *Service) { s.Scale.Count = 2 }},
+		{"deployment min only", "build: .\n    deployment: {minimum: 100}", func(s *Service) { s.Deployment.Minimum = 100 }},
+		{"deployment bounds", "build: .\n    deployment: {minimum: 0, maximum: 100}", func(s *Service) { s.Deployment = Deployment{Minimum: 0, Maximum: 100} }},
+		{"termination", "build: .\n    termination: {grace: 120}", func(s *Service) { s.Termination.Grace = 120 }},
+		{"termination empty", "build: .\n    termination: {}", nil},
+		{"environment", "build: .\n    environment: [B=2, A, C=]", func(s *Service) {
+			s.Environment = []EnvVar{{Key: "A", Required: true}, {Key: "B", Default: "2"}, {Key: "C"}}
+		}},
+		{"environment star skipped", "build: .\n    environment: [\"*\", A=1]", func(s *Service) { s.Environment = []EnvVar{{Key: "A", Default: "1"}} }},
+		{"environment empty list", "build: .\n    environment: []", nil},
+		{"annotations list", "build: .\n    annotations: [a=1, example.com/b=x=y, c=]", func(s *Service) {
+			s.Annotations = map[string]string{"a": "1", "example.com/b": "x=y", "c": ""}
+		}},
+		{"annotations map", "build: .\n    annotations: {a: \"1\", B: two words}", func(s *Service) { s.Annotations = map[string]string{"a": "1", "B": "two words"} }},
+		{"annotations empty", "build: .\n    annotations: []", nil},
+		{"labels map", "build: .\n    labels: {tier: web, example.com/x: \"\"}", func(s *Service) { s.Labels = map[string]string{"tier": "web", "example.com/x": ""} }},
+		{"labels list", "build: .\n    labels: [tier=web]", func(s *Service) { s.Labels = map[string]string{"tier": "web"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			yml := "services:\n  web:\n    " + tc.yml + "\n"
+			m := mustParse(t, yml, nil)
+			want := defaultService("web")
+			if tc.want != nil {
+				tc.want(&want)
+			}
+			if len(m.Services) != 1 || !reflect.DeepEqual(m.Services[0], want) {
+				t.Fatalf("%s\ngot  %s\nwant %s", yml, js(m.Services), js(want))
+			}
+		})
+	}
+}
+
+func TestParseManifestMergeKeys(t *testing.T) {
+	m := mustParse(t, `
+services:
+  web: &base
+    build: .
+    command: bin/web
+    port: 5000
+  worker:
+    <<: *base
+    command: bin/worker
+`, nil)
+	w, ok := m.Service("worker")
+	if !ok || w.Command != "bin/worker" || w.Port != 5000 || w.Build == nil {
+		t.Fatalf("worker = %+v, want base with command overridden", w)
+	}
+}
+
+func TestParseManifestSortsServices(t *testing.T) {
+	m := mustParse(t, "services:\n  zeta: {image: z}\n  alpha: {image: a}\n  mid-1: {image: m}\n", nil)
+	var names []string
+	for _, s := range m.Services {
+		names = append(names, s.Name)
+	}
+	if !reflect.DeepEqual(names, []string{"alpha", "mid-1", "zeta"}) {
+		t.Fatalf("names = %q", names)
+	}
+}
+
+func TestParseManifestErrors(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	for _, tc := range []struct {
+		name string
+		yml  string
+		env  Env
+		want string
+	}{
+		// The file as a whole.
+		{"empty file", "", nil, `convox.yml has no services: add a "services" map with at least one service`},
+		{"comment only", "# nothing\n", nil, `convox.yml has no services: add a "services" map with at least one service`},
+		{"no services key", "environment: [A]\n", nil, `convox.yml has no services: add a "services" map with at least one service`},
+		{"services null", "services:\n", nil, `convox.yml has no services: add a "services" map with at least one service`},
+		{"services empty", "services: {}\n", nil, `convox.yml has no services: add a "services" map with at least one service`},
+		{"root is a list", "- web\n", nil, `convox.yml: must be a map with a "services" section, not a list`},
+		{"root is a string", "hello\n", nil, `convox.yml: must be a map with a "services" section, not a string`},
+		{"syntax error", "services:\n  web:\n    build: .\n   port: 5000\n", nil, `convox.yml: invalid YAML: line 4: did not find expected key`},
+		{"tab indentation", "services:\n\tweb: {}\n", nil, `convox.yml: invalid YAML: line 2: found character that cannot start any token`},
+		{"duplicate service", "services:\n  web:\n    build: .\n  web:\n    image: x\n", nil, `convox.yml: line 4: key "web" appears twice in the same map: keep one`},
+		{"duplicate field", "services:\n  web:\n    build: .\n    port: 1\n    port: 2\n", nil, `convox.yml: line 5: key "port" appears twice in the same map: keep one`},
+		{"nan", "services:\n  web:\n    image: x\n    port: .nan\n", nil, `convox.yml: invalid YAML: .nan and .inf are not numbers slipway accepts: write a whole number`},
+		{"complex key", "services:\n  ? [a]\n  : x\n", nil, `convox.yml: invalid YAML: invalid map key: []interface {}{"a"}`},
+		{"interpolation breaks yaml", "services:\n  web:\n    image: ${IMG}\n", Env{"IMG": "a: b"}, `convox.yml: invalid YAML: line 3: mapping values are not allowed in this context (after replacing ${...} with values from the env)`},
+		{"unknown top-level", "services: {web: {build: .}}\nservice: {}\n", nil, `convox.yml: unknown field "service": did you mean "services"?`},
+		{"unknown top-level far", "services: {web: {build: .}}\nzzz: 1\n", nil, `convox.yml: unknown field "zzz": use one of environment, services`},
+		{"convox-only top-level", "services: {web: {build: .}}\ntimers: {}\n", nil, `convox.yml: field "timers" is a Convox feature that slipway does not support: remove it`},
+		{"services a list", "services: [web]\n", nil, `services: must be a map of service names to services, not a list`},
+
+		// Service names.
+		{"case clash", "services:\n  Web: {image: x}\n  web: {image: y}\n", nil, `services: "Web" and "web" differ only in case: rename one`},
+		{"upper-case name", "services:\n  Web: {image: x}\n", nil, `services.Web: invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash`},
+		{"underscore name", "services:\n  my_web: {image: x}\n", nil, `services.my_web: invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash`},
+		{"digit first", "services:\n  1web: {image: x}\n", nil, `services.1web: invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash`},
+		{"trailing dash", "services:\n  web-: {image: x}\n", nil, `services.web-: invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash`},
+		{"dotted name quoted in path", "services:\n  web.app: {image: x}\n", nil, `services."web.app": invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash`},
+		{"too long", "services:\n  " + long + ": {image: x}\n", nil, "services." + long + ": invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash"},
+
+		// Service shape.
+		{"service null", "services:\n  web:\n", nil, `services.web: needs a build or an image: add "build: ." or "image: <name>"`},
+		{"service empty", "services:\n  web: {}\n", nil, `services.web: needs a build or an image: add "build: ." or "image: <name>"`},
+		{"service command only", "services:\n  web: {command: x}\n", nil, `services.web: needs a build or an image: add "build: ." or "image: <name>"`},
+		{"image from unset var", "services:\n  web:\n    image: ${IMAGE}\n", nil, `services.web: needs a build or an image: add "build: ." or "image: <name>"`},
+		{"service a string", "services:\n  web: nginx\n", nil, `services.web: must be a map of service settings, not a string`},
+		{"unknown field typo", "services:\n  web:\n    build: .\n    prot: 5000\n", nil, `services.web: unknown field "prot": did you mean "port"?`},
+		{"unknown field case", "services:\n  web:\n    build: .\n    Port: 5000\n", nil, `services.web: unknown field "Port": did you mean "port"?`},
+		{"unknown field far", "services:\n  web:\n    build: .\n    replicas: 2\n", nil, `services.web: unknown field "replicas": use one of annotations, build, command, deployment, environment, health, image, labels, port, scale, termination`},
+		{"convox-only field", "services:\n  web:\n    build: .\n    domain: x.example.org\n", nil, `services.web: field "domain" is a Convox feature that slipway does not support: remove it`},
+
+		// build
+		{"build number", "services:\n  web:\n    build: 1\n", nil, `services.web.build: must be a path or a map with path, manifest and args, not a number`},
+		{"build absolute", "services:\n  web:\n    build: /src\n", nil, `services.web.build: must be a path relative to the app's source, not "/src"`},
+		{"build escapes", "services:\n  web:\n    build: a/../../b\n", nil, `services.web.build: must stay inside the app's source, not "a/../../b"`},
+		{"build path escapes", "services:\n  web:\n    build: {path: ..}\n", nil, `services.web.build.path: must stay inside the app's source, not ".."`},
+		{"build path number", "services:\n  web:\n    build: {path: 1}\n", nil, `services.web.build.path: must be a path, not a number`},
+		{"build unknown", "services:\n  web:\n    build: {dockerfile: x}\n", nil, `services.web.build: unknown field "dockerfile": use one of args, manifest, path`},
+		{"build manifest empty", "services:\n  web:\n    build: {manifest: \"\"}\n", nil, `services.web.build.manifest: must not be empty: leave it out to use "Dockerfile"`},
+		{"build manifest absolute", "services:\n  web:\n    build: {manifest: /Dockerfile}\n", nil, `services.web.build.manifest: must be a path relative to the build path, not "/Dockerfile"`},
+		{"build manifest escapes", "services:\n  web:\n    build: {path: api, manifest: ../../Dockerfile}\n", nil, `services.web.build.manifest: must stay inside the app's source, not "../../Dockerfile" (relative to the build path "api")`},
+		{"build args map", "services:\n  web:\n    build: {args: {A: 1}}\n", nil, `services.web.build.args: must be a list of KEY or KEY=default strings, not a map`},
+		{"build args bad name", "services:\n  web:\n    build: {args: [A-B=1]}\n", nil, `services.web.build.args[0]: invalid name "A-B": use letters, digits and underscores, not starting with a digit`},
+
+		// image
+		{"image empty", "services:\n  web:\n    image: \"\"\n", nil, `services.web.image: must not be empty: give an image such as "nginx:1.27" or use build`},
+		{"image number", "services:\n  web:\n    image: 5\n", nil, `services.web.image: must be an image name, not a number`},
+		{"image space", "services:\n  web:\n    image: nginx latest\n", nil, `services.web.image: invalid image "nginx latest": an image name has no spaces`},
+
+		// command
+		{"command list", "services:\n  web:\n    build: .\n    command: [a, b]\n", nil, `services.web.command: must be a string, not a list`},
+		{"command number", "services:\n  web:\n    build: .\n    command: 1\n", nil, `services.web.command: must be a string, not a number`},
+
+		// port
+		{"port string", "services:\n  web:\n    build: .\n    port: \"5000\"\n", nil, `services.web.port: must be a number between 1 and 65535`},
+		{"port zero", "services:\n  web:\n    build: .\n    port: 0\n", nil, `services.web.port: must be a number between 1 and 65535`},
+		{"port too big", "services:\n  web:\n    build: .\n    port: 65536\n", nil, `services.web.port: must be a number between 1 and 65535`},
+		{"port huge", "services:\n  web:\n    build: .\n    port: 99999999999999999999999\n", nil, `services.web.port: must be a number between 1 and 65535`},
+		{"port fraction", "services:\n  web:\n    build: .\n    port: 80.5\n", nil, `services.web.port: must be a number between 1 and 65535`},
+		{"port scheme", "services:\n  web:\n    build: .\n    port: https:443\n", nil, `services.web.port: must be a number between 1 and 65535`},
+		{"port bool", "services:\n  web:\n    build: .\n    port: true\n", nil, `services.web.port: must be a number between 1 and 65535`},
+
+		// health
+		{"health relative path", "services:\n  web:\n    build: .\n    health: health\n", nil, `services.web.health: must start with "/", like "/health", not "health"`},
+		{"health map relative path", "services:\n  web:\n    build: .\n    health: {path: up}\n", nil, `services.web.health.path: must start with "/", like "/health", not "up"`},
+		{"health path number", "services:\n  web:\n    build: .\n    health: {path: 1}\n", nil, `services.web.health.path: must be a path, not a number`},
+		{"health list", "services:\n  web:\n    build: .\n    health: [/]\n", nil, `services.web.health: must be a path or a map with path, interval, timeout and grace, not a list`},
+		{"health unknown", "services:\n  web:\n    build: .\n    health: {intervall: 3}\n", nil, `services.web.health: unknown field "intervall": did you mean "interval"?`},
+		{"health disable", "services:\n  web:\n    build: .\n    health: {disable: true}\n", nil, `services.web.health: field "disable" is a Convox feature that slipway does not support: remove it`},
+		{"health interval 1", "services:\n  web:\n    build: .\n    health: {interval: 1}\n", nil, `services.web.health.interval: must be a number of seconds between 2 and 3600`},
+		{"health interval string", "services:\n  web:\n    build: .\n    health: {interval: 5s}\n", nil, `services.web.health.interval: must be a number of seconds between 2 and 3600`},
+		{"health timeout zero", "services:\n  web:\n    build: .\n    health: {timeout: 0}\n", nil, `services.web.health.timeout: must be a number of seconds between 1 and 3600`},
+		{"health timeout not below interval", "services:\n  web:\n    build: .\n    health: {timeout: 5}\n", nil, `services.web.health.timeout: must be less than the interval (5 seconds): lower it or raise health.interval`},
+		{"health grace negative", "services:\n  web:\n    build: .\n    health: {grace: -1}\n", nil, `services.web.health.grace: must be a number of seconds between 0 and 86400`},
+
+		// scale
+		{"scale negative", "services:\n  web:\n    build: .\n    scale: -1\n", nil, `services.web.scale: must be a whole number of processes between 0 and 1000`},
+		{"scale too many", "services:\n  web:\n    build: .\n    scale: 1001\n", nil, `services.web.scale: must be a whole number of processes between 0 and 1000`},
+		{"scale range", "services:\n  web:\n    build: .\n    scale: 1-5\n", nil, `services.web.scale: must be a whole number of processes between 0 and 1000 (ranges such as "1-5" for autoscaling are not supported)`},
+		{"scale list", "services:\n  web:\n    build: .\n    scale: [1]\n", nil, `services.web.scale: must be a count or a map with count, cpu and memory, not a list`},
+		{"scale count fraction", "services:\n  web:\n    build: .\n    scale: {count: 1.5}\n", nil, `services.web.scale.count: must be a whole number of processes between 0 and 1000`},
+		{"scale count range", "services:\n  web:\n    build: .\n    scale: {count: 1-3}\n", nil, `services.web.scale.count: must be a whole number of processes between 0 and 1000`},
+		{"scale cpu zero", "services:\n  web:\n    build: .\n    scale: {cpu: 0}\n", nil, `services.web.scale.cpu: must be a number of millicores between 1 and 1000000 (1000 is one core)`},
+		{"scale memory string", "services:\n  web:\n    build: .\n    scale: {memory: 512Mi}\n", nil, `services.web.scale.memory: must be a number of megabytes between 1 and 4194304`},
+		{"scale autoscale", "services:\n  web:\n    build: .\n    scale: {targets: {cpu: 50}}\n", nil, `services.web.scale: field "targets" is a Convox feature that slipway does not support: remove it`},
+		{"scale unknown", "services:\n  web:\n    build: .\n    scale: {replicas: 1}\n", nil, `services.web.scale: unknown field "replicas": use one of count, cpu, memory`},
+
+		// environment
+		{"env not a list", "services:\n  web:\n    build: .\n    environment: {A: 1}\n", nil, `services.web.environment: must be a list of KEY or KEY=default strings, not a map`},
+		{"env string", "services:\n  web:\n    build: .\n    environment: A=1\n", nil, `services.web.environment: must be a list of KEY or KEY=default strings, not a string`},
+		{"env item map", "services:\n  web:\n    build: .\n    environment: [{A: 1}]\n", nil, `services.web.environment[0]: must be a string like KEY or KEY=default, not a map`},
+		{"env item number", "services:\n  web:\n    build: .\n    environment: [A, 1]\n", nil, `services.web.environment[1]: must be a string like KEY or KEY=default, not a number`},
+		{"env bad name", "services:\n  web:\n    build: .\n    environment: [MY-VAR=1]\n", nil, `services.web.environment[0]: invalid name "MY-VAR": use letters, digits and underscores, not starting with a digit`},
+		{"env empty name", "services:\n  web:\n    build: .\n    environment: [\"=x\"]\n", nil, `services.web.environment[0]: invalid name "": use letters, digits and underscores, not starting with a digit`},
+		{"env twice", "services:\n  web:\n    build: .\n    environment: [A, B, A=1]\n", nil, `services.web.environment[2]: A is listed twice: keep one`},
+		{"top-level env bad", "environment: [1A]\nservices:\n  web: {build: .}\n", nil, `environment[0]: invalid name "1A": use letters, digits and underscores, not starting with a digit`},
+		{"top-level env not a list", "environment: A\nservices:\n  web: {build: .}\n", nil, `environment: must be a list of KEY or KEY=default strings, not a string`},
+
+		// deployment
+		{"deployment minimum high", "services:\n  web:\n    build: .\n    deployment: {minimum: 101}\n", nil, `services.web.deployment.minimum: must be a percentage between 0 and 100`},
+		{"deployment minimum negative", "services:\n  web:\n    build: .\n    deployment: {minimum: -1}\n", nil, `services.web.deployment.minimum: must be a percentage between 0 and 100`},
+		{"deployment maximum low", "services:\n  web:\n    build: .\n    deployment: {maximum: 99}\n", nil, `services.web.deployment.maximum: must be a percentage between 100 and 200`},
+		{"deployment maximum high", "services:\n  web:\n    build: .\n    deployment: {maximum: 201}\n", nil, `services.web.deployment.maximum: must be a percentage between 100 and 200`},
+		{"deployment number", "services:\n  web:\n    build: .\n    deployment: 50\n", nil, `services.web.deployment: must be a map with minimum and maximum, not a number`},
+		{"deployment unknown", "services:\n  web:\n    build: .\n    deployment: {min: 1}\n", nil, `services.web.deployment: unknown field "min": use one of maximum, minimum`},
+
+		// termination
+		{"termination number", "services:\n  web:\n    build: .\n    termination: 30\n", nil, `services.web.termination: must be a map with grace, not a number`},
+		{"termination negative", "services:\n  web:\n    build: .\n    termination: {grace: -5}\n", nil, `services.web.termination.grace: must be a number of seconds between 0 and 86400`},
+		{"termination unknown", "services:\n  web:\n    build: .\n    termination: {graec: 5}\n", nil, `services.web.termination: unknown field "graec": did you mean "grace"?`},
+
+		// annotations
+		{"annotations string", "services:\n  web:\n    build: .\n    annotations: a=b\n", nil, `services.web.annotations: must be a map or a list of key=value strings, not a string`},
+		{"annotation no equals", "services:\n  web:\n    build: .\n    annotations: [a]\n", nil, `services.web.annotations[0]: "a" has no "=": use key=value`},
+		{"annotation item number", "services:\n  web:\n    build: .\n    annotations: [1]\n", nil, `services.web.annotations[0]: must be a string like key=value, not a number`},
+		{"annotation twice", "services:\n  web:\n    build: .\n    annotations: [a=1, a=2]\n", nil, `services.web.annotations[1]: "a" is listed twice: keep one`},
+		{"annotation bad key", "services:\n  web:\n    build: .\n    annotations: [\"bad key=1\"]\n", nil, `services.web.annotations[0]: invalid annotation key "bad key": use an optional DNS prefix and "/" (like "example.com/") and a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`},
+		{"annotation bad prefix", "services:\n  web:\n    build: .\n    annotations: {\"Example.com/x\": \"1\"}\n", nil, ``},
+		{"annotation value number", "services:\n  web:\n    build: .\n    annotations: {a: 1}\n", nil, `services.web.annotations.a: must be a string, not a number: put it in quotes`},
+		{"annotations too big", "services:\n  web:\n    build: .\n    annotations: {a: " + strings.Repeat("x", MaxAnnotationsB) + "}\n", nil, `services.web.annotations: annotations take 262145 bytes, more than Kubernetes allows (262144): shorten them`},
+
+		// labels
+		{"label bad key", "services:\n  web:\n    build: .\n    labels: {\"-x\": a}\n", nil, `services.web.labels."-x": invalid label key "-x": use an optional DNS prefix and "/" (like "example.com/") and a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`},
+		{"label key too long", "services:\n  web:\n    build: .\n    labels: [" + long + "=a]\n", nil, `services.web.labels[0]: invalid label key "` + long + `": use an optional DNS prefix and "/" (like "example.com/") and a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`},
+		{"label bad value", "services:\n  web:\n    build: .\n    labels: {tier: \"front end\"}\n", nil, `services.web.labels.tier: invalid label value "front end": use at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, or nothing`},
+		{"label value number", "services:\n  web:\n    build: .\n    labels: {version: 1.10}\n", nil, `services.web.labels.version: must be a string, not a number: put it in quotes`},
+		{"label value bool", "services:\n  web:\n    build: .\n    labels: {enabled: yes}\n", nil, `services.web.labels.enabled: must be a string, not true/false: put it in quotes`},
+		{"label reserved", "services:\n  web:\n    build: .\n    labels: {app: x}\n", nil, `services.web.labels.app: label "app" is set by slipway: use another key`},
+		{"label reserved prefix", "services:\n  web:\n    build: .\n    labels: [slipway.dev/release=x]\n", nil, `services.web.labels[0]: label "slipway.dev/release" is set by slipway: use another key`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ParseManifest([]byte(tc.yml), tc.env)
+			if tc.want == "" {
+				// A case that documents an accepted input next to its
+				// rejected neighbours.
+				if err != nil {
+					t.Fatalf("ParseManifest:\n%s\nerror: %v", tc.yml, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("ParseManifest:\n%s\n= %s, want error %s", tc.yml, js(m), tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Fatalf("ParseManifest:\n%s\n got: %s\nwant: %s", tc.yml, err, tc.want)
+			}
+			var me *ManifestError
+			if !errors.As(err, &me) {
+				t.Fatalf("error is %T, want *ManifestError", err)
+			}
+			checkErrorShape(t, err)
+		})
+	}
+}
+
+// checkErrorShape: one line, starting with the path of the bad field.
+func checkErrorShape(t *testing.T, err error) {
+	t.Helper()
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\n\r") {
+		t.Fatalf("error spans lines: %q", msg)
+	}
+	if !strings.HasPrefix(msg, "convox.yml") && !strings.HasPrefix(msg, "services") && !strings.HasPrefix(msg, "environment") {
+		t.Fatalf("error does not start with a path: %q", msg)
+	}
+}
+
+func TestInterpolate(t *testing.T) {
+	env := Env{"A": "1", "B": "two words", "EMPTY": "", "A_B": "ab"}
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"no vars", "no vars"},
+		{"${A}", "1"},
+		{"x${A}y${B}z", "x1ytwo wordsz"},
+		{"${A_B}", "ab"},
+		{"${MISSING}", ""},
+		{"${EMPTY}", ""},
+		{"$A", "$A"},           // only the braced form
+		{"$${A}", "$1"},        // Convox gives $$ no meaning
+		{"${A", "${A"},         // unclosed
+		{"${}", ""},            // empty name: no such key
+		{"${ A }", ""},         // the name is taken as written
+		{"${A}}", "1}"},        // first "}" closes
+		{"${${A}}", "}"},       // name "${A" is unknown, then "}"
+		{"a\n${B}\n", "a\ntwo words\n"},
+	} {
+		if got := string(Interpolate([]byte(tc.in), env)); got != tc.want {
+			t.Errorf("Interpolate(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseManifestInterpolates(t *testing.T) {
+	m := mustParse(t, "services:\n  web:\n    image: nginx:${TAG}\n    port: ${PORT}\n    scale: ${COUNT}\n", Env{"TAG": "1.27", "PORT": "8080", "COUNT": "2"})
+	s := m.Services[0]
+	if s.Image != "nginx:1.27" || s.Port != 8080 || s.Scale.Count != 2 {
+		t.Fatalf("got %+v", s)
+	}
+}
+
+func TestMissingEnvAndCheckEnv(t *testing.T) {
+	yml := `
+environment:
+  - TOP
+  - TOP_DEFAULT=x
+  - OVERRIDE_TO_DEFAULT
+  - OVERRIDE_TO_REQUIRED=y
+services:
+  web:
+    build: .
+    environment:
+      - WEB
+      - OVERRIDE_TO_DEFAULT=fine
+      - OVERRIDE_TO_REQUIRED
+  worker:
+    build: {args: [BUILD_ARG]}
+    environment:
+      - WORKER
+      - WORKER_DEFAULT=
+`
+	m := mustParse(t, yml, nil)
+	for _, tc := range []struct {
+		name string
+		env  Env
+		want []string
+	}{
+		// OVERRIDE_TO_DEFAULT is required for worker, which inherits the
+		// top-level bare entry; web's default covers web only.
+		{"nothing set", nil, []string{"OVERRIDE_TO_DEFAULT", "OVERRIDE_TO_REQUIRED", "TOP", "WEB", "WORKER"}},
+		{"some set", Env{"TOP": "1", "WEB": "1"}, []string{"OVERRIDE_TO_DEFAULT", "OVERRIDE_TO_REQUIRED", "WORKER"}},
+		{"empty value counts as set", Env{"TOP": "", "WEB": "", "WORKER": "", "OVERRIDE_TO_DEFAULT": "", "OVERRIDE_TO_REQUIRED": ""}, nil},
+		{"extra keys ignored", Env{"TOP": "1", "WEB": "1", "WORKER": "1", "OVERRIDE_TO_DEFAULT": "1", "OVERRIDE_TO_REQUIRED": "1", "OTHER": "1"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := m.MissingEnv(tc.env)
+			if len(got) != len(tc.want) || (len(got) > 0 && !reflect.DeepEqual(got, tc.want)) {
+				t.Fatalf("MissingEnv = %q, want %q", got, tc.want)
+			}
+			err := m.CheckEnv(tc.env)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("CheckEnv: %v", err)
+				}
+				return
+			}
+			if want := "required env: " + strings.Join(tc.want, ", "); err == nil || err.Error() != want {
+				t.Fatalf("CheckEnv = %v, want %q", err, want)
+			}
+		})
+	}
+}
+
+func TestCheckEnvMessage(t *testing.T) {
+	m := mustParse(t, "services:\n  web:\n    build: .\n    environment: [FOO, BAR]\n", nil)
+	if err := m.CheckEnv(Env{}); err == nil || err.Error() != "required env: BAR, FOO" {
+		t.Fatalf("CheckEnv = %v", err)
+	}
+}
+
+func TestServiceDefaultsAndEnv(t *testing.T) {
+	m := mustParse(t, `
+environment:
+  - SHARED=top
+  - TOP_ONLY=1
+  - REQUIRED_TOP
+services:
+  web:
+    build: .
+    environment:
+      - SHARED=web
+      - WEB_ONLY=
+      - REQUIRED_WEB
+  other:
+    image: x
+`, nil)
+	web, ok := m.Service("web")
+	if !ok {
+		t.Fatal("no web service")
+	}
+	if got, want := web.Defaults(), (Env{"SHARED": "web", "TOP_ONLY": "1", "WEB_ONLY": ""}); !reflect.DeepEqual(got, want) {
+		t.Errorf("web.Defaults() = %q, want %q", got, want)
+	}
+	other, _ := m.Service("other")
+	if got, want := other.Defaults(), (Env{"SHARED": "top", "TOP_ONLY": "1"}); !reflect.DeepEqual(got, want) {
+		t.Errorf("other.Defaults() = %q, want %q", got, want)
+	}
+	release := Env{"SHARED": "release", "REQUIRED_TOP": "r", "REQUIRED_WEB": "w", "UNDECLARED": "u"}
+	got := m.ServiceEnv(web, release)
+	want := Env{"SHARED": "release", "TOP_ONLY": "1", "WEB_ONLY": "", "REQUIRED_TOP": "r", "REQUIRED_WEB": "w", "UNDECLARED": "u"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ServiceEnv = %q, want %q", got, want)
+	}
+	if release["TOP_ONLY"] != "" || len(release) != 4 {
+		t.Error("ServiceEnv changed the release env")
+	}
+	if got := (Service{}).Defaults(); got == nil || len(got) != 0 {
+		t.Errorf("empty Defaults() = %#v", got)
+	}
+}
+
+func TestManifestServiceLookup(t *testing.T) {
+	m := mustParse(t, `
+services:
+  b: {image: x, labels: {tier: web}, annotations: [a=1], environment: [A]}
+  a: {build: {path: ., args: [X=1]}}
+  c: {image: y}
+`, nil)
+	for _, name := range []string{"a", "b", "c"} {
+		s, ok := m.Service(name)
+		if !ok || s.Name != name {
+			t.Errorf("Service(%q) = %v, %v", name, s.Name, ok)
+		}
+	}
+	for _, name := range []string{"", "d", "A", "aa"} {
+		if _, ok := m.Service(name); ok {
+			t.Errorf("Service(%q) found", name)
+		}
+	}
+	// The returned copy shares nothing with the manifest.
+	b, _ := m.Service("b")
+	b.Labels["tier"] = "changed"
+	b.Annotations["a"] = "changed"
+	b.Environment[0].Key = "CHANGED"
+	a, _ := m.Service("a")
+	a.Build.Path = "changed"
+	a.Build.Args[0].Default = "changed"
+	b2, _ := m.Service("b")
+	a2, _ := m.Service("a")
+	if b2.Labels["tier"] != "web" || b2.Annotations["a"] != "1" || b2.Environment[0].Key != "A" || a2.Build.Path != "." || a2.Build.Args[0].Default != "1" {
+		t.Fatalf("changing a returned service changed the manifest: %s %s", js(a2), js(b2))
+	}
+}
+
+func TestManifestJSONRoundTrip(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "full.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustParse(t, string(data), nil)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Manifest
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, m) {
+		t.Fatalf("JSON round trip changed the manifest:\n%s\n%s", js(m), js(&back))
+	}
+}
+
+func TestValidServiceName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"web": true, "a": true, "web-2": true, "a-b-c": true, strings.Repeat("a", 63): true,
+		"": false, "Web": false, "2web": false, "web-": false, "-web": false, "web_2": false,
+		"web.x": false, strings.Repeat("a", 64): false, "wéb": false,
+	} {
+		if got := ValidServiceName(name); got != ok {
+			t.Errorf("ValidServiceName(%q) = %v, want %v", name, got, ok)
+		}
+	}
+}
+
+func TestReservedLabel(t *testing.T) {
+	for key, reserved := range map[string]bool{
+		"app": true, "service": true, "release": true, "system": true, "rack": true, "name": true, "type": true,
+		"slipway.dev/anything": true,
+		"tier": false, "example.com/app": false, "App": false, "slipway.dev": false,
+	} {
+		if got := ReservedLabel(key); got != reserved {
+			t.Errorf("ReservedLabel(%q) = %v, want %v", key, got, reserved)
+		}
+	}
+}
+
+func TestManifestErrorText(t *testing.T) {
+	if got := (&ManifestError{Path: "services.web.port", Message: "bad"}).Error(); got != "services.web.port: bad" {
+		t.Errorf("got %q", got)
+	}
+	if got := (&ManifestError{Message: "convox.yml has no services"}).Error(); got != "convox.yml has no services" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// checkInvariants asserts what the Manifest type documents.
+func checkInvariants(t testing.TB, m *Manifest) {
+	t.Helper()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("invariant broken: "+format+"\n%s", append(args, js(m))...)
+	}
+	if len(m.Services) == 0 {
+		fail("no services")
+	}
+	checkEnvList := func(where string, list []EnvVar, sorted bool) {
+		seen := map[string]bool{}
+		for i, e := range list {
+			if !ValidEnvName(e.Key) {
+				fail("%s: invalid key %q", where, e.Key)
+			}
+			if seen[e.Key] {
+				fail("%s: key %q twice", where, e.Key)
+			}
+			seen[e.Key] = true
+			if e.Required && e.Default != "" {
+				fail("%s: required %q has a default", where, e.Key)
+			}
+			if sorted && i > 0 && list[i-1].Key >= e.Key {
+				fail("%s: not sorted", where)
+			}
+		}
+	}
+	checkEnvList("environment", m.Environment, false)
+	for i, s := range m.Services {
+		if i > 0 && m.Services[i-1].Name >= s.Name {
+			fail("services not sorted or not unique")
+		}
+		if !ValidServiceName(s.Name) {
+			fail("bad name %q", s.Name)
+		}
+		if (s.Build == nil) == (s.Image == "") {
+			fail("%s: want exactly one of build and image", s.Name)
+		}
+		if s.Build != nil {
+			if s.Build.Path == "" || s.Build.Manifest == "" || strings.HasPrefix(s.Build.Path, "/") || strings.HasPrefix(s.Build.Path, "..") {
+				fail("%s: bad build %+v", s.Name, s.Build)
+			}
+			checkEnvList(s.Name+".build.args", s.Build.Args, false)
+		}
+		if strings.ContainsAny(s.Image, " \t\n") {
+			fail("%s: image with space", s.Name)
+		}
+		if s.Port < 0 || s.Port > 65535 {
+			fail("%s: port %d", s.Name, s.Port)
+		}
+		h := s.Health
+		if !strings.HasPrefix(h.Path, "/") || h.Interval < 2 || h.Interval > 3600 || h.Timeout < 1 || h.Timeout >= h.Interval || h.Grace < 0 || h.Grace > 86400 {
+			fail("%s: bad health %+v", s.Name, h)
+		}
+		sc := s.Scale
+		if sc.Count < 0 || sc.Count > MaxScaleCount || sc.CPU < 1 || sc.CPU > MaxScaleCPU || sc.Memory < 1 || sc.Memory > MaxScaleMemory {
+			fail("%s: bad scale %+v", s.Name, sc)
+		}
+		checkEnvList(s.Name+".environment", s.Environment, true)
+		d := s.Deployment
+		if d.Minimum < 0 || d.Minimum > 100 || d.Maximum < 100 || d.Maximum > 200 {
+			fail("%s: bad deployment %+v", s.Name, d)
+		}
+		if s.Termination.Grace < 0 || s.Termination.Grace > 86400 {
+			fail("%s: bad termination %+v", s.Name, s.Termination)
+		}
+		if s.Annotations != nil && len(s.Annotations) == 0 || s.Labels != nil && len(s.Labels) == 0 {
+			fail("%s: empty non-nil map", s.Name)
+		}
+		for k := range s.Labels {
+			if ReservedLabel(k) {
+				fail("%s: reserved label %q", s.Name, k)
+			}
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package records
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed crds/*.yaml
+var crdFiles embed.FS
+
+var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// FieldManager is slipway's one server-side apply field manager.
+const FieldManager = "slipway"
+
+// InstallCRDs applies slipway's CustomResourceDefinitions (server-side, so
+// it is idempotent) and waits until the API server serves them.
+func InstallCRDs(ctx context.Context, dyn dynamic.Interface) error {
+	entries, err := crdFiles.ReadDir("crds")
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		b, err := crdFiles.ReadFile("crds/" + e.Name())
+		if err != nil {
+			return err
+		}
+		j, err := yaml.YAMLToJSON(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.Name(), err)
+		}
+		var u unstructured.Unstructured
+		if err := u.UnmarshalJSON(j); err != nil {
+			return err
+		}
+		if _, err := dyn.Resource(crdResource).Apply(ctx, u.GetName(), &u, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+			return fmt.Errorf("install %s: %w", u.GetName(), err)
+		}
+		names = append(names, u.GetName())
+	}
+	for _, name := range names {
+		if err := waitEstablished(ctx, dyn, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CRDManifests returns the CRDs as YAML, for `kubectl apply -f -`.
+func CRDManifests() ([]byte, error) {
+	entries, err := crdFiles.ReadDir("crds")
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	for _, e := range entries {
+		b, err := crdFiles.ReadFile("crds/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(out, "---\n"...), b...)
+	}
+	return out, nil
+}
+
+func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		u, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		if u != nil {
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				if m["type"] == "Established" && m["status"] == "True" {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("CRD %s is not established: %w", name, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package records
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ListReleases returns the app's releases newest first, at most limit
+// (0: all). The order is the release chain back from the app's Latest, so it
+// is total, and a release whose making was interrupted never shows.
+func (s *Store) ListReleases(ctx context.Context, app *App, limit int) ([]*Release, error) {
+	all, err := list[Release](ctx, s, ReleaseResource, app.Namespace, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return chain(all, app.Status.Latest, limit), nil
+}
+
+func chain(all []*Release, latest string, limit int) []*Release {
+	byID := make(map[string]*Release, len(all))
+	for _, r := range all {
+		byID[r.Spec.ID] = r
+	}
+	var out []*Release
+	for id := latest; id != "" && (limit <= 0 || len(out) < limit); {
+		r, ok := byID[id]
+		if !ok {
+			break
+		}
+		out = append(out, r)
+		delete(byID, id) // a damaged chain must not loop
+		id = r.Spec.Parent
+	}
+	return out
+}
+
+// Fork computes a new release from the app's newest release (nil for the
+// first one): its spec (ID, Parent, Sequence and Env are filled in by
+// AppendRelease) and its env.
+type Fork func(ctx context.Context, latest *Release) (ReleaseSpec, map[string]string, error)
+
+// AppendRelease makes release id the app's newest release. Concurrent
+// writers are serialised by the app record's resourceVersion: each attempt
+// forks the newest release, writes the release and its env, then moves the
+// app's Latest to it only if nobody else did first; a loser deletes what it
+// wrote and forks again, so no update is ever lost. Calling it again with
+// the same id (a retried activity) returns the release it already made.
+func (s *Store) AppendRelease(ctx context.Context, app, id string, fork Fork) (*Release, error) {
+	if r, err := s.GetRelease(ctx, app, id); err == nil {
+		a, err := s.GetApp(ctx, app)
+		if err != nil {
+			return nil, err
+		}
+		onChain, err := s.ListReleases(ctx, a, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range onChain {
+			if c.Spec.ID == id {
+				return r, nil
+			}
+		}
+		// Written by an attempt that died before it won: start again.
+		if err := s.deleteRelease(ctx, r); err != nil {
+			return nil, err
+		}
+	} else if !IsNotFound(err) {
+		return nil, err
+	}
+
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		a, err := s.GetApp(ctx, app)
+		if err != nil {
+			return nil, err
+		}
+		var latest *Release
+		if a.Status.Latest != "" {
+			if latest, err = s.GetRelease(ctx, app, a.Status.Latest); err != nil {
+				return nil, err
+			}
+		}
+		spec, env, err := fork(ctx, latest)
+		if err != nil {
+			return nil, err
+		}
+		spec.ID, spec.App, spec.Env = id, app, EnvSecretName(id)
+		spec.Parent, spec.Sequence = a.Status.Latest, a.Status.Sequence+1
+		r, err := create(ctx, s, ReleaseResource, a.Namespace, &Release{
+			TypeMeta:   typeMeta("Release"),
+			ObjectMeta: metav1.ObjectMeta{Name: ObjectName(id), Namespace: a.Namespace, Labels: map[string]string{LabelApp: app}},
+			Spec:       spec,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("write release %s: %w", id, err)
+		}
+		if _, err := s.Core.CoreV1().Secrets(a.Namespace).Create(ctx, envSecret(r, env), metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("write env of release %s: %w", id, err)
+		}
+		a.Status.Latest, a.Status.Sequence = id, spec.Sequence
+		if _, err := s.UpdateApp(ctx, a); err == nil {
+			return r, nil
+		} else if !apierrors.IsConflict(err) {
+			return nil, err
+		}
+		// Another release won this sequence number: fork the new newest.
+		if err := s.deleteRelease(ctx, r); err != nil {
+			return nil, err
+		}
+		time.Sleep(time.Duration(attempt%8) * 5 * time.Millisecond)
+	}
+}
+
+// deleteRelease removes a release and its env at once (rather than leaving
+// the env to the garbage collector), so the same ID can be written again.
+func (s *Store) deleteRelease(ctx context.Context, r *Release) error {
+	err := s.Dynamic.Resource(ReleaseResource).Namespace(r.Namespace).Delete(ctx, r.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	err = s.Core.CoreV1().Secrets(r.Namespace).Delete(ctx, r.Spec.Env, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,217 @@
+package records
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Store reads and writes the records of one rack.
+type Store struct {
+	Dynamic dynamic.Interface
+	Core    kubernetes.Interface
+	Rack    string
+}
+
+// NotFoundError is returned for an app, build or release that does not
+// exist; its message is what the CLI prints.
+type NotFoundError struct{ Kind, Name string }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("no such %s: %s", e.Kind, e.Name) }
+
+// IsNotFound reports whether err says a record does not exist.
+func IsNotFound(err error) bool {
+	var nf *NotFoundError
+	return errors.As(err, &nf)
+}
+
+// Namespace of an app: <rack>-<app>.
+func (s *Store) Namespace(app string) string { return s.Rack + "-" + app }
+
+// ObjectName is the Kubernetes name of a build or release ID (names are
+// lower case; IDs are upper case).
+func ObjectName(id string) string { return strings.ToLower(id) }
+
+// EnvSecretName is the Secret that holds a release's env.
+func EnvSecretName(release string) string { return "env-" + ObjectName(release) }
+
+func kindOf(gvr schema.GroupVersionResource) string {
+	return strings.TrimSuffix(gvr.Resource, "s")
+}
+
+func toUnstructured(obj any) (*unstructured.Unstructured, error) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	return u, u.UnmarshalJSON(b)
+}
+
+func fromUnstructured[T any](u *unstructured.Unstructured) (*T, error) {
+	b, err := u.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var out T
+	return &out, json.Unmarshal(b, &out)
+}
+
+func get[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns, name, id string) (*T, error) {
+	u, err := s.Dynamic.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, &NotFoundError{Kind: kindOf(gvr), Name: id}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return fromUnstructured[T](u)
+}
+
+func list[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns string, opts metav1.ListOptions) ([]*T, error) {
+	l, err := s.Dynamic.Resource(gvr).Namespace(ns).List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, 0, len(l.Items))
+	for i := range l.Items {
+		t, err := fromUnstructured[T](&l.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func create[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns string, obj *T) (*T, error) {
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u, err = s.Dynamic.Resource(gvr).Namespace(ns).Create(ctx, u, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return fromUnstructured[T](u)
+}
+
+// update writes obj only if nobody wrote it since it was read (its
+// resourceVersion); a conflict comes back as apierrors.IsConflict.
+func update[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns string, obj *T) (*T, error) {
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u, err = s.Dynamic.Resource(gvr).Namespace(ns).Update(ctx, u, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return fromUnstructured[T](u)
+}
+
+func typeMeta(kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: Group + "/" + Version, Kind: kind}
+}
+
+// GetApp returns the app's record, or a NotFoundError.
+func (s *Store) GetApp(ctx context.Context, app string) (*App, error) {
+	return get[App](ctx, s, AppResource, s.Namespace(app), app, app)
+}
+
+// ListApps returns the rack's apps, sorted by name.
+func (s *Store) ListApps(ctx context.Context) ([]*App, error) {
+	apps, err := list[App](ctx, s, AppResource, "", metav1.ListOptions{LabelSelector: LabelRack + "=" + s.Rack})
+	if err != nil {
+		return nil, err
+	}
+	sortBy(apps, func(a *App) string { return a.Name })
+	return apps, nil
+}
+
+// CreateApp writes a new app record; the namespace must exist.
+func (s *Store) CreateApp(ctx context.Context, app *App) (*App, error) {
+	app.TypeMeta = typeMeta("App")
+	app.Namespace = s.Namespace(app.Name)
+	return create(ctx, s, AppResource, app.Namespace, app)
+}
+
+// UpdateApp writes the app if it did not change since it was read.
+func (s *Store) UpdateApp(ctx context.Context, app *App) (*App, error) {
+	return update(ctx, s, AppResource, app.Namespace, app)
+}
+
+// GetBuild returns a build by ID, or a NotFoundError.
+func (s *Store) GetBuild(ctx context.Context, app, id string) (*Build, error) {
+	return get[Build](ctx, s, BuildResource, s.Namespace(app), ObjectName(id), id)
+}
+
+// ListBuilds returns the app's builds, newest first.
+func (s *Store) ListBuilds(ctx context.Context, app string) ([]*Build, error) {
+	builds, err := list[Build](ctx, s, BuildResource, s.Namespace(app), metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	sortNewestFirst(builds, func(b *Build) metav1.Time { return b.CreationTimestamp }, func(b *Build) string { return b.Spec.ID })
+	return builds, nil
+}
+
+func (s *Store) CreateBuild(ctx context.Context, b *Build) (*Build, error) {
+	b.TypeMeta = typeMeta("Build")
+	b.Name = ObjectName(b.Spec.ID)
+	b.Namespace = s.Namespace(b.Spec.App)
+	return create(ctx, s, BuildResource, b.Namespace, b)
+}
+
+func (s *Store) UpdateBuild(ctx context.Context, b *Build) (*Build, error) {
+	return update(ctx, s, BuildResource, b.Namespace, b)
+}
+
+// GetRelease returns a release by ID, or a NotFoundError.
+func (s *Store) GetRelease(ctx context.Context, app, id string) (*Release, error) {
+	return get[Release](ctx, s, ReleaseResource, s.Namespace(app), ObjectName(id), id)
+}
+
+// GetReleaseEnv returns the env of a release from its Secret.
+func (s *Store) GetReleaseEnv(ctx context.Context, r *Release) (map[string]string, error) {
+	sec, err := s.Core.CoreV1().Secrets(r.Namespace).Get(ctx, r.Spec.Env, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("env of release %s: %w", r.Spec.ID, err)
+	}
+	env := make(map[string]string, len(sec.Data))
+	for k, v := range sec.Data {
+		env[k] = string(v)
+	}
+	return env, nil
+}
+
+// envSecret builds the Secret that holds a release's env, owned by the
+// release so that deleting the release deletes its env.
+func envSecret(r *Release, env map[string]string) *corev1.Secret {
+	data := make(map[string][]byte, len(env))
+	for k, v := range env {
+		data[k] = []byte(v)
+	}
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      r.Spec.Env,
+			Namespace: r.Namespace,
+			Labels:    map[string]string{LabelApp: r.Spec.App},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: Group + "/" + Version, Kind: "Release", Name: r.Name, UID: r.UID,
+			}},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: data,
+	}
+}

@@ -1,0 +1,193 @@
+// Package testsuite starts slipway's real stack (Temporal dev server,
+// Kubernetes control plane with kwok nodes, registry, worker) once per test
+// binary, on free ports in a temporary folder, for end-to-end tests,
+// benchmarks and the demo. It never uses a stack that `slipway dev up`
+// started, and it tears everything down even if the test binary crashes.
+package testsuite
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/slipway-dev/slipway/cmd/dev"
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/devstack"
+	"github.com/slipway-dev/slipway/records"
+)
+
+// Stack is a running stack and ready clients for it.
+type Stack struct {
+	Home     string // SLIPWAY_HOME of the stack: its state and logs
+	Root     string // slipway's checkout
+	Slipway  string // the slipway binary built for this test run
+	Settings *config.Settings
+	Temporal client.Client
+	Kube     kubernetes.Interface
+	Dynamic  dynamic.Interface
+	Store    *records.Store
+
+	dev      *devstack.Stack
+	guardian *exec.Cmd
+}
+
+var shared *Stack
+
+// Main starts the stack, runs the tests and stops the stack. Call it from
+// TestMain: func TestMain(m *testing.M) { testsuite.Main(m) }.
+func Main(m *testing.M) {
+	s, err := Start(context.Background())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testsuite: cannot start the stack: %v\n", err)
+		if s != nil {
+			s.Stop()
+		}
+		os.Exit(1)
+	}
+	shared = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+// Get returns the stack that Main started.
+func Get(t testing.TB) *Stack {
+	t.Helper()
+	if shared == nil {
+		t.Fatal("testsuite: no stack: call testsuite.Main(m) from TestMain")
+	}
+	return shared
+}
+
+// Start builds slipway and starts a stack in a new temporary folder.
+func Start(ctx context.Context) (*Stack, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	home, err := os.MkdirTemp("", "slipway-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{Home: home, Root: root, Slipway: filepath.Join(home, "slipway")}
+	build := exec.CommandContext(ctx, "go", "build", "-o", s.Slipway, "./cmd/slipway")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return s, fmt.Errorf("build slipway: %v\n%s", err, out)
+	}
+	tools := os.Getenv("SLIPWAY_TOOLS")
+	if tools == "" {
+		tools = filepath.Join(root, ".tools", "bin")
+	}
+	if err := s.guard(tools); err != nil {
+		return s, err
+	}
+	var ports [2]int
+	for i := range ports {
+		if ports[i], err = devstack.FreePort(); err != nil {
+			return s, err
+		}
+	}
+	s.dev = devstack.New(devstack.Options{
+		Home: home, Tools: tools, Slipway: s.Slipway,
+		TemporalPort: ports[0], RegistryPort: ports[1], Headless: true,
+		Ephemeral: true, AfterKubernetes: dev.InstallCRDs,
+		Out: prefixWriter{},
+	})
+	start := time.Now()
+	if err := s.dev.Up(ctx); err != nil {
+		return s, err
+	}
+	fmt.Fprintf(os.Stderr, "testsuite: stack up in %.1fs in %s\n", time.Since(start).Seconds(), home)
+	return s, s.connect()
+}
+
+// connect resolves settings exactly as the CLI does, from the stack file.
+func (s *Stack) connect() error {
+	os.Setenv("SLIPWAY_HOME", s.Home)
+	for _, k := range []string{"KUBECONFIG", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_PROFILE", "SLIPWAY_RACK", "SLIPWAY_BLOB_URL", "SLIPWAY_REGISTRY"} {
+		os.Unsetenv(k)
+	}
+	settings, err := config.Resolve(config.Overrides{})
+	if err != nil {
+		return err
+	}
+	s.Settings = settings
+	rc, err := settings.RESTConfig()
+	if err != nil {
+		return err
+	}
+	if s.Kube, err = kubernetes.NewForConfig(rc); err != nil {
+		return err
+	}
+	if s.Dynamic, err = dynamic.NewForConfig(rc); err != nil {
+		return err
+	}
+	s.Store = &records.Store{Dynamic: s.Dynamic, Core: s.Kube, Rack: settings.Rack}
+	s.Temporal, err = client.Dial(settings.Temporal)
+	return err
+}
+
+// guard starts a watchdog that resets the stack if this process dies
+// without calling Stop (a panicking test ends the binary at once).
+func (s *Stack) guard(tools string) error {
+	script := fmt.Sprintf(`while kill -0 %d 2>/dev/null; do sleep 0.5; done; "$SLIPWAY" dev reset >/dev/null 2>&1`, os.Getpid())
+	g := exec.Command("sh", "-c", script)
+	g.Env = append(os.Environ(), "SLIPWAY="+s.Slipway, "SLIPWAY_HOME="+s.Home, "SLIPWAY_TOOLS="+tools)
+	g.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := g.Start(); err != nil {
+		return err
+	}
+	s.guardian = g
+	return nil
+}
+
+// Stop tears the stack down and deletes its folder.
+func (s *Stack) Stop() {
+	if s.Temporal != nil {
+		s.Temporal.Close()
+	}
+	if s.guardian != nil {
+		_ = s.guardian.Process.Kill()
+		_ = s.guardian.Wait()
+	}
+	if s.dev != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.dev.Reset(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "testsuite: reset: %v\n", err)
+		}
+	}
+	_ = os.RemoveAll(s.Home)
+}
+
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("testsuite must run inside slipway's checkout")
+	}
+	return filepath.Dir(mod), nil
+}
+
+type prefixWriter struct{}
+
+func (prefixWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		fmt.Fprintf(os.Stderr, "testsuite: %s\n", l)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,76 @@
+// Package worker wires the clients that activities need and registers every
+// workflow and activity on slipway's task queue.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/blobs"
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// Register puts every workflow and activity on a worker (or a test
+// environment, which has the same registry methods).
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflow(workflows.CreateApp)
+	r.RegisterWorkflow(workflows.DeleteApp)
+	r.RegisterWorkflow(workflows.CreateRelease)
+	r.RegisterWorkflow(workflows.Build)
+	r.RegisterActivity(acts)
+}
+
+// Run polls slipway's task queue until ctx ends.
+func Run(ctx context.Context, s *config.Settings, logger *slog.Logger) error {
+	opts := s.Temporal
+	opts.Logger = sdklog.NewStructuredLogger(logger)
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w (run `slipway dev up`, or set TEMPORAL_ADDRESS)", opts.HostPort, err)
+	}
+	defer c.Close()
+	acts, err := NewActivities(ctx, s)
+	if err != nil {
+		return err
+	}
+	w := sdkworker.New(c, config.TaskQueue, sdkworker.Options{})
+	Register(w, acts)
+	logger.Info("worker started", "temporal", opts.HostPort, "namespace", opts.Namespace, "taskQueue", config.TaskQueue)
+	stop := make(chan any)
+	go func() { <-ctx.Done(); close(stop) }()
+	return w.Run(stop)
+}
+
+// NewActivities connects the activities' clients.
+func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activities, error) {
+	rc, err := s.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	core, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	bucket, err := blobs.Open(ctx, s.BlobURL)
+	if err != nil {
+		return nil, err
+	}
+	return &activities.Activities{
+		Store: &records.Store{Dynamic: dyn, Core: core, Rack: s.Rack},
+		Blobs: bucket,
+	}, nil
+}

@@ -1,0 +1,73 @@
+package workflows
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/model"
+)
+
+type BuildResult struct {
+	BuildID   string
+	ReleaseID string
+}
+
+// Build turns an uploaded source into a Build (created -> running ->
+// complete | failed) and then a Release of it. A failed build never leaves
+// a release behind: the release is made only after every image is ready.
+func Build(ctx workflow.Context, in activities.BuildInput) (BuildResult, error) {
+	rctx := recordOptions(ctx)
+	res := BuildResult{BuildID: in.BuildID}
+	if err := workflow.ExecuteActivity(rctx, a.StartBuild, in).Get(ctx, nil); err != nil {
+		return res, err
+	}
+	err := build(ctx, in, &res)
+	finish := activities.FinishBuildInput{App: in.App, BuildID: in.BuildID, Release: res.ReleaseID}
+	if err != nil {
+		finish.Failure = reason(err)
+	}
+	// Record the outcome even if this run was cancelled.
+	dctx, _ := workflow.NewDisconnectedContext(rctx)
+	if ferr := workflow.ExecuteActivity(dctx, a.FinishBuild, finish).Get(dctx, nil); ferr != nil && err == nil {
+		err = ferr
+	}
+	return res, err
+}
+
+func build(ctx workflow.Context, in activities.BuildInput, res *BuildResult) error {
+	rctx := recordOptions(ctx)
+	var prep activities.PrepareBuildResult
+	if err := workflow.ExecuteActivity(rctx, a.PrepareBuild, in).Get(ctx, &prep); err != nil {
+		return err
+	}
+	var rid string
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return model.NewReleaseID() }).Get(&rid); err != nil {
+		return err
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: ReleaseWorkflowID(in.App, rid),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			SearchApp.ValueSet(in.App), SearchRelease.ValueSet(rid), SearchBuild.ValueSet(in.BuildID)),
+		StaticSummary: "release " + rid + " of " + in.App + " for build " + in.BuildID,
+	})
+	var rel activities.CreateReleaseResult
+	err := workflow.ExecuteChildWorkflow(cctx, CreateRelease, activities.CreateReleaseInput{
+		App: in.App, ReleaseID: rid,
+		Change: activities.ReleaseChange{Build: in.BuildID, Description: in.Description},
+	}).Get(ctx, &rel)
+	res.ReleaseID = rel.ReleaseID
+	return err
+}
+
+// reason is the message of the innermost application error: what a person
+// needs to read, without Temporal's wrapping.
+func reason(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}
