@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/slipway-dev/slipway/config"
@@ -201,4 +202,30 @@ func (s *Stack) tool(name string) (string, error) {
 		return "", fmt.Errorf("%s is not built in %s: run `make tools`", name, s.opts.Tools)
 	}
 	return path, nil
+}
+
+// KillWorker ends the worker with SIGKILL, as a crash would: no activity
+// gets to finish or clean up.
+func (s *Stack) KillWorker() error {
+	p := s.worker.proc()
+	pid := p.pid()
+	if pid == 0 {
+		return fmt.Errorf("worker is not running")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return err
+	}
+	for p.pid() != 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// StartWorker starts the worker if it is not running, and waits until it
+// polls.
+func (s *Stack) StartWorker(ctx context.Context) error {
+	if s.worker.running(ctx) {
+		return nil
+	}
+	return s.worker.start(ctx)
 }

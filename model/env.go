@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -94,14 +95,14 @@ func ParseEnv(text string) (Env, error) {
 				continue
 			}
 			if strings.TrimRight(next[end+1:], " \t") != "" {
-				return nil, fmt.Errorf("line %d: %s: text after the closing quote of a multi-line value: end the line at the quote", i+1, key)
+				return nil, fmt.Errorf("line %d: %s: text after the closing quote of a multi-line value: end the line at the quote", i+1, showKey(key))
 			}
 			b.WriteString(next[:end])
 			closed = true
 			break
 		}
 		if !closed {
-			return nil, fmt.Errorf("line %d: %s: the value opens a double quote that is never closed: add the closing \" or escape the quote as \\\"", lineNo, key)
+			return nil, fmt.Errorf("line %d: %s: the value opens a double quote that is never closed: add the closing \" or escape the quote as \\\"", lineNo, showKey(key))
 		}
 		env[key] = unescape(b.String())
 	}
@@ -258,6 +259,15 @@ func (e Env) Merge(other Env) Env {
 		m[k] = v
 	}
 	return m
+}
+
+// showKey writes a key for an error message: as is when it is a valid
+// name, else quoted and shortened so that the message stays one line.
+func showKey(k string) string {
+	if ValidEnvName(k) {
+		return k
+	}
+	return strconv.Quote(truncate(k, 40))
 }
 
 // truncate shortens s to at most n runes for an error message, so that a

@@ -74,7 +74,7 @@ func (n node) errorf(format string, args ...any) error {
 	return &ManifestError{Path: n.path, Message: fmt.Sprintf(format, args...)}
 }
 
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)
 
 // child is the value under key in a map node.
 func (n node) child(m map[string]any, key string) node {
@@ -185,11 +185,15 @@ func editDistance(a, b string) int {
 }
 
 func (n node) str(expected string) (string, error) {
-	s, ok := n.v.(string)
-	if !ok {
-		return "", n.errorf("must be %s, not %s", expected, kind(n.v))
+	switch v := n.v.(type) {
+	case string:
+		return v, nil
+	case bool, json.Number:
+		// YAML reads 5, 1.10, yes, no, on, off, y and n as numbers and
+		// true/false unless quoted.
+		return "", n.errorf("must be %s, not %s: put it in quotes", expected, kind(n.v))
 	}
-	return s, nil
+	return "", n.errorf("must be %s, not %s", expected, kind(n.v))
 }
 
 // integer reads a whole number in lo..hi; msg is the whole message when it

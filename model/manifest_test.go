@@ -212,9 +212,9 @@ func TestParseManifestErrors(t *testing.T) {
 		{"services empty", "services: {}\n", nil, `convox.yml has no services: add a "services" map with at least one service`},
 		{"root is a list", "- web\n", nil, `convox.yml: must be a map with a "services" section, not a list`},
 		{"root is a string", "hello\n", nil, `convox.yml: must be a map with a "services" section, not a string`},
-		{"syntax error", "services:\n  web:\n    build: .\n   port: 5000\n", nil, `convox.yml: invalid YAML: line 4: did not find expected key`},
+		{"syntax error", "services:\n  web:\n    build: .\n   port: 5000\n", nil, `convox.yml: invalid YAML: line 3: did not find expected key`},
 		{"tab indentation", "services:\n\tweb: {}\n", nil, `convox.yml: invalid YAML: line 2: found character that cannot start any token`},
-		{"duplicate service", "services:\n  web:\n    build: .\n  web:\n    image: x\n", nil, `convox.yml: line 4: key "web" appears twice in the same map: keep one`},
+		{"duplicate service", "services:\n  web:\n    build: .\n  web:\n    image: x\n", nil, `convox.yml: line 5: key "web" appears twice in the same map: keep one`},
 		{"duplicate field", "services:\n  web:\n    build: .\n    port: 1\n    port: 2\n", nil, `convox.yml: line 5: key "port" appears twice in the same map: keep one`},
 		{"nan", "services:\n  web:\n    image: x\n    port: .nan\n", nil, `convox.yml: invalid YAML: .nan and .inf are not numbers slipway accepts: write a whole number`},
 		{"complex key", "services:\n  ? [a]\n  : x\n", nil, `convox.yml: invalid YAML: invalid map key: []interface {}{"a"}`},
@@ -249,7 +249,7 @@ func TestParseManifestErrors(t *testing.T) {
 		{"build absolute", "services:\n  web:\n    build: /src\n", nil, `services.web.build: must be a path relative to the app's source, not "/src"`},
 		{"build escapes", "services:\n  web:\n    build: a/../../b\n", nil, `services.web.build: must stay inside the app's source, not "a/../../b"`},
 		{"build path escapes", "services:\n  web:\n    build: {path: ..}\n", nil, `services.web.build.path: must stay inside the app's source, not ".."`},
-		{"build path number", "services:\n  web:\n    build: {path: 1}\n", nil, `services.web.build.path: must be a path, not a number`},
+		{"build path number", "services:\n  web:\n    build: {path: 1}\n", nil, `services.web.build.path: must be a path, not a number: put it in quotes`},
 		{"build unknown", "services:\n  web:\n    build: {dockerfile: x}\n", nil, `services.web.build: unknown field "dockerfile": use one of args, manifest, path`},
 		{"build manifest empty", "services:\n  web:\n    build: {manifest: \"\"}\n", nil, `services.web.build.manifest: must not be empty: leave it out to use "Dockerfile"`},
 		{"build manifest absolute", "services:\n  web:\n    build: {manifest: /Dockerfile}\n", nil, `services.web.build.manifest: must be a path relative to the build path, not "/Dockerfile"`},
@@ -259,12 +259,13 @@ func TestParseManifestErrors(t *testing.T) {
 
 		// image
 		{"image empty", "services:\n  web:\n    image: \"\"\n", nil, `services.web.image: must not be empty: give an image such as "nginx:1.27" or use build`},
-		{"image number", "services:\n  web:\n    image: 5\n", nil, `services.web.image: must be an image name, not a number`},
+		{"image number", "services:\n  web:\n    image: 5\n", nil, `services.web.image: must be an image name, not a number: put it in quotes`},
+		{"image yaml 1.1 bool", "services:\n  web:\n    image: y\n", nil, `services.web.image: must be an image name, not true/false: put it in quotes`},
 		{"image space", "services:\n  web:\n    image: nginx latest\n", nil, `services.web.image: invalid image "nginx latest": an image name has no spaces`},
 
 		// command
 		{"command list", "services:\n  web:\n    build: .\n    command: [a, b]\n", nil, `services.web.command: must be a string, not a list`},
-		{"command number", "services:\n  web:\n    build: .\n    command: 1\n", nil, `services.web.command: must be a string, not a number`},
+		{"command number", "services:\n  web:\n    build: .\n    command: 1\n", nil, `services.web.command: must be a string, not a number: put it in quotes`},
 
 		// port
 		{"port string", "services:\n  web:\n    build: .\n    port: \"5000\"\n", nil, `services.web.port: must be a number between 1 and 65535`},
@@ -278,7 +279,7 @@ func TestParseManifestErrors(t *testing.T) {
 		// health
 		{"health relative path", "services:\n  web:\n    build: .\n    health: health\n", nil, `services.web.health: must start with "/", like "/health", not "health"`},
 		{"health map relative path", "services:\n  web:\n    build: .\n    health: {path: up}\n", nil, `services.web.health.path: must start with "/", like "/health", not "up"`},
-		{"health path number", "services:\n  web:\n    build: .\n    health: {path: 1}\n", nil, `services.web.health.path: must be a path, not a number`},
+		{"health path number", "services:\n  web:\n    build: .\n    health: {path: 1}\n", nil, `services.web.health.path: must be a path, not a number: put it in quotes`},
 		{"health list", "services:\n  web:\n    build: .\n    health: [/]\n", nil, `services.web.health: must be a path or a map with path, interval, timeout and grace, not a list`},
 		{"health unknown", "services:\n  web:\n    build: .\n    health: {intervall: 3}\n", nil, `services.web.health: unknown field "intervall": did you mean "interval"?`},
 		{"health disable", "services:\n  web:\n    build: .\n    health: {disable: true}\n", nil, `services.web.health: field "disable" is a Convox feature that slipway does not support: remove it`},
@@ -390,13 +391,13 @@ func TestInterpolate(t *testing.T) {
 		{"${A_B}", "ab"},
 		{"${MISSING}", ""},
 		{"${EMPTY}", ""},
-		{"$A", "$A"},           // only the braced form
-		{"$${A}", "$1"},        // Convox gives $$ no meaning
-		{"${A", "${A"},         // unclosed
-		{"${}", ""},            // empty name: no such key
-		{"${ A }", ""},         // the name is taken as written
-		{"${A}}", "1}"},        // first "}" closes
-		{"${${A}}", "}"},       // name "${A" is unknown, then "}"
+		{"$A", "$A"},     // only the braced form
+		{"$${A}", "$1"},  // Convox gives $$ no meaning
+		{"${A", "${A"},   // unclosed
+		{"${}", ""},      // empty name: no such key
+		{"${ A }", ""},   // the name is taken as written
+		{"${A}}", "1}"},  // first "}" closes
+		{"${${A}}", "}"}, // name "${A" is unknown, then "}"
 		{"a\n${B}\n", "a\ntwo words\n"},
 	} {
 		if got := string(Interpolate([]byte(tc.in), env)); got != tc.want {
@@ -518,7 +519,7 @@ func TestManifestServiceLookup(t *testing.T) {
 services:
   b: {image: x, labels: {tier: web}, annotations: [a=1], environment: [A]}
   a: {build: {path: ., args: [X=1]}}
-  c: {image: y}
+  c: {image: z}
 `, nil)
 	for _, name := range []string{"a", "b", "c"} {
 		s, ok := m.Service(name)
@@ -551,7 +552,7 @@ func TestManifestJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := mustParse(t, string(data), nil)
+	m := mustParse(t, string(data), Env{"TAG": "latest"})
 	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -581,7 +582,7 @@ func TestReservedLabel(t *testing.T) {
 	for key, reserved := range map[string]bool{
 		"app": true, "service": true, "release": true, "system": true, "rack": true, "name": true, "type": true,
 		"slipway.dev/anything": true,
-		"tier": false, "example.com/app": false, "App": false, "slipway.dev": false,
+		"tier":                 false, "example.com/app": false, "App": false, "slipway.dev": false,
 	} {
 		if got := ReservedLabel(key); got != reserved {
 			t.Errorf("ReservedLabel(%q) = %v, want %v", key, got, reserved)

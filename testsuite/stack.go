@@ -191,3 +191,22 @@ func (prefixWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// KillWorker SIGKILLs the stack's worker; StartWorker brings one back.
+func (s *Stack) KillWorker(t testing.TB) {
+	t.Helper()
+	if err := s.dev.KillWorker(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// StartWorker starts a worker and waits until it polls; tests that kill
+// the worker call it in a Cleanup so later tests find one.
+func (s *Stack) StartWorker(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.dev.StartWorker(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

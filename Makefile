@@ -1,0 +1,43 @@
+# slipway: `make demo` shows it working, `make test` runs every test.
+# Both build what is missing first (the first `make tools` takes ~15 minutes).
+
+SHELL := /bin/bash
+GO    ?= go
+TOOLS := $(CURDIR)/.tools/bin
+export SLIPWAY_TOOLS := $(TOOLS)
+
+.PHONY: all tools build demo test unit e2e lint fuzz bench clean
+
+all: build
+
+tools: ## build the local stack's programs from pinned modules into .tools/bin
+	@hack/tools.sh
+
+build: ## the CLI at bin/slipway
+	$(GO) build -o bin/slipway ./cmd/slipway
+
+demo: tools build ## bring the local stack up and walk through slipway
+	@hack/demo.sh
+
+test: tools build lint ## every unit and end-to-end test, with the race detector
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+unit: ## unit tests only (no stack)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /testsuite)
+
+e2e: tools build ## end-to-end tests only, against a real stack the harness starts
+	$(GO) test -race -count=1 -timeout 30m ./testsuite/...
+
+lint: tools ## gofmt, go vet, go mod tidy and workflowcheck leave nothing to change
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	$(TOOLS)/workflowcheck ./workflows/...
+
+fuzz: ## run each fuzz target for a while
+	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseEnv$$' -fuzztime 30s
+	$(GO) test ./model -run '^$$' -fuzz '^FuzzParsePairs$$' -fuzztime 30s
+	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime 30s
+
+clean: ## remove the CLI (not the tools: they take long to build)
+	rm -rf bin

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The walkthrough of `make demo`: brings the local stack up and shows what
+# slipway does, printing each command before its output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/bin:$PATH"
+app=myapp
+
+run() {
+  printf '\n\033[1m$ %s\033[0m\n' "$*"
+  "$@"
+}
+
+run slipway dev up
+if slipway apps info "$app" >/dev/null 2>&1; then
+  run slipway apps delete "$app"
+fi
+run slipway apps create "$app"
+run slipway build examples/myapp -a "$app" --description "first build of the example"
+run slipway env set FOO=bar -a "$app"
+run slipway releases -a "$app"
+latest=$(slipway releases -a "$app" --limit 1 | awk 'NR==2 {print $1}')
+run slipway releases info "$latest" -a "$app"
+run slipway releases manifest "$latest" -a "$app"
+run slipway builds -a "$app"
+build=$(slipway builds -a "$app" --limit 1 | awk 'NR==2 {print $1}')
+run slipway builds logs "$build" -a "$app"
+printf '\n$ slipway env set BAD_LINE -a %s   # bad input changes nothing\n' "$app"
+slipway env set BAD_LINE -a "$app" || true
+run slipway apps
+
+ui=$(slipway dev status | awk '/UI/ {print $NF}')
+cat <<EOT
+
+Every step above ran as a Temporal workflow: open the Temporal UI at $ui
+and search for SlipwayApp="$app".
+kubectl works too:   kubectl --kubeconfig ~/.slipway/dev/kwok/clusters/slipway/kubeconfig.yaml get releases -n slipway-$app
+Stop the stack with: bin/slipway dev down   (its state stays; bin/slipway dev reset wipes it)
+EOT
