@@ -6,6 +6,7 @@ package activities
 import (
 	"errors"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"gocloud.dev/blob"
 
@@ -16,6 +17,8 @@ import (
 type Activities struct {
 	Store *records.Store
 	Blobs *blob.Bucket
+	// Temporal lets long activities signal progress to their workflow.
+	Temporal client.Client
 }
 
 // Error types that are not worth retrying: the input is wrong.
@@ -23,6 +26,8 @@ const (
 	ErrNotFound = "NotFound"
 	ErrInvalid  = "Invalid"
 	ErrConflict = "Conflict"
+	// ErrApplyFailed: the API server refused an object of the release.
+	ErrApplyFailed = "ApplyFailed"
 )
 
 // permanent marks an error that a retry cannot fix, so the workflow fails

@@ -25,7 +25,9 @@ func Open(ctx context.Context, url string) (*blob.Bucket, error) {
 }
 
 // SourceKey is where a build's source tarball lives.
-func SourceKey(app, build string) string { return fmt.Sprintf("apps/%s/builds/%s/source.tgz", app, build) }
+func SourceKey(app, build string) string {
+	return fmt.Sprintf("apps/%s/builds/%s/source.tgz", app, build)
+}
 
 // LogKey is where a build's log lives.
 func LogKey(app, build string) string { return fmt.Sprintf("apps/%s/builds/%s/log", app, build) }

@@ -123,7 +123,13 @@ func (k *kube) start(ctx context.Context) error {
 }
 
 func (k *kube) create(ctx context.Context) error {
-	args := []string{"create", "cluster", "--runtime", "binary", "--kubeconfig", "", "--timeout", "120s", "--wait", "60s"}
+	args := []string{"create", "cluster", "--runtime", "binary", "--kubeconfig", "", "--timeout", "120s", "--wait", "60s",
+		// One controller manager and one scheduler: without leader election
+		// they act at once after a restart instead of waiting out the lease
+		// of their previous run.
+		"--extra-args", "kube-controller-manager=leader-elect=false",
+		"--extra-args", "kube-scheduler=leader-elect=false",
+	}
 	for flag, tool := range map[string]string{
 		"--etcd-binary":                    "etcd",
 		"--kube-apiserver-binary":          "kube-apiserver",

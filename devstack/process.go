@@ -118,3 +118,14 @@ func (p *process) tail(n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// alive looks again for the process for a while: right after a start, a
+// single look has been seen to miss a process that was running.
+func (p *process) alive(within time.Duration) bool {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if p.pid() != 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -12,7 +12,7 @@ import (
 // registry is the CNCF distribution registry with filesystem storage.
 type registry struct{ s *Stack }
 
-func (r *registry) name() string   { return "registry" }
+func (r *registry) name() string    { return "registry" }
 func (r *registry) address() string { return fmt.Sprintf("127.0.0.1:%d", r.s.opts.RegistryPort) }
 func (r *registry) detail() string  { return r.address() }
 

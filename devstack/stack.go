@@ -178,7 +178,7 @@ func waitFor(ctx context.Context, timeout time.Duration, p *process, ready func(
 		if err = ready(ctx); err == nil {
 			return nil
 		}
-		if p != nil && p.pid() == 0 {
+		if p != nil && p.pid() == 0 && !p.alive(200*time.Millisecond) {
 			return fmt.Errorf("exited while starting; its log %s ends:\n%s", p.logFile(), p.tail(15))
 		}
 		select {

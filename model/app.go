@@ -11,6 +11,9 @@ const (
 	AppUpdating = "updating"
 	AppRollback = "rollback"
 	AppDeleting = "deleting"
+	// AppError means a rollback itself failed: what runs is unknown and
+	// the app's Reason says why. Promoting a release recovers it.
+	AppError = "error"
 )
 
 // Build statuses: created -> running -> complete | failed.

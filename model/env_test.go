@@ -70,6 +70,7 @@ func TestParseEnvErrors(t *testing.T) {
 		{"unterminated quote", "A=1\nKEY=\"abc\ndef\n", `line 2: KEY: the value opens a double quote that is never closed: add the closing " or escape the quote as \"`},
 		{"lone quote", "KEY=\"", `line 1: KEY: the value opens a double quote that is never closed: add the closing " or escape the quote as \"`},
 		{"text after multi-line close", "KEY=\"abc\ndef\" x\n", `line 2: KEY: text after the closing quote of a multi-line value: end the line at the quote`},
+		{"odd key quoted in message", "0\r0=\"", `line 1: "0\r0": the value opens a double quote that is never closed: add the closing " or escape the quote as \"`},
 		{"pem without quotes", "KEY=-----BEGIN KEY-----\nMIIB\n", `line 2: "MIIB" has no "=": use KEY=VALUE`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,8 @@ const IDLetters = 10
 const (
 	BuildIDPrefix   = "B"
 	ReleaseIDPrefix = "R"
+	// PromotionIDPrefix is slipway's own: promotions are records too.
+	PromotionIDPrefix = "P"
 )
 
 // NewBuildID returns a fresh build ID such as "BABCDEFGHIJ".
@@ -19,6 +21,9 @@ func NewBuildID() string { return newID(BuildIDPrefix) }
 
 // NewReleaseID returns a fresh release ID such as "RABCDEFGHIJ".
 func NewReleaseID() string { return newID(ReleaseIDPrefix) }
+
+// NewPromotionID returns a new promotion ID: P and 10 random letters.
+func NewPromotionID() string { return newID(PromotionIDPrefix) }
 
 // ValidBuildID reports whether s has the shape of a build ID. It does not
 // say whether such a build exists.

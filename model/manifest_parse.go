@@ -322,8 +322,10 @@ func parseService(name string, n node, global []EnvVar) (Service, error) {
 		return s, err
 	}
 
-	if bn := n.child(m, "build"); hasKey(m, "build") {
-		if s.Build, err = parseBuild(bn); err != nil {
+	// `build:` with no value builds the root, so presence counts here,
+	// not the value.
+	if _, ok := m["build"]; ok {
+		if s.Build, err = parseBuild(n.child(m, "build")); err != nil {
 			return s, err
 		}
 	}
@@ -372,11 +374,6 @@ func parseService(name string, n node, global []EnvVar) (Service, error) {
 		return s, err
 	}
 	return s, nil
-}
-
-func hasKey(m map[string]any, k string) bool {
-	_, ok := m[k]
-	return ok
 }
 
 func needsBuildOrImage(n node) error {

@@ -581,8 +581,8 @@ func TestValidServiceName(t *testing.T) {
 func TestReservedLabel(t *testing.T) {
 	for key, reserved := range map[string]bool{
 		"app": true, "service": true, "release": true, "system": true, "rack": true, "name": true, "type": true,
-		"slipway.dev/anything": true,
-		"tier":                 false, "example.com/app": false, "App": false, "slipway.dev": false,
+		"slipway.dev/anything": true, "app.kubernetes.io/managed-by": true,
+		"tier": false, "example.com/app": false, "App": false, "slipway.dev": false,
 	} {
 		if got := ReservedLabel(key); got != reserved {
 			t.Errorf("ReservedLabel(%q) = %v, want %v", key, got, reserved)

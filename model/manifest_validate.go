@@ -12,11 +12,13 @@ import (
 // a name or a label that could have been caught when the release was made.
 
 // reservedLabels are the label keys Convox reserves (pkg/manifest,
-// ReservedLabelKeys) because it sets them itself; slipway selects and
-// records pods by the same kind of labels.
+// ReservedLabelKeys) because it sets them itself, and the well-known key
+// slipway sets on everything it renders; slipway's own selector labels
+// are under ReservedLabelPrefix.
 var reservedLabels = map[string]bool{
 	"system": true, "rack": true, "app": true, "name": true,
 	"service": true, "release": true, "type": true,
+	"app.kubernetes.io/managed-by": true,
 }
 
 // ReservedLabelPrefix is the label key prefix slipway keeps for itself.

@@ -100,7 +100,7 @@ func (s *Store) AppendRelease(ctx context.Context, app, id string, fork Fork) (*
 		if err != nil {
 			return nil, fmt.Errorf("write release %s: %w", id, err)
 		}
-		if _, err := s.Core.CoreV1().Secrets(a.Namespace).Create(ctx, envSecret(r, env), metav1.CreateOptions{}); err != nil {
+		if err := s.writeEnv(ctx, r, env); err != nil {
 			return nil, fmt.Errorf("write env of release %s: %w", id, err)
 		}
 		a.Status.Latest, a.Status.Sequence = id, spec.Sequence
@@ -115,6 +115,26 @@ func (s *Store) AppendRelease(ctx context.Context, app, id string, fork Fork) (*
 		}
 		time.Sleep(time.Duration(attempt%8) * 5 * time.Millisecond)
 	}
+}
+
+// writeEnv creates the env Secret of release r, which was just created. A
+// Secret of that name can only be left by an earlier attempt at the same
+// release that died after deleting its release but before deleting its env;
+// the garbage collector removes it in time, but a retry comes sooner. It is
+// replaced (deleted, not updated, so that a garbage collector's delete of
+// the old Secret, which is conditional on its UID, cannot hit the new one).
+func (s *Store) writeEnv(ctx context.Context, r *Release, env map[string]string) error {
+	secrets := s.Core.CoreV1().Secrets(r.Namespace)
+	sec := envSecret(r, env)
+	_, err := secrets.Create(ctx, sec, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	if err := secrets.Delete(ctx, sec.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	_, err = secrets.Create(ctx, sec, metav1.CreateOptions{})
+	return err
 }
 
 // deleteRelease removes a release and its env at once (rather than leaving

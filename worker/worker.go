@@ -27,6 +27,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.DeleteApp)
 	r.RegisterWorkflow(workflows.CreateRelease)
 	r.RegisterWorkflow(workflows.Build)
+	r.RegisterWorkflow(workflows.Promote)
 	r.RegisterActivity(acts)
 }
 
@@ -43,6 +44,7 @@ func Run(ctx context.Context, s *config.Settings, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	acts.Temporal = c
 	w := sdkworker.New(c, config.TaskQueue, sdkworker.Options{})
 	Register(w, acts)
 	logger.Info("worker started", "temporal", opts.HostPort, "namespace", opts.Namespace, "taskQueue", config.TaskQueue)

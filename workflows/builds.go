@@ -71,3 +71,9 @@ func reason(err error) string {
 	}
 	return err.Error()
 }
+
+// isType reports whether err carries an application error of type kind.
+func isType(err error, kind string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == kind
+}

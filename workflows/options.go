@@ -34,7 +34,7 @@ func recordOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: []string{activities.ErrNotFound, activities.ErrInvalid, activities.ErrConflict},
+			NonRetryableErrorTypes: []string{activities.ErrNotFound, activities.ErrInvalid, activities.ErrConflict, activities.ErrApplyFailed},
 		},
 	})
 }
@@ -57,3 +57,24 @@ func waitOptions(ctx workflow.Context, limit time.Duration) workflow.Context {
 func AppWorkflowID(verb, app string) string    { return "apps/" + verb + "/" + app }
 func BuildWorkflowID(app, build string) string { return "build/" + app + "/" + build }
 func ReleaseWorkflowID(app, rel string) string { return "release/" + app + "/" + rel }
+
+// applyOptions give server-side apply of every service room to finish.
+func applyOptions(ctx workflow.Context) workflow.Context {
+	ctx = recordOptions(ctx)
+	return workflow.WithStartToCloseTimeout(ctx, time.Minute)
+}
+
+// watchOptions suit a rollout watch: it may last as long as the rollout
+// (pauses included), and heartbeats every second, so a dead worker or a
+// cancellation is noticed within seconds.
+func watchOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:    5 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			MaximumInterval:        5 * time.Second,
+			NonRetryableErrorTypes: []string{activities.ErrNotFound, activities.ErrInvalid, activities.ErrRolloutFailed},
+		},
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/cmd/promotions"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/workflows"
@@ -30,7 +31,8 @@ func NewCmdApps(f *cmdutil.Factory) *cobra.Command {
 			return AppsTable(apps).Print(f.IO.Out)
 		},
 	}
-	cmd.AddCommand(newCmdCreate(f), newCmdInfo(f), newCmdDelete(f))
+	cmd.AddCommand(newCmdCreate(f), newCmdInfo(f), newCmdDelete(f),
+		promotions.NewCmdSignal(f, "cancel", workflows.SignalRollback, "Cancelling", "Roll the promotion in flight back (Convox's name for `promotions cancel`)"))
 	return cmd
 }
 

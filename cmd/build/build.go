@@ -97,7 +97,9 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 		return res, err
 	}
 	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest}
-	var run interface{ Get(context.Context, any) error }
+	var run interface {
+		Get(context.Context, any) error
+	}
 	if err := cmdutil.Step(f.IO.Out, "Starting build", func() (string, error) {
 		r, err := f.Start(ctx, cmdutil.RunOptions{
 			ID: workflows.BuildWorkflowID(a.Name, bid), App: a.Name, Build: bid,

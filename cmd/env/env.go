@@ -15,6 +15,7 @@ import (
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/cmd/promote"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/workflows"
@@ -157,9 +158,6 @@ func newCmdUnset(f *cmdutil.Factory) *cobra.Command {
 // a Secret (so they never enter Temporal's history), and runs the release
 // workflow.
 func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, set model.Env, unset []string) error {
-	if o.promote {
-		return errors.New("--promote is not available yet: run `slipway releases promote` once promotion lands")
-	}
 	a, err := f.App(ctx, o.app)
 	if err != nil {
 		return err
@@ -211,6 +209,9 @@ func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, s
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "Release: %s\n", res.ReleaseID)
+	if o.promote {
+		return promote.Run(ctx, f, promote.Options{App: a.Name, Release: res.ReleaseID, Timeout: workflows.DefaultTimeout})
+	}
 	return nil
 }
 

@@ -43,7 +43,7 @@ func NewCmdReleases(f *cmdutil.Factory) *cobra.Command {
 	}
 	cmdutil.AddAppFlag(cmd, &app)
 	cmd.Flags().IntVar(&limit, "limit", 10, "how many releases to list")
-	cmd.AddCommand(newCmdInfo(f), newCmdManifest(f))
+	cmd.AddCommand(newCmdInfo(f), newCmdManifest(f), newCmdPromote(f), newCmdRollback(f))
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/cmd/dev"
 	"github.com/slipway-dev/slipway/cmd/env"
+	"github.com/slipway-dev/slipway/cmd/promotions"
 	"github.com/slipway-dev/slipway/cmd/releases"
 	"github.com/slipway-dev/slipway/cmd/system"
 	"github.com/slipway-dev/slipway/cmd/worker"
@@ -41,6 +42,7 @@ workflow: open the Temporal UI to watch one.`,
 		builds.NewCmdBuilds(f),
 		env.NewCmdEnv(f),
 		releases.NewCmdReleases(f),
+		promotions.NewCmdPromotions(f),
 		dev.NewCmdDev(f),
 		system.NewCmdSystem(f),
 		worker.NewCmdWorker(f),

@@ -2,7 +2,6 @@
 package system
 
 import (
-
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
 

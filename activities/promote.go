@@ -1,0 +1,404 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/render"
+)
+
+// Atom statuses, as the promotion's events show them: `Status: A => B`.
+const (
+	AtomRunning  = "Running"
+	AtomPending  = "Pending"
+	AtomUpdating = "Updating"
+	AtomRollback = "Rollback"
+	AtomError    = "Error"
+)
+
+// Transition is a status change of a promotion, written as an Event on the
+// app. Seq numbers the promotion's events, so a retry writes none twice.
+type Transition struct {
+	Seq      int
+	From, To string
+}
+
+type BeginInput struct {
+	App, Release, Promotion string
+	WorkflowID, RunID       string
+	Event                   Transition
+}
+
+type BeginResult struct {
+	// From is the app's active release before this promotion; "" for the
+	// first one.
+	From string
+}
+
+// BeginPromotion checks the release, writes the promotion's record and
+// marks the app updating.
+func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginResult, error) {
+	s := a.Store
+	r, err := s.GetRelease(ctx, in.App, in.Release)
+	if err != nil {
+		return BeginResult{}, classify(err)
+	}
+	if r.Spec.Manifest == "" {
+		return BeginResult{}, permanent(ErrInvalid, fmt.Errorf("release %s has no build to run: `slipway build` first", in.Release))
+	}
+	app, err := s.GetApp(ctx, in.App)
+	if err != nil {
+		return BeginResult{}, classify(err)
+	}
+	p, err := s.CreatePromotion(ctx, &records.Promotion{
+		Spec: records.PromotionSpec{
+			ID: in.Promotion, App: in.App, Release: in.Release, From: app.Status.Release,
+			WorkflowID: in.WorkflowID, RunID: in.RunID, Started: metav1.Now(),
+		},
+		Status: records.PromotionStatus{Phase: records.PhasePending},
+	})
+	if err != nil {
+		return BeginResult{}, err
+	}
+	if app, err = s.MutateApp(ctx, in.App, func(a *records.App) { a.Status.Status, a.Status.Reason = model.AppUpdating, "" }); err != nil {
+		return BeginResult{}, err
+	}
+	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
+		return BeginResult{}, err
+	}
+	return BeginResult{From: p.Spec.From}, nil
+}
+
+func (a *Activities) event(ctx context.Context, app *records.App, promotion string, t Transition) error {
+	if t.To == "" {
+		return nil
+	}
+	name := fmt.Sprintf("%s.%s.%d", app.Name, records.ObjectName(promotion), t.Seq)
+	return a.Store.RecordEvent(ctx, app, name, "Status", t.From+" => "+t.To)
+}
+
+type ApplyInput struct {
+	App, Release, Promotion string
+	// Phase is written on the promotion's record with Step.
+	Phase, Step string
+	// ProgressDeadline is the Deployments' progressDeadlineSeconds.
+	ProgressDeadline int32
+	// Prune removes the objects of services that Release does not have
+	// (when rolling back: the services the failed release added).
+	Prune bool
+	Event Transition
+}
+
+type ApplyResult struct {
+	Services []string
+}
+
+// ApplyRelease renders the release and applies every object with
+// server-side apply under one field manager, so applying it again changes
+// nothing. Applying a release always un-pauses its Deployments.
+func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResult, error) {
+	s := a.Store
+	services, err := a.renderRelease(ctx, in.App, in.Release, in.ProgressDeadline)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	if _, err := s.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
+		p.Status.Phase = in.Phase
+		p.Status.Steps = addStep(p.Status.Steps, in.Step)
+	}); err != nil {
+		return ApplyResult{}, classify(err)
+	}
+	var names []string
+	for _, svc := range services {
+		names = append(names, svc.Name)
+		if err := a.apply(ctx, svc); err != nil {
+			return ApplyResult{}, applyError(svc.Name, err)
+		}
+	}
+	if in.Prune {
+		if err := a.prune(ctx, in.App, names, nil); err != nil {
+			return ApplyResult{}, err
+		}
+	}
+	app, err := s.GetApp(ctx, in.App)
+	if err != nil {
+		return ApplyResult{}, classify(err)
+	}
+	return ApplyResult{Services: names}, a.event(ctx, app, in.Promotion, in.Event)
+}
+
+// applyError makes the API server's refusals (invalid objects) permanent:
+// applying the same object again cannot succeed.
+func applyError(service string, err error) error {
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+		return permanent(ErrApplyFailed, fmt.Errorf("%s: apply: %v", service, err))
+	}
+	return err
+}
+
+func addStep(steps []records.Step, msg string) []records.Step {
+	if msg == "" || (len(steps) > 0 && steps[len(steps)-1].Message == msg) {
+		return steps
+	}
+	return append(steps, records.Step{Time: metav1.Now(), Message: msg})
+}
+
+func (a *Activities) renderRelease(ctx context.Context, app, release string, deadline int32) ([]render.Service, error) {
+	s := a.Store
+	r, err := s.GetRelease(ctx, app, release)
+	if err != nil {
+		return nil, classify(err)
+	}
+	env, err := s.GetReleaseEnv(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.ParseManifest([]byte(r.Spec.Manifest), env)
+	if err != nil {
+		return nil, permanent(ErrInvalid, fmt.Errorf("release %s: convox.yml: %w", release, err))
+	}
+	images := map[string]string{}
+	if r.Spec.Build != "" {
+		b, err := s.GetBuild(ctx, app, r.Spec.Build)
+		if err != nil {
+			return nil, classify(err)
+		}
+		for _, im := range b.Status.Images {
+			images[im.Service] = im.Ref
+			if im.Digest != "" {
+				images[im.Service] = pinned(im.Ref, im.Digest)
+			}
+		}
+	}
+	ns := s.Namespace(app)
+	replicas := map[string]int32{}
+	deps, err := s.Core.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: render.LabelApp + "=" + app})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range deps.Items {
+		if d.Spec.Replicas != nil {
+			replicas[d.Labels[render.LabelService]] = *d.Spec.Replicas
+		}
+	}
+	out, err := render.Release(render.Input{
+		App: app, Namespace: ns, Release: release, Build: r.Spec.Build, Manifest: m, Env: env,
+		Images: images, Replicas: replicas, ProgressDeadline: deadline,
+	})
+	if err != nil {
+		return nil, permanent(ErrInvalid, err)
+	}
+	return out, nil
+}
+
+// pinned is ref by digest: repository@digest, whatever tag ref had.
+func pinned(ref, digest string) string {
+	repo := ref
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		repo = ref[:i]
+	}
+	return repo + "@" + digest
+}
+
+func (a *Activities) apply(ctx context.Context, svc render.Service) error {
+	core := a.Store.Core
+	opts := metav1.PatchOptions{FieldManager: records.FieldManager, Force: ptr.To(true)}
+	body, err := json.Marshal(svc.Secret)
+	if err != nil {
+		return err
+	}
+	if _, err := core.CoreV1().Secrets(svc.Secret.Namespace).Patch(ctx, svc.Secret.Name, types.ApplyPatchType, body, opts); err != nil {
+		return err
+	}
+	if svc.Service != nil {
+		if body, err = json.Marshal(svc.Service); err != nil {
+			return err
+		}
+		if _, err := core.CoreV1().Services(svc.Service.Namespace).Patch(ctx, svc.Service.Name, types.ApplyPatchType, body, opts); err != nil {
+			return err
+		}
+	}
+	if body, err = json.Marshal(svc.Deployment); err != nil {
+		return err
+	}
+	d, err := core.AppsV1().Deployments(svc.Deployment.Namespace).Patch(ctx, svc.Deployment.Name, types.ApplyPatchType, body, opts)
+	if err != nil {
+		return err
+	}
+	if d.Spec.Paused {
+		return a.setPaused(ctx, d.Namespace, d.Name, false)
+	}
+	return nil
+}
+
+// setPaused pauses or resumes a Deployment with a merge patch under its own
+// field manager: were it an apply under slipway's manager, it would drop
+// every other field slipway applied.
+func (a *Activities) setPaused(ctx context.Context, ns, name string, paused bool) error {
+	body := fmt.Appendf(nil, `{"spec":{"paused":%t}}`, paused)
+	_, err := a.Store.Core.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, body,
+		metav1.PatchOptions{FieldManager: records.FieldManager + "-pause"})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+type PauseInput struct {
+	App, Promotion string
+	Services       []string
+	Paused         bool
+}
+
+// SetPaused pauses (or resumes) the rollout of every service.
+func (a *Activities) SetPaused(ctx context.Context, in PauseInput) error {
+	ns := a.Store.Namespace(in.App)
+	for _, svc := range in.Services {
+		if err := a.setPaused(ctx, ns, svc, in.Paused); err != nil {
+			return err
+		}
+	}
+	phase, step := records.PhasePaused, "paused"
+	if !in.Paused {
+		phase, step = records.PhaseRollingOut, "resumed"
+	}
+	_, err := a.Store.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
+		p.Status.Phase = phase
+		p.Status.Steps = addStep(p.Status.Steps, step)
+	})
+	return classify(err)
+}
+
+// prune deletes the objects of the app's services not in keep, and the env
+// Secrets of releases not in keepReleases (nil: leave Secrets of kept
+// services alone).
+func (a *Activities) prune(ctx context.Context, app string, keep, keepReleases []string) error {
+	core := a.Store.Core
+	ns := a.Store.Namespace(app)
+	sel := metav1.ListOptions{LabelSelector: render.LabelApp + "=" + app + "," + render.LabelManagedBy + "=slipway"}
+	stale := func(labels map[string]string) bool {
+		if !slices.Contains(keep, labels[render.LabelService]) {
+			return true
+		}
+		return keepReleases != nil && !slices.Contains(keepReleases, labels[render.LabelRelease])
+	}
+	bg := metav1.DeletePropagationBackground
+	del := metav1.DeleteOptions{PropagationPolicy: &bg}
+	deps, err := core.AppsV1().Deployments(ns).List(ctx, sel)
+	if err != nil {
+		return err
+	}
+	for _, d := range deps.Items {
+		if !slices.Contains(keep, d.Labels[render.LabelService]) {
+			if err := ignoreNotFound(core.AppsV1().Deployments(ns).Delete(ctx, d.Name, del)); err != nil {
+				return err
+			}
+		}
+	}
+	svcs, err := core.CoreV1().Services(ns).List(ctx, sel)
+	if err != nil {
+		return err
+	}
+	for _, s := range svcs.Items {
+		if !slices.Contains(keep, s.Labels[render.LabelService]) {
+			if err := ignoreNotFound(core.CoreV1().Services(ns).Delete(ctx, s.Name, del)); err != nil {
+				return err
+			}
+		}
+	}
+	secrets, err := core.CoreV1().Secrets(ns).List(ctx, sel)
+	if err != nil {
+		return err
+	}
+	for _, s := range secrets.Items {
+		if stale(s.Labels) {
+			if err := ignoreNotFound(core.CoreV1().Secrets(ns).Delete(ctx, s.Name, del)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func ignoreNotFound(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+type FinishInput struct {
+	App, Promotion string
+	// Release is the app's active release from now on ("" when a first
+	// promotion was rolled back and nothing runs).
+	Release string
+	// Services the active release runs; everything else is removed.
+	Services []string
+	// From is the release before; its env Secrets are kept for a rollback.
+	From     string
+	Result   string // records.ResultActive, ResultRolledBack or ResultFailed
+	Reason   string
+	Progress []records.ServiceProgress
+	Event    Transition
+}
+
+// FinishPromotion removes what the active release does not run, sets the
+// app's active release and status, and closes the promotion's record.
+func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error {
+	s := a.Store
+	if in.Result != records.ResultFailed {
+		if err := a.prune(ctx, in.App, in.Services, []string{in.Release, in.From}); err != nil {
+			return err
+		}
+	}
+	app, err := s.MutateApp(ctx, in.App, func(a *records.App) {
+		a.Status.Release = in.Release
+		a.Status.Status, a.Status.Reason = model.AppRunning, in.Reason
+		if in.Result == records.ResultFailed {
+			a.Status.Status = model.AppError
+		}
+	})
+	if err != nil {
+		return classify(err)
+	}
+	if _, err := s.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
+		p.Status.Phase, p.Status.Result, p.Status.Reason = records.PhaseDone, in.Result, in.Reason
+		if in.Progress != nil {
+			p.Status.Services = in.Progress
+		}
+		if p.Status.Ended == nil {
+			now := metav1.Now()
+			p.Status.Ended = &now
+		}
+		p.Status.Steps = addStep(p.Status.Steps, in.Result)
+	}); err != nil {
+		return classify(err)
+	}
+	return a.event(ctx, app, in.Promotion, in.Event)
+}
+
+// signalProgress tells the promotion workflow how the rollout moves, so its
+// query and the Temporal UI's current details stay live.
+func signalProgress(ctx context.Context, c client.Client, wfID, runID string, p []records.ServiceProgress) {
+	if c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = c.SignalWorkflow(ctx, wfID, runID, SignalProgress, p)
+}
+
+// SignalProgress is the workflow signal that carries rollout progress.
+const SignalProgress = "progress"

@@ -1,0 +1,79 @@
+package apps
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/slipway-dev/slipway/records"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// assertGolden compares the printed output with testdata/<name>.golden, or
+// rewrites the file when the tests run with -update.
+func assertGolden(t *testing.T, name string, print func(*bytes.Buffer) error) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := print(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(buf.String(), "\n") {
+		if strings.TrimRight(l, " ") != l {
+			t.Errorf("line %d has trailing space: %q", i+1, l)
+		}
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("output differs from %s (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, buf.Bytes(), want)
+	}
+}
+
+func app(name, status, release, reason string) *records.App {
+	return &records.App{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "dev-" + name},
+		Status:     records.AppStatus{Status: status, Release: release, Latest: release, Reason: reason},
+	}
+}
+
+func TestAppsTable(t *testing.T) {
+	apps := []*records.App{
+		app("api", "running", "RBCDEFGHIJK", ""),
+		app("myapp", "updating", "RCDEFGHIJKL", ""),
+		app("new", "running", "", ""),
+		app("worker-long-name", "rollback", "RDEFGHIJKLM", "crash loop"),
+	}
+	assertGolden(t, "apps_table", func(b *bytes.Buffer) error { return AppsTable(apps).Print(b) })
+	assertGolden(t, "apps_table_empty", func(b *bytes.Buffer) error { return AppsTable(nil).Print(b) })
+}
+
+func TestAppInfo(t *testing.T) {
+	tests := []struct {
+		name string
+		app  *records.App
+	}{
+		{"app_info", app("myapp", "running", "RBCDEFGHIJK", "")},
+		{"app_info_new", app("myapp", "running", "", "")},
+		{"app_info_reason", app("myapp", "running", "RBCDEFGHIJK",
+			"release RCDEFGHIJKL rolled back: web: CrashLoopBackOff\nlast log line: panic: boom")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertGolden(t, tt.name, func(b *bytes.Buffer) error { return AppInfo(tt.app).Print(b) })
+		})
+	}
+}

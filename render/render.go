@@ -1,0 +1,202 @@
+// Package render turns a release into the Kubernetes objects that run it:
+// per service a Secret with the merged env, a Deployment and, when the
+// service has a port, a Service. Pure functions: no API calls, so every
+// rule here is tested alone.
+package render
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/slipway-dev/slipway/model"
+)
+
+// Labels slipway puts on what it renders. Selectors use app and service
+// only, so a Deployment keeps its pods across releases.
+const (
+	LabelApp       = "slipway.dev/app"
+	LabelService   = "slipway.dev/service"
+	LabelRelease   = "slipway.dev/release"
+	LabelBuild     = "slipway.dev/build"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// Container is the name of every service's one container.
+	Container = "main"
+)
+
+// Input is everything a release renders from.
+type Input struct {
+	App       string
+	Namespace string
+	Release   string
+	Build     string
+	Manifest  *model.Manifest // parsed with the release env
+	Env       model.Env       // the release env
+	// Images maps a service to the image to run (digest-pinned when the
+	// build recorded a digest); a service not in it runs its manifest image.
+	Images map[string]string
+	// Replicas maps a service to its Deployment's current replicas, so a
+	// promotion keeps a scale set by hand; others get scale.count.
+	Replicas map[string]int32
+	// ProgressDeadline is the Deployments' progressDeadlineSeconds.
+	ProgressDeadline int32
+}
+
+// Service is what runs one service of a release.
+type Service struct {
+	Name       string
+	Secret     *corev1.Secret
+	Deployment *appsv1.Deployment
+	Service    *corev1.Service // nil when the service has no port
+}
+
+// SecretName is the Secret holding a service's env for a release. It is
+// per release, so a rollback's pods never read the env of the release
+// they replace.
+func SecretName(service, release string) string {
+	return service + "-env-" + strings.ToLower(release)
+}
+
+// Release renders every service of a release, in the manifest's order.
+// It fails, before anything is applied, when required env is missing.
+func Release(in Input) ([]Service, error) {
+	if err := in.Manifest.CheckEnv(in.Env); err != nil {
+		return nil, err
+	}
+	out := make([]Service, 0, len(in.Manifest.Services))
+	for _, svc := range in.Manifest.Services {
+		image := in.Images[svc.Name]
+		if image == "" {
+			image = svc.Image
+		}
+		if image == "" {
+			return nil, fmt.Errorf("services.%s: the build has no image for it: build again", svc.Name)
+		}
+		s := Service{Name: svc.Name}
+		s.Secret = secret(in, svc)
+		s.Deployment = deployment(in, svc, image, s.Secret.Name)
+		if svc.Port > 0 {
+			s.Service = service(in, svc)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func labels(in Input, svc model.Service) map[string]string {
+	return map[string]string{
+		LabelApp: in.App, LabelService: svc.Name, LabelRelease: in.Release, LabelBuild: in.Build,
+		LabelManagedBy: "slipway",
+	}
+}
+
+func selector(in Input, svc model.Service) map[string]string {
+	return map[string]string{LabelApp: in.App, LabelService: svc.Name}
+}
+
+// Env is what a service's processes see: the manifest's defaults, the
+// release env, and slipway's own variables, which nothing overrides.
+func Env(in Input, svc model.Service) model.Env {
+	env := in.Manifest.ServiceEnv(svc, in.Env)
+	env["APP"], env["RELEASE"], env["BUILD"], env["SERVICE"] = in.App, in.Release, in.Build, svc.Name
+	if svc.Port > 0 {
+		env["PORT"] = strconv.Itoa(svc.Port)
+	}
+	return env
+}
+
+func secret(in Input, svc model.Service) *corev1.Secret {
+	env := Env(in, svc)
+	data := make(map[string][]byte, len(env))
+	for k, v := range env {
+		data[k] = []byte(v)
+	}
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: SecretName(svc.Name, in.Release), Namespace: in.Namespace, Labels: labels(in, svc)},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       data,
+	}
+}
+
+func deployment(in Input, svc model.Service, image, secretName string) *appsv1.Deployment {
+	replicas, ok := in.Replicas[svc.Name]
+	if !ok {
+		replicas = int32(svc.Scale.Count)
+	}
+	podLabels := labels(in, svc)
+	// The service's own labels go on the pods, under slipway's, which a
+	// manifest cannot replace (model rejects reserved keys).
+	merged := maps.Clone(svc.Labels)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	maps.Copy(merged, podLabels)
+	c := corev1.Container{
+		Name:  Container,
+		Image: image,
+		Args:  strings.Fields(svc.Command),
+		EnvFrom: []corev1.EnvFromSource{{
+			SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: secretName}},
+		}},
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(svc.Scale.CPU), resource.DecimalSI),
+			corev1.ResourceMemory: *resource.NewQuantity(int64(svc.Scale.Memory)<<20, resource.BinarySI),
+		}},
+	}
+	if svc.Port > 0 {
+		c.Ports = []corev1.ContainerPort{{Name: "main", ContainerPort: int32(svc.Port), Protocol: corev1.ProtocolTCP}}
+		c.ReadinessProbe = &corev1.Probe{
+			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+				Path: svc.Health.Path, Port: intstr.FromInt32(int32(svc.Port)),
+			}},
+			InitialDelaySeconds: int32(svc.Health.Grace),
+			PeriodSeconds:       int32(svc.Health.Interval),
+			TimeoutSeconds:      int32(svc.Health.Timeout),
+		}
+	}
+	maxUnavailable := intstr.FromString(strconv.Itoa(100-svc.Deployment.Minimum) + "%")
+	maxSurge := intstr.FromString(strconv.Itoa(svc.Deployment.Maximum-100) + "%")
+	return &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: in.Namespace, Labels: podLabels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas:                &replicas,
+			Selector:                &metav1.LabelSelector{MatchLabels: selector(in, svc)},
+			RevisionHistoryLimit:    ptr.To[int32](5),
+			ProgressDeadlineSeconds: ptr.To(max(in.ProgressDeadline, 30)),
+			Strategy: appsv1.DeploymentStrategy{
+				Type:          appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &maxUnavailable, MaxSurge: &maxSurge},
+			},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: merged, Annotations: svc.Annotations},
+				Spec: corev1.PodSpec{
+					Containers:                    []corev1.Container{c},
+					TerminationGracePeriodSeconds: ptr.To(int64(svc.Termination.Grace)),
+				},
+			},
+		},
+	}
+}
+
+func service(in Input, svc model.Service) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: in.Namespace, Labels: labels(in, svc)},
+		Spec: corev1.ServiceSpec{
+			Selector: selector(in, svc),
+			Ports: []corev1.ServicePort{{
+				Name: "main", Port: int32(svc.Port), TargetPort: intstr.FromString("main"), Protocol: corev1.ProtocolTCP,
+			}},
+		},
+	}
+}
