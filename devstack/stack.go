@@ -229,3 +229,12 @@ func (s *Stack) StartWorker(ctx context.Context) error {
 	}
 	return s.worker.start(ctx)
 }
+
+// RestartTemporal stops the Temporal dev server and starts it again on the
+// same state file, as an operator's restart would.
+func (s *Stack) RestartTemporal(ctx context.Context) error {
+	if err := s.temporal.stop(ctx); err != nil {
+		return err
+	}
+	return s.temporal.start(ctx)
+}

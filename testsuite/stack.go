@@ -210,3 +210,13 @@ func (s *Stack) StartWorker(t testing.TB) {
 		t.Fatal(err)
 	}
 }
+
+// RestartTemporal restarts the Temporal dev server on its state file.
+func (s *Stack) RestartTemporal(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.dev.RestartTemporal(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
