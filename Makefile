@@ -41,3 +41,6 @@ fuzz: ## run each fuzz target for a while
 
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
+
+bench: tools build ## promotion vs kubectl apply + rollout status vs helm upgrade --wait, same stack, same run
+	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 30m

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -72,15 +73,20 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) error {
 		fmt.Fprintf(out, "Promoting %s...\n", o.Release)
 	}
 	sctx, stop := context.WithCancel(ctx)
+	final := make(chan struct{})
 	streamed := make(chan struct{})
 	go func() {
 		defer close(streamed)
-		StreamEvents(sctx, s, ns, list.ResourceVersion, out)
+		StreamEvents(sctx, s, ns, list.ResourceVersion, out, final)
 	}()
 	var res workflows.PromoteResult
 	werr := run.Get(ctx, &res)
-	// Let the last events (written just before the run ended) arrive.
-	time.Sleep(300 * time.Millisecond)
+	// The promotion's last status event is written before its run ends:
+	// wait until the stream has printed it (briefly: it is already there).
+	select {
+	case <-final:
+	case <-time.After(2 * time.Second):
+	}
 	stop()
 	<-streamed
 	if ctx.Err() != nil {
@@ -117,7 +123,10 @@ func waitCopied(ctx context.Context, c client.Client, run client.WorkflowRun) er
 
 // StreamEvents prints the namespace's events from resourceVersion on, as
 // Convox does: `TIME system/k8s/<object> <message>`, until ctx ends.
-func StreamEvents(ctx context.Context, s *records.Store, ns, resourceVersion string, out io.Writer) {
+// final is closed once an app status event that ends a promotion (to
+// Running or Error) has been printed.
+func StreamEvents(ctx context.Context, s *records.Store, ns, resourceVersion string, out io.Writer, final chan<- struct{}) {
+	closed := false
 	for ctx.Err() == nil {
 		w, err := s.Core.CoreV1().Events(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: resourceVersion})
 		if err != nil {
@@ -130,6 +139,10 @@ func StreamEvents(ctx context.Context, s *records.Store, ns, resourceVersion str
 			}
 			resourceVersion = e.ResourceVersion
 			fmt.Fprintln(out, EventLine(e))
+			if !closed && e.Reason == "Status" && (strings.HasSuffix(e.Message, "=> Running") || strings.HasSuffix(e.Message, "=> Error")) {
+				close(final)
+				closed = true
+			}
 		}
 		w.Stop()
 	}
