@@ -27,6 +27,19 @@ build=$(slipway builds -a "$app" --limit 1 | awk 'NR==2 {print $1}')
 run slipway builds logs "$build" -a "$app"
 printf '\n$ slipway env set BAD_LINE -a %s   # bad input changes nothing\n' "$app"
 slipway env set BAD_LINE -a "$app" || true
+
+# Promotion: a rolling deployment that ends active everywhere or rolled back.
+run slipway releases promote -a "$app"
+good=$(slipway releases -a "$app" --limit 1 | awk 'NR==2 {print $1}')
+printf '\n# A release whose pods crash loop (simulated by the kwok nodes) is rolled back on its own:\n'
+run slipway env set SIMULATE=crashloop -a "$app"
+run slipway releases promote -a "$app" || true
+run slipway apps info -a "$app"
+run slipway promotions -a "$app"
+printf '\n# Rolling back to an earlier release copies it into a new release and promotes that:\n'
+first=$(slipway releases -a "$app" | awk 'NR>1 {id=$1} END {print id}')
+run slipway releases rollback "$first" -a "$app"
+run slipway releases -a "$app"
 run slipway apps
 
 ui=$(slipway dev status | awk '/UI/ {print $NF}')
