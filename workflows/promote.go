@@ -102,17 +102,19 @@ func (p *promotion) details(ctx workflow.Context) {
 	if from == "" {
 		from = "(none)"
 	}
-	fmt.Fprintf(&b, "**%s** %s → %s: %s", p.st.App, from, p.st.Release, p.st.Phase)
+	// Sprintf, not Fprintf: writing through an io.Writer is an interface
+	// call that workflowcheck cannot prove deterministic.
+	b.WriteString(fmt.Sprintf("**%s** %s → %s: %s", p.st.App, from, p.st.Release, p.st.Phase))
 	if p.st.Paused {
 		b.WriteString(" (paused)")
 	}
 	if p.st.Reason != "" {
-		fmt.Fprintf(&b, "\n\nReason: %s", p.st.Reason)
+		b.WriteString("\n\nReason: " + p.st.Reason)
 	}
 	if len(p.st.Services) > 0 {
 		b.WriteString("\n\n| service | desired | updated | ready | available |\n|---|---|---|---|---|")
 		for _, s := range p.st.Services {
-			fmt.Fprintf(&b, "\n| %s | %d | %d | %d | %d |", s.Name, s.Desired, s.Updated, s.Ready, s.Available)
+			b.WriteString(fmt.Sprintf("\n| %s | %d | %d | %d | %d |", s.Name, s.Desired, s.Updated, s.Ready, s.Available))
 		}
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
@@ -320,9 +322,10 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 		}).Get(ctx, &applied)
 		services = applied.Services
 		if failed == nil {
-			wctx := workflow.WithActivityOptions(watchOptions(ctx), workflow.ActivityOptions{
-				StartToCloseTimeout: compensationTimeout, HeartbeatTimeout: 10 * time.Second,
-			})
+			// Only the timeouts differ from watchOptions: WithActivityOptions
+			// would replace its retry policy with the server's default.
+			wctx := workflow.WithHeartbeatTimeout(
+				workflow.WithStartToCloseTimeout(watchOptions(ctx), compensationTimeout), 10*time.Second)
 			var res activities.WatchResult
 			failed = workflow.ExecuteActivity(wctx, a.WatchRollout, activities.WatchInput{
 				App: p.in.App, Release: p.st.From, Promotion: p.in.Promotion, Services: services,
