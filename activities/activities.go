@@ -19,6 +19,8 @@ type Activities struct {
 	Blobs *blob.Bucket
 	// Temporal lets long activities signal progress to their workflow.
 	Temporal client.Client
+	// Registry is host[:port] of the registry that builds push to.
+	Registry string
 }
 
 // Error types that are not worth retrying: the input is wrong.

@@ -2,15 +2,23 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"go.temporal.io/sdk/activity"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/blobs"
+	"github.com/slipway-dev/slipway/builder"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/source"
@@ -91,17 +99,46 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 	fmt.Fprintf(&log, "Manifest %s: %d services\n", b.Spec.ManifestPath, len(m.Services))
 	var images []records.Image
 	var services []string
+	var srcDir string
 	for _, svc := range m.Services {
 		services = append(services, svc.Name)
-		if svc.Image == "" {
-			return fail(fmt.Errorf("services.%s: building from a Dockerfile is not available yet: use image:", svc.Name))
+		if svc.Build == nil {
+			ref, err := name.ParseReference(svc.Image)
+			if err != nil {
+				return fail(fmt.Errorf("services.%s.image: %v", svc.Name, err))
+			}
+			fmt.Fprintf(&log, "%s: image %s\n", svc.Name, ref.Name())
+			images = append(images, records.Image{Service: svc.Name, Ref: ref.Name()})
+			continue
 		}
-		ref, err := name.ParseReference(svc.Image)
+		if a.Registry == "" {
+			return fail(errors.New("no image registry to push to: set SLIPWAY_REGISTRY, or run `slipway dev up`"))
+		}
+		if srcDir == "" {
+			if srcDir, err = a.unpack(ctx, b.Spec.Source); err != nil {
+				return fail(err)
+			}
+			defer os.RemoveAll(srcDir)
+		}
+		target, err := name.ParseReference(fmt.Sprintf("%s/%s:%s.%s", a.Registry, in.App, svc.Name, in.BuildID))
 		if err != nil {
-			return fail(fmt.Errorf("services.%s.image: %v", svc.Name, err))
+			return fail(fmt.Errorf("services.%s: image name: %v", svc.Name, err))
 		}
-		fmt.Fprintf(&log, "%s: image %s\n", svc.Name, ref.Name())
-		images = append(images, records.Image{Service: svc.Name, Ref: ref.Name()})
+		fmt.Fprintf(&log, "%s: building %s\n", svc.Name, path.Join(svc.Build.Path, svc.Build.Manifest))
+		stop := heartbeatEvery(ctx, 5*time.Second)
+		res, err := builder.Local(ctx, builder.Input{
+			Context:    filepath.Join(srcDir, svc.Build.Path),
+			Dockerfile: filepath.Join(srcDir, svc.Build.Path, svc.Build.Manifest),
+			Args:       buildArgs(svc.Build.Args, env),
+			Target:     target,
+			Remote:     []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
+			Log:        &log,
+		})
+		stop()
+		if err != nil {
+			return fail(fmt.Errorf("services.%s: %w", svc.Name, err))
+		}
+		images = append(images, records.Image{Service: svc.Name, Ref: target.Name(), Digest: res.Digest})
 	}
 	if err := a.Blobs.WriteAll(ctx, blobs.LogKey(in.App, in.BuildID), []byte(log.String()), nil); err != nil {
 		return PrepareBuildResult{}, err
@@ -160,4 +197,54 @@ func (a *Activities) latestEnv(ctx context.Context, app string) (model.Env, erro
 	}
 	env, err := a.Store.GetReleaseEnv(ctx, r)
 	return model.Env(env), err
+}
+
+// unpack downloads and extracts a build's source into a new folder.
+func (a *Activities) unpack(ctx context.Context, key string) (string, error) {
+	r, err := a.Blobs.NewReader(ctx, key, nil)
+	if err != nil {
+		return "", fmt.Errorf("source is missing from the blob store: build again")
+	}
+	defer r.Close()
+	dir, err := os.MkdirTemp("", "slipway-build-")
+	if err != nil {
+		return "", err
+	}
+	if err := source.Extract(r, dir); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+// buildArgs are a service's build args: a bare KEY takes the release env's
+// value (and stays unset without one), KEY=default its default.
+func buildArgs(args []model.EnvVar, env model.Env) map[string]string {
+	out := map[string]string{}
+	for _, a := range args {
+		if v, ok := env[a.Key]; ok && a.Required {
+			out[a.Key] = v
+		} else if !a.Required {
+			out[a.Key] = a.Default
+		}
+	}
+	return out
+}
+
+// heartbeatEvery keeps a long step alive in Temporal's eyes until stopped.
+func heartbeatEvery(ctx context.Context, d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
 }

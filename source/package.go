@@ -159,3 +159,62 @@ func ReadFile(r io.Reader, name string) ([]byte, error) {
 		}
 	}
 }
+
+// Extract unpacks a gzipped source tarball into dir, refusing entries that
+// would land outside it.
+func Extract(r io.Reader, dir string) error {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("source is not a gzipped tarball: %w", err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rel := filepath.FromSlash(strings.TrimPrefix(filepath.ToSlash(filepath.Clean("/"+hdr.Name)), "/"))
+		if rel == "" || rel == "." {
+			continue
+		}
+		target := filepath.Join(dir, rel)
+		// A symlink extracted earlier must not carry a later entry out of
+		// dir (a link "a" -> "/etc" followed by a file "a/passwd").
+		if parent, err := filepath.EvalSymlinks(filepath.Dir(target)); err == nil {
+			if root, _ := filepath.EvalSymlinks(dir); parent != root && !strings.HasPrefix(parent, root+string(filepath.Separator)) {
+				return fmt.Errorf("extract %s: it leads out of the source through a symlink", hdr.Name)
+			}
+		}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			err = os.MkdirAll(target, 0o755)
+		case tar.TypeSymlink:
+			if err = os.MkdirAll(filepath.Dir(target), 0o755); err == nil {
+				err = os.Symlink(hdr.Linkname, target)
+			}
+		case tar.TypeReg:
+			err = writeFile(target, tr, hdr.FileInfo().Mode().Perm())
+		}
+		if err != nil {
+			return fmt.Errorf("extract %s: %w", hdr.Name, err)
+		}
+	}
+}
+
+func writeFile(path string, r io.Reader, mode fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -72,7 +72,8 @@ func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activit
 		return nil, err
 	}
 	return &activities.Activities{
-		Store: &records.Store{Dynamic: dyn, Core: core, Rack: s.Rack},
-		Blobs: bucket,
+		Store:    &records.Store{Dynamic: dyn, Core: core, Rack: s.Rack},
+		Blobs:    bucket,
+		Registry: s.Registry,
 	}, nil
 }

@@ -38,9 +38,8 @@ func Build(ctx workflow.Context, in activities.BuildInput) (BuildResult, error) 
 }
 
 func build(ctx workflow.Context, in activities.BuildInput, res *BuildResult) error {
-	rctx := recordOptions(ctx)
 	var prep activities.PrepareBuildResult
-	if err := workflow.ExecuteActivity(rctx, a.PrepareBuild, in).Get(ctx, &prep); err != nil {
+	if err := workflow.ExecuteActivity(buildOptions(ctx), a.PrepareBuild, in).Get(ctx, &prep); err != nil {
 		return err
 	}
 	var rid string

@@ -78,3 +78,17 @@ func watchOptions(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// buildOptions suit building images: long, heartbeating, never retried for
+// bad input (a Dockerfile error stays an error).
+func buildOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			MaximumInterval:        10 * time.Second,
+			NonRetryableErrorTypes: []string{activities.ErrNotFound, activities.ErrInvalid, activities.ErrConflict},
+		},
+	})
+}

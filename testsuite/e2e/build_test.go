@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/slipway-dev/slipway/testsuite"
+)
+
+// helloSource copies examples/hello and compiles its binary into bin/, as
+// `make demo` does.
+func helloSource(t *testing.T, s *testsuite.Stack) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(s.Root, "examples", "hello")
+	for _, f := range []string{"Dockerfile", "convox.yml", ".dockerignore", "main.go"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, f, string(b))
+	}
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "bin", "hello"), filepath.Join(src, "main.go"))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build hello: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// A Dockerfile service builds with the local builder: the image is in the
+// registry with the recorded digest, its config is the Dockerfile's, a
+// second build of the same source gives the same digest, and a promotion
+// runs it pinned by digest.
+func TestBuildFromDockerfile(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "hello")
+	dir := helloSource(t, s)
+	out := s.MustCLI(t, "build", dir, "-a", "hello", "-d", "hello")
+	for _, want := range []string{"Step 1/", "COPY --chmod=0755 bin/hello /app/hello", "Pushed " + s.Settings.Registry + "/hello:web.B"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("build output lacks %q:\n%s", want, out)
+		}
+	}
+	build := regexp.MustCompile(`(?m)^Build:   (B[A-Z]{10})$`).FindStringSubmatch(out)[1]
+	rec, err := s.Store.GetBuild(context.Background(), "hello", build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digest, ref string
+	for _, im := range rec.Status.Images {
+		if im.Service == "web" {
+			digest, ref = im.Digest, im.Ref
+		}
+	}
+	if ref != s.Settings.Registry+"/hello:web."+build || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("build recorded web image %q @ %q", ref, digest)
+	}
+	r, _ := name.ParseReference(ref)
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := img.Digest(); d.String() != digest {
+		t.Fatalf("registry has %s, the build recorded %s", d, digest)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cf.Config
+	if strings.Join(c.Entrypoint, " ") != "/app/hello" || c.WorkingDir != "/app" || c.User != "1000:1000" ||
+		c.Labels["org.opencontainers.image.version"] != "1.0" || !strings.Contains(strings.Join(c.Env, " "), "GREETING=hello") {
+		t.Fatalf("image config does not match the Dockerfile: %+v", c)
+	}
+	if _, ok := c.ExposedPorts["5000/tcp"]; !ok {
+		t.Fatalf("port 5000 not exposed: %v", c.ExposedPorts)
+	}
+
+	again := s.MustCLI(t, "build", dir, "-a", "hello", "-d", "again")
+	if !strings.Contains(again, "Unchanged: ") && !strings.Contains(again, "@"+digest) {
+		t.Fatalf("the second build of the same source was not the same image:\n%s", again)
+	}
+	second := regexp.MustCompile(`(?m)^Build:   (B[A-Z]{10})$`).FindStringSubmatch(again)[1]
+	rec2, err := s.Store.GetBuild(context.Background(), "hello", second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range rec2.Status.Images {
+		if im.Service == "web" && im.Digest != digest {
+			t.Fatalf("second build's digest %s, first %s", im.Digest, digest)
+		}
+	}
+
+	s.MustCLI(t, "releases", "promote", "-a", "hello")
+	d, err := s.Kube.AppsV1().Deployments(s.Store.Namespace("hello")).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.Spec.Template.Spec.Containers[0].Image, s.Settings.Registry+"/hello@"+digest; got != want {
+		t.Fatalf("web runs %s, want the digest-pinned %s", got, want)
+	}
+}
+
+// A Dockerfile the local builder cannot build fails the build with the
+// line, records the Build as failed, and makes no release.
+func TestBuildFailsOnRun(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "runny")
+	dir := helloSource(t, s)
+	writeFile(t, dir, "Dockerfile", "FROM scratch\nCOPY bin/hello /hello\nRUN make\n")
+	r := s.CLI(t, "build", dir, "-a", "runny")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "ERROR: build failed: services.web: Dockerfile:3: RUN needs to run a container") {
+		t.Fatalf("exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	out := s.MustCLI(t, "builds", "-a", "runny")
+	if !regexp.MustCompile(`(?m)^B[A-Z]{10}  failed  `).MatchString(out) {
+		t.Fatalf("builds:\n%s", out)
+	}
+	if rs := releases(t, s, "runny"); len(rs) != 0 {
+		t.Fatalf("a failed build made releases %v", rs)
+	}
+}
