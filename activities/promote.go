@@ -352,13 +352,16 @@ type FinishInput struct {
 	Reason   string
 	Progress []records.ServiceProgress
 	Event    Transition
+	// KeepObjects leaves every object as it is: the promotion was refused
+	// before it applied anything, so what runs is the From release.
+	KeepObjects bool
 }
 
 // FinishPromotion removes what the active release does not run, sets the
 // app's active release and status, and closes the promotion's record.
 func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error {
 	s := a.Store
-	if in.Result != records.ResultFailed {
+	if in.Result != records.ResultFailed && !in.KeepObjects {
 		if err := a.prune(ctx, in.App, in.Services, []string{in.Release, in.From}); err != nil {
 			return err
 		}

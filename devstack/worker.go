@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -29,7 +30,15 @@ func (w *worker) proc() *process {
 }
 
 func (w *worker) running(ctx context.Context) bool {
-	return w.proc().pid() != 0 && w.polling(ctx) == nil
+	return w.proc().pid() != 0 && !w.stale() && w.polling(ctx) == nil
+}
+
+// stale is true when the worker runs a slipway binary that has since been
+// rebuilt (its executable is gone from disk): `dev up` then restarts it, so
+// a new build's workflows and activities are what runs.
+func (w *worker) stale() bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", w.proc().pid()))
+	return err == nil && strings.HasSuffix(exe, " (deleted)")
 }
 
 // polling is true once Temporal sees this very process (the SDK's identity
@@ -61,6 +70,9 @@ func (w *worker) polling(ctx context.Context) error {
 
 func (w *worker) start(ctx context.Context) error {
 	p := w.proc()
+	if err := p.stop(10 * time.Second); err != nil { // a stale one
+		return err
+	}
 	if err := p.start(); err != nil {
 		return err
 	}

@@ -40,6 +40,17 @@ printf '\n# Rolling back to an earlier release copies it into a new release and 
 first=$(slipway releases -a "$app" | awk 'NR>1 {id=$1} END {print id}')
 run slipway releases rollback "$first" -a "$app"
 run slipway releases -a "$app"
+
+# Building from source: the local builder turns a Dockerfile into an image
+# in the stack's registry without running a container.
+printf '\n# Compile the example web server, then build its image from examples/hello/Dockerfile:\n'
+CGO_ENABLED=0 go build -trimpath -o examples/hello/bin/hello ./examples/hello
+if slipway apps info hello >/dev/null 2>&1; then
+  slipway apps delete hello >/dev/null
+fi
+run slipway apps create hello
+run slipway build examples/hello -a hello --description "hello from source"
+run slipway releases promote -a hello
 run slipway apps
 
 ui=$(slipway dev status | awk '/UI/ {print $NF}')

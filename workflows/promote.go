@@ -297,7 +297,7 @@ func (p *promotion) setPaused(ctx workflow.Context, paused bool) error {
 // reject ends a promotion that failed before anything was applied.
 func (p *promotion) reject(ctx workflow.Context, why string) error {
 	p.finish(ctx, activities.FinishInput{
-		Release: p.st.From, Result: records.ResultRolledBack, Reason: why, Services: nil,
+		Release: p.st.From, Result: records.ResultRolledBack, Reason: why, KeepObjects: true,
 		Event: p.transition(activities.AtomPending, activities.AtomRunning),
 	})
 	return temporal.NewNonRetryableApplicationError(why, "Rejected", nil)
@@ -326,6 +326,13 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 			// would replace its retry policy with the server's default.
 			wctx := workflow.WithHeartbeatTimeout(
 				workflow.WithStartToCloseTimeout(watchOptions(ctx), compensationTimeout), 10*time.Second)
+			// A previous release that cannot come back in a few attempts
+			// will not: say so (the app shows "error") instead of retrying
+			// for ever.
+			wctx = workflow.WithRetryPolicy(wctx, temporal.RetryPolicy{
+				InitialInterval: 200 * time.Millisecond, MaximumInterval: 5 * time.Second, MaximumAttempts: 5,
+				NonRetryableErrorTypes: []string{activities.ErrNotFound, activities.ErrInvalid, activities.ErrRolloutFailed},
+			})
 			var res activities.WatchResult
 			failed = workflow.ExecuteActivity(wctx, a.WatchRollout, activities.WatchInput{
 				App: p.in.App, Release: p.st.From, Promotion: p.in.Promotion, Services: services,

@@ -359,3 +359,30 @@ func checkOnePromotion(t *testing.T, s *testsuite.Stack, app, release string) {
 		t.Fatalf("%d promotions of %s, want 1", n, release)
 	}
 }
+
+// A release missing required env is refused before anything is applied:
+// the app keeps running its release, every object in place.
+func TestPromoteRefusesMissingRequiredEnv(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "needy")
+	dir := t.TempDir()
+	writeFile(t, dir, "convox.yml", "services:\n  web:\n    image: registry.local/needy:1\n    port: 5000\n    environment:\n      - NEEDED\n")
+	s.MustCLI(t, "env", "set", "NEEDED=yes", "-a", "needy")
+	good := releaseOf(t, s.MustCLI(t, "build", dir, "-a", "needy"))
+	s.MustCLI(t, "releases", "promote", good, "-a", "needy")
+	bad := releaseOf(t, s.MustCLI(t, "env", "unset", "NEEDED", "-a", "needy"))
+	before := len(deployments(t, s, "needy"))
+	r := s.CLI(t, "releases", "promote", bad, "-a", "needy")
+	if r.Code != 1 || r.Stderr != "ERROR: required env: NEEDED\n" {
+		t.Fatalf("exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	if got := activeRelease(t, s, "needy"); got != good {
+		t.Fatalf("active %s, want %s", got, good)
+	}
+	if rel, ok := deployed(t, s, "needy", "web"); rel != good || !ok || len(deployments(t, s, "needy")) != before {
+		t.Fatalf("web runs %s (available %v); the refused promotion changed what runs", rel, ok)
+	}
+	if _, err := s.Kube.CoreV1().Services(s.Store.Namespace("needy")).Get(context.Background(), "web", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the web Service is gone: %v", err)
+	}
+}
