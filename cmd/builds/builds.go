@@ -21,11 +21,7 @@ func NewCmdBuilds(f *cmdutil.Factory) *cobra.Command {
 		Example: "  slipway builds -a myapp",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := f.App(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			s, err := f.Store()
+			a, s, err := f.AppStore(cmd.Context(), app)
 			if err != nil {
 				return err
 			}
@@ -76,11 +72,7 @@ func newCmdInfo(f *cmdutil.Factory) *cobra.Command {
 		Example: "  slipway builds info BABCDEFGHIJ -a myapp",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := f.App(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			s, err := f.Store()
+			a, s, err := f.AppStore(cmd.Context(), app)
 			if err != nil {
 				return err
 			}
@@ -129,11 +121,7 @@ func newCmdLogs(f *cmdutil.Factory) *cobra.Command {
 		Example: "  slipway builds logs BABCDEFGHIJ -a myapp",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := f.App(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			s, err := f.Store()
+			a, s, err := f.AppStore(cmd.Context(), app)
 			if err != nil {
 				return err
 			}

@@ -143,3 +143,13 @@ func (f *Factory) App(ctx context.Context, flag string) (*records.App, error) {
 	}
 	return app, nil
 }
+
+// AppStore resolves the command's app, which must exist, and the records.
+func (f *Factory) AppStore(ctx context.Context, flag string) (*records.App, *records.Store, error) {
+	a, err := f.App(ctx, flag)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := f.Store()
+	return a, s, err
+}

@@ -29,11 +29,7 @@ func NewCmdPromotions(f *cmdutil.Factory) *cobra.Command {
 		Example: "  slipway promotions -a myapp",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := f.App(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			s, err := f.Store()
+			a, s, err := f.AppStore(cmd.Context(), app)
 			if err != nil {
 				return err
 			}

@@ -26,11 +26,7 @@ func NewCmdReleases(f *cmdutil.Factory) *cobra.Command {
 			if limit < 1 {
 				return fmt.Errorf("--limit must be at least 1")
 			}
-			a, err := f.App(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			s, err := f.Store()
+			a, s, err := f.AppStore(cmd.Context(), app)
 			if err != nil {
 				return err
 			}
@@ -68,11 +64,7 @@ func newCmdInfo(f *cmdutil.Factory) *cobra.Command {
 		Example: "  slipway releases info RABCDEFGHIJ -a myapp",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := f.App(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			s, err := f.Store()
+			a, s, err := f.AppStore(cmd.Context(), app)
 			if err != nil {
 				return err
 			}
@@ -110,11 +102,7 @@ func newCmdManifest(f *cmdutil.Factory) *cobra.Command {
 		Example: "  slipway releases manifest RABCDEFGHIJ -a myapp",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := f.App(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			s, err := f.Store()
+			a, s, err := f.AppStore(cmd.Context(), app)
 			if err != nil {
 				return err
 			}
