@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -29,6 +30,9 @@ type BuildInput struct {
 	BuildID      string
 	Description  string
 	ManifestPath string // inside the source; convox.yml by default
+	// BuildArgs (--build-arg) win over the manifest's build args. Only
+	// names and values the user typed: never the release env.
+	BuildArgs map[string]string
 }
 
 type PrepareBuildResult struct {
@@ -129,7 +133,7 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 		res, err := builder.Local(ctx, builder.Input{
 			Context:    filepath.Join(srcDir, svc.Build.Path),
 			Dockerfile: filepath.Join(srcDir, svc.Build.Path, svc.Build.Manifest),
-			Args:       buildArgs(svc.Build.Args, env),
+			Args:       buildArgs(svc.Build.Args, env, in.BuildArgs),
 			Target:     target,
 			Remote:     []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
 			Log:        &log,
@@ -219,9 +223,15 @@ func (a *Activities) unpack(ctx context.Context, key string) (string, error) {
 
 // buildArgs are a service's build args: a bare KEY takes the release env's
 // value (and stays unset without one), KEY=default its default.
-func buildArgs(args []model.EnvVar, env model.Env) map[string]string {
-	out := map[string]string{}
+func buildArgs(args []model.EnvVar, env model.Env, flags map[string]string) map[string]string {
+	out := maps.Clone(flags)
+	if out == nil {
+		out = map[string]string{}
+	}
 	for _, a := range args {
+		if _, ok := flags[a.Key]; ok {
+			continue
+		}
 		if v, ok := env[a.Key]; ok && a.Required {
 			out[a.Key] = v
 		} else if !a.Required {

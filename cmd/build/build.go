@@ -3,7 +3,6 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +28,8 @@ type Options struct {
 	App         string
 	Description string
 	Manifest    string
+	BuildArgs   []string // KEY=VALUE
+	MaxContext  int64    // bytes
 }
 
 func NewCmdBuild(f *cmdutil.Factory) *cobra.Command {
@@ -55,48 +56,60 @@ func NewCmdBuild(f *cmdutil.Factory) *cobra.Command {
 	cmdutil.AddAppFlag(cmd, &o.App)
 	cmd.Flags().StringVarP(&o.Description, "description", "d", "", "build description (default: the git commit of a clean checkout)")
 	cmd.Flags().StringVarP(&o.Manifest, "manifest", "m", "convox.yml", "manifest file, relative to DIR")
+	AddBuildFlags(cmd, &o)
 	return cmd
+}
+
+// AddBuildFlags adds the flags `build` and `deploy` share.
+func AddBuildFlags(cmd *cobra.Command, o *Options) {
+	cmd.Flags().StringArrayVar(&o.BuildArgs, "build-arg", nil, "build argument KEY=VALUE for every Dockerfile (repeatable)")
+	cmd.Flags().Int64Var(&o.MaxContext, "max-context", 1<<30, "refuse a source larger than this many bytes")
 }
 
 // Run builds and returns the new build and release; `deploy` reuses it.
 func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildResult, error) {
 	var res workflows.BuildResult
-	if o.App == "" {
-		abs, err := filepath.Abs(o.Dir)
-		if err != nil {
-			return res, err
-		}
-		o.App = filepath.Base(abs)
-	}
-	a, err := f.App(ctx, o.App)
+	a, err := f.App(ctx, AppName(o))
 	if err != nil {
 		return res, err
 	}
 	if err := checkManifest(ctx, f, a, o); err != nil {
 		return res, err
 	}
+	buildArgs := map[string]string{}
+	for _, kv := range o.BuildArgs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return res, fmt.Errorf("--build-arg %q has no value: use --build-arg KEY=VALUE", kv)
+		}
+		buildArgs[k] = v
+	}
 	if o.Description == "" {
 		o.Description = gitDescription(o.Dir)
 	}
 	bid := model.NewBuildID()
-	var tarball bytes.Buffer
+	// The tarball goes to a temporary file, not memory: sources can be big.
+	tarball, err := os.CreateTemp("", "slipway-source-*.tgz")
+	if err != nil {
+		return res, err
+	}
+	defer os.Remove(tarball.Name())
+	defer tarball.Close()
 	if err := cmdutil.Step(f.IO.Out, "Packaging source", func() (string, error) {
-		_, err := source.Package(o.Dir, &tarball)
+		st, err := source.Package(o.Dir, tarball)
+		if err == nil && o.MaxContext > 0 && st.Bytes > o.MaxContext {
+			err = fmt.Errorf("the source is %d MB, over the %d MB limit: add what the build does not need to .dockerignore, or raise --max-context", st.Bytes>>20, o.MaxContext>>20)
+		}
 		return "", err
 	}); err != nil {
 		return res, err
 	}
 	if err := cmdutil.Step(f.IO.Out, "Uploading source", func() (string, error) {
-		bucket, err := f.Blobs(ctx)
-		if err != nil {
-			return "", err
-		}
-		defer bucket.Close()
-		return "", bucket.WriteAll(ctx, blobs.SourceKey(a.Name, bid), tarball.Bytes(), nil)
+		return "", upload(ctx, f, tarball, blobs.SourceKey(a.Name, bid))
 	}); err != nil {
 		return res, err
 	}
-	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest}
+	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest, BuildArgs: buildArgs}
 	var run interface {
 		Get(context.Context, any) error
 	}
@@ -180,4 +193,36 @@ func gitDescription(dir string) string {
 		return ""
 	}
 	return "build " + line[:10] + " " + line[41:]
+}
+
+// upload streams a file to the blob store.
+func upload(ctx context.Context, f *cmdutil.Factory, file *os.File, key string) error {
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	bucket, err := f.Blobs(ctx)
+	if err != nil {
+		return err
+	}
+	defer bucket.Close()
+	w, err := bucket.NewWriter(ctx, key, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, file); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// AppName is the app a build is for: --app, else the source folder's name.
+func AppName(o Options) string {
+	if o.App != "" {
+		return o.App
+	}
+	if abs, err := filepath.Abs(o.Dir); err == nil {
+		return filepath.Base(abs)
+	}
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/build"
 	"github.com/slipway-dev/slipway/cmd/builds"
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/cmd/deploy"
 	"github.com/slipway-dev/slipway/cmd/dev"
 	"github.com/slipway-dev/slipway/cmd/env"
 	"github.com/slipway-dev/slipway/cmd/promotions"
@@ -40,6 +41,7 @@ workflow: open the Temporal UI to watch one.`,
 		apps.NewCmdApps(f),
 		build.NewCmdBuild(f),
 		builds.NewCmdBuilds(f),
+		deploy.NewCmdDeploy(f),
 		env.NewCmdEnv(f),
 		releases.NewCmdReleases(f),
 		promotions.NewCmdPromotions(f),

@@ -130,3 +130,70 @@ func TestBuildFailsOnRun(t *testing.T) {
 		t.Fatalf("a failed build made releases %v", rs)
 	}
 }
+
+// deploy builds from source and promotes: the new release is active and
+// its Deployment runs the built image by digest.
+func TestDeploy(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "deployer")
+	out := s.MustCLI(t, "deploy", helloSource(t, s), "-a", "deployer", "--build-arg", "VERSION=2.0")
+	rel := releaseOf(t, out)
+	if !strings.Contains(out, "Promoting "+rel+"...\n") || !strings.HasSuffix(out, "OK\n") {
+		t.Fatalf("deploy printed:\n%s", out)
+	}
+	if got := activeRelease(t, s, "deployer"); got != rel {
+		t.Fatalf("active %s, want %s", got, rel)
+	}
+	d, err := s.Kube.AppsV1().Deployments(s.Store.Namespace("deployer")).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := d.Spec.Template.Spec.Containers[0].Image
+	r, err := name.ParseReference(image)
+	if err != nil || !strings.Contains(image, "@sha256:") {
+		t.Fatalf("web runs %q, want a digest-pinned image", image)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	if v := cf.Config.Labels["org.opencontainers.image.version"]; v != "2.0" {
+		t.Fatalf("--build-arg VERSION=2.0 gave version label %q", v)
+	}
+}
+
+// Bad build input: one clear error, no release.
+func TestBuildBadInput(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "badbuild")
+	for _, c := range []struct {
+		name, err string
+		change    func(dir string)
+		args      []string
+	}{
+		{"missing Dockerfile", "no Dockerfile", func(dir string) { os.Remove(filepath.Join(dir, "Dockerfile")) }, nil},
+		{"syntax error", "Dockerfile", func(dir string) { writeFile(t, dir, "Dockerfile", "FROM scratch\nCOPY\n") }, nil},
+		{"FROM not found", "FROM " + s.Settings.Registry + "/nothing:here: cannot fetch the image", func(dir string) {
+			writeFile(t, dir, "Dockerfile", "FROM "+s.Settings.Registry+"/nothing:here\n")
+		}, nil},
+		{"dockerignore excludes the Dockerfile", "no Dockerfile", func(dir string) { writeFile(t, dir, ".dockerignore", "Dockerfile\n") }, nil},
+		{"build arg without value", `--build-arg "VERSION" has no value`, func(string) {}, []string{"--build-arg", "VERSION"}},
+		{"source over the limit", "over the 0 MB limit", func(string) {}, []string{"--max-context", "1000"}},
+		{"build path leaves the source", "services.web.build", func(dir string) {
+			writeFile(t, dir, "convox.yml", "services:\n  web:\n    build: ../elsewhere\n")
+		}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := helloSource(t, s)
+			c.change(dir)
+			r := s.CLIIn(t, "", "", append([]string{"build", dir, "-a", "badbuild"}, c.args...)...)
+			if r.Code != 1 || !strings.Contains(r.Stderr, c.err) || strings.Count(r.Stderr, "\n") != 1 {
+				t.Fatalf("exit %d, stderr %q, want one line containing %q", r.Code, r.Stderr, c.err)
+			}
+			if rs := releases(t, s, "badbuild"); len(rs) != 0 {
+				t.Fatalf("releases %v after a failed build", rs)
+			}
+		})
+	}
+}
