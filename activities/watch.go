@@ -188,7 +188,11 @@ func deploymentDone(d *appsv1.Deployment) (bool, string) {
 	}
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
-			return false, fmt.Sprintf("rollout made no progress within %ds (progress deadline exceeded)", *d.Spec.ProgressDeadlineSeconds)
+			deadline := int32(600) // the API server's default
+			if d.Spec.ProgressDeadlineSeconds != nil {
+				deadline = *d.Spec.ProgressDeadlineSeconds
+			}
+			return false, fmt.Sprintf("rollout made no progress within %ds (progress deadline exceeded)", deadline)
 		}
 	}
 	desired := int32(1)

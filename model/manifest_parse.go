@@ -571,6 +571,11 @@ func parseDeployment(n node) (Deployment, error) {
 			return d, err
 		}
 	}
+	if d.Minimum == 100 && d.Maximum == 100 {
+		// Kubernetes refuses a rolling update that may neither add nor
+		// remove a pod; say so here rather than at promote time.
+		return d, n.errorf("minimum 100 with maximum 100 leaves no room to roll: lower minimum or raise maximum")
+	}
 	return d, nil
 }
 

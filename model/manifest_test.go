@@ -676,3 +676,10 @@ func checkInvariants(t testing.TB, m *Manifest) {
 		}
 	}
 }
+
+func TestDeploymentWithNoRoomToRoll(t *testing.T) {
+	_, err := ParseManifest([]byte("services:\n  web:\n    image: x\n    deployment:\n      minimum: 100\n      maximum: 100\n"), nil)
+	if err == nil || err.Error() != "services.web.deployment: minimum 100 with maximum 100 leaves no room to roll: lower minimum or raise maximum" {
+		t.Fatalf("error %v", err)
+	}
+}

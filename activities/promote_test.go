@@ -1,0 +1,408 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/render"
+)
+
+func TestPinned(t *testing.T) {
+	tests := []struct{ ref, digest, want string }{
+		{"reg:5000/app:web.B1", "sha256:abc", "reg:5000/app@sha256:abc"},
+		{"reg:5000/app", "sha256:abc", "reg:5000/app@sha256:abc"}, // the port is no tag
+		{"reg/team/app:1.2", "sha256:abc", "reg/team/app@sha256:abc"},
+		{"index.docker.io/library/nginx:1.27", "sha256:abc", "index.docker.io/library/nginx@sha256:abc"},
+		{"nginx", "sha256:abc", "nginx@sha256:abc"},
+	}
+	for _, tt := range tests {
+		if got := pinned(tt.ref, tt.digest); got != tt.want {
+			t.Errorf("pinned(%q, %q) = %q, want %q", tt.ref, tt.digest, got, tt.want)
+		}
+	}
+}
+
+const (
+	testRelease   = "RBCDEFGHIJK"
+	testBuild     = "BABCDEFGHIJ"
+	testPromotion = "PCDEFGHIJKL"
+)
+
+const testManifest = `services:
+  web:
+    build: .
+    command: bin/web
+    port: 5000
+    environment:
+      - DATABASE_URL
+  worker:
+    image: busybox:1.36
+    command: sleep 3600
+`
+
+func typeMeta(kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: records.Group + "/" + records.Version, Kind: kind}
+}
+
+// promoteRecords are an app with a release of testManifest whose build
+// pushed web by digest, and the promotion that applies it.
+func promoteRecords() []any {
+	return []any{
+		&records.App{
+			TypeMeta:   typeMeta("App"),
+			ObjectMeta: metav1.ObjectMeta{Name: testApp, Namespace: testNS, UID: "app-uid"},
+			Status:     records.AppStatus{Status: "updating", Latest: testRelease, Sequence: 2, Release: oldRelease},
+		},
+		&records.Build{
+			TypeMeta:   typeMeta("Build"),
+			ObjectMeta: metav1.ObjectMeta{Name: records.ObjectName(testBuild), Namespace: testNS},
+			Spec:       records.BuildSpec{ID: testBuild, App: testApp},
+			Status: records.BuildStatus{Status: "complete", Images: []records.Image{
+				{Service: "web", Ref: "reg:5000/myapp:web." + testBuild, Digest: "sha256:abc"},
+				{Service: "worker", Ref: "index.docker.io/library/busybox:1.36"},
+			}},
+		},
+		&records.Release{
+			TypeMeta:   typeMeta("Release"),
+			ObjectMeta: metav1.ObjectMeta{Name: records.ObjectName(testRelease), Namespace: testNS},
+			Spec: records.ReleaseSpec{
+				ID: testRelease, App: testApp, Build: testBuild, Manifest: testManifest, Sequence: 2,
+				Env: records.EnvSecretName(testRelease),
+			},
+		},
+		&records.Promotion{
+			TypeMeta:   typeMeta("Promotion"),
+			ObjectMeta: metav1.ObjectMeta{Name: records.PromotionName(testPromotion), Namespace: testNS},
+			Spec:       records.PromotionSpec{ID: testPromotion, App: testApp, Release: testRelease, From: oldRelease},
+			Status:     records.PromotionStatus{Phase: records.PhasePending},
+		},
+	}
+}
+
+func releaseEnvSecret() *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: records.EnvSecretName(testRelease), Namespace: testNS, Labels: map[string]string{records.LabelApp: testApp}},
+		Data:       map[string][]byte{"DATABASE_URL": []byte("postgres://db")},
+	}
+}
+
+func applyInput() ApplyInput {
+	return ApplyInput{
+		App: testApp, Release: testRelease, Promotion: testPromotion,
+		Phase: records.PhaseRollingOut, Step: "applying " + testRelease, ProgressDeadline: 90,
+		Event: Transition{Seq: 2, From: AtomPending, To: AtomUpdating},
+	}
+}
+
+func TestApplyRelease(t *testing.T) {
+	ctx := context.Background()
+	fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
+	a := &Activities{Store: fs.Store}
+
+	res, err := a.ApplyRelease(ctx, applyInput())
+	if err != nil {
+		t.Fatalf("ApplyRelease: %v", err)
+	}
+	if want := []string{"web", "worker"}; !slices.Equal(res.Services, want) {
+		t.Errorf("services = %v, want %v", res.Services, want)
+	}
+
+	// Every object by server-side apply, under slipway's field manager,
+	// forced, Secret first so no pod starts without its env.
+	want := []string{
+		"patch secrets web-env-rbcdefghijk",
+		"patch services web",
+		"patch deployments web",
+		"patch secrets worker-env-rbcdefghijk",
+		"patch deployments worker",
+	}
+	var got []string
+	for _, p := range fs.patches() {
+		got = append(got, "patch "+p.GetResource().Resource+" "+p.GetName())
+		if p.GetPatchType() != types.ApplyPatchType {
+			t.Errorf("%s %s: patch type %s, want apply", p.GetResource().Resource, p.GetName(), p.GetPatchType())
+		}
+		if p.PatchOptions.FieldManager != records.FieldManager || p.PatchOptions.Force == nil || !*p.PatchOptions.Force {
+			t.Errorf("%s %s: options %+v, want field manager %q, forced", p.GetResource().Resource, p.GetName(), p.PatchOptions, records.FieldManager)
+		}
+		if p.GetNamespace() != testNS {
+			t.Errorf("%s %s in namespace %q", p.GetResource().Resource, p.GetName(), p.GetNamespace())
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("patches =\n%q\nwant\n%q", got, want)
+	}
+
+	// What was applied is the release, rendered.
+	web, err := fs.core.AppsV1().Deployments(testNS).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := web.Spec.Template.Spec.Containers[0]
+	if c.Image != "reg:5000/myapp@sha256:abc" {
+		t.Errorf("web image = %q, want the build's digest", c.Image)
+	}
+	if web.Spec.Template.Labels[render.LabelRelease] != testRelease || web.Labels[render.LabelBuild] != testBuild {
+		t.Errorf("web labels = %v, template %v", web.Labels, web.Spec.Template.Labels)
+	}
+	if *web.Spec.ProgressDeadlineSeconds != 90 {
+		t.Errorf("progressDeadlineSeconds = %d, want 90", *web.Spec.ProgressDeadlineSeconds)
+	}
+	worker, err := fs.core.AppsV1().Deployments(testNS).Get(ctx, "worker", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := worker.Spec.Template.Spec.Containers[0].Image; img != "index.docker.io/library/busybox:1.36" {
+		t.Errorf("worker image = %q, want the build's resolved ref", img)
+	}
+	sec, err := fs.core.CoreV1().Secrets(testNS).Get(ctx, render.SecretName("web", testRelease), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sec.Data["DATABASE_URL"]) != "postgres://db" || string(sec.Data["RELEASE"]) != testRelease {
+		t.Errorf("web Secret data = %q", sec.Data)
+	}
+	if _, err := fs.core.CoreV1().Services(testNS).Get(ctx, "worker", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("worker without a port has a Service (err %v)", err)
+	}
+
+	// The promotion's record and the app's event.
+	p, err := fs.GetPromotion(ctx, testApp, testPromotion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status.Phase != records.PhaseRollingOut || len(p.Status.Steps) != 1 || p.Status.Steps[0].Message != "applying "+testRelease {
+		t.Errorf("promotion status = %+v", p.Status)
+	}
+	ev, err := fs.core.CoreV1().Events(testNS).Get(ctx, testApp+".pcdefghijkl.2", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("event: %v", err)
+	}
+	if ev.Reason != "Status" || ev.Message != "Pending => Updating" || ev.InvolvedObject.Name != testApp {
+		t.Errorf("event = %s %q on %s", ev.Reason, ev.Message, ev.InvolvedObject.Name)
+	}
+
+	// Applying again (a retried activity) changes nothing and adds no step.
+	fs.core.ClearActions()
+	if _, err := a.ApplyRelease(ctx, applyInput()); err != nil {
+		t.Fatalf("ApplyRelease again: %v", err)
+	}
+	again, err := fs.core.AppsV1().Deployments(testNS).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(again.Spec, web.Spec) {
+		t.Errorf("the second apply changed the Deployment's spec:\n%+v\n%+v", again.Spec, web.Spec)
+	}
+	for _, w := range fs.coreWrites() {
+		if !strings.HasPrefix(w, "patch ") && w != "create events "+testApp+".pcdefghijkl.2" {
+			t.Errorf("the second apply wrote %s", w)
+		}
+	}
+	if p, _ := fs.GetPromotion(ctx, testApp, testPromotion); len(p.Status.Steps) != 1 {
+		t.Errorf("steps after a retry = %+v, want one", p.Status.Steps)
+	}
+}
+
+// A paused Deployment (a promotion paused by hand, then rolled back or
+// promoted again) is resumed by the apply, with a merge patch that touches
+// nothing but spec.paused; its current replicas are kept.
+func TestApplyReleaseResumesPaused(t *testing.T) {
+	ctx := context.Background()
+	paused := rolledOut("web", oldRelease, 5)
+	paused.Spec.Paused = true
+	fs := newFakeStore(t, promoteRecords(), releaseEnvSecret(), paused)
+	a := &Activities{Store: fs.Store}
+	if _, err := a.ApplyRelease(ctx, applyInput()); err != nil {
+		t.Fatalf("ApplyRelease: %v", err)
+	}
+
+	var merges []k8stesting.PatchActionImpl
+	for _, p := range fs.patches() {
+		if p.GetPatchType() == types.MergePatchType {
+			merges = append(merges, p)
+		}
+	}
+	if len(merges) != 1 {
+		t.Fatalf("merge patches = %d (%v), want one for web", len(merges), fs.coreWrites())
+	}
+	m := merges[0]
+	if m.GetResource().Resource != "deployments" || m.GetName() != "web" || string(m.GetPatch()) != `{"spec":{"paused":false}}` {
+		t.Errorf("merge patch %s %s %s", m.GetResource().Resource, m.GetName(), m.GetPatch())
+	}
+	if m.PatchOptions.FieldManager != records.FieldManager+"-pause" {
+		t.Errorf("merge patch field manager %q", m.PatchOptions.FieldManager)
+	}
+	// The merge patch comes after the apply of the Deployment.
+	writes := fs.coreWrites()
+	if i := slices.Index(writes, "patch deployments web"); i < 0 || slices.Index(writes[i+1:], "patch deployments web") < 0 {
+		t.Errorf("writes = %q, want the apply of web then its merge patch", writes)
+	}
+
+	web, err := fs.core.AppsV1().Deployments(testNS).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if web.Spec.Paused {
+		t.Error("web is still paused")
+	}
+	if *web.Spec.Replicas != 5 {
+		t.Errorf("web replicas = %d, want the 5 it ran", *web.Spec.Replicas)
+	}
+	if web.Spec.Template.Labels[render.LabelRelease] != testRelease {
+		t.Errorf("web template runs %s", web.Spec.Template.Labels[render.LabelRelease])
+	}
+}
+
+func TestApplyReleaseMissingEnv(t *testing.T) {
+	ctx := context.Background()
+	env := releaseEnvSecret()
+	env.Data = nil
+	fs := newFakeStore(t, promoteRecords(), env)
+	a := &Activities{Store: fs.Store}
+	_, err := a.ApplyRelease(ctx, applyInput())
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		t.Fatalf("error = %v, want an application error", err)
+	}
+	if appErr.Message() != "required env: DATABASE_URL" || appErr.Type() != ErrInvalid || !appErr.NonRetryable() {
+		t.Errorf("error = %q of type %q (non-retryable %v), want a permanent %s \"required env: DATABASE_URL\"",
+			appErr.Message(), appErr.Type(), appErr.NonRetryable(), ErrInvalid)
+	}
+	if w := fs.coreWrites(); len(w) != 0 {
+		t.Errorf("wrote %q for a release that cannot render", w)
+	}
+	for _, act := range fs.dyn.Actions() {
+		if v := act.GetVerb(); v != "get" && v != "list" {
+			t.Errorf("%s %s for a release that cannot render", v, act.GetResource().Resource)
+		}
+	}
+}
+
+// pruneObjects are what two releases of the app (web+old, then web) and
+// another app left in the cluster.
+func pruneObjects() []runtime.Object {
+	lbl := func(app, svc, release string) map[string]string {
+		return map[string]string{
+			render.LabelApp: app, render.LabelService: svc, render.LabelRelease: release, render.LabelManagedBy: "slipway",
+		}
+	}
+	dep := func(ns, name string, labels map[string]string) runtime.Object {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}}
+	}
+	svc := func(ns, name string, labels map[string]string) runtime.Object {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}}
+	}
+	sec := func(ns, name string, labels map[string]string) runtime.Object {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}}
+	}
+	return []runtime.Object{
+		dep(testNS, "web", lbl(testApp, "web", "R2")),
+		dep(testNS, "old", lbl(testApp, "old", "R1")),
+		svc(testNS, "web", lbl(testApp, "web", "R2")),
+		svc(testNS, "old", lbl(testApp, "old", "R1")),
+		sec(testNS, "web-env-r0", lbl(testApp, "web", "R0")),
+		sec(testNS, "web-env-r1", lbl(testApp, "web", "R1")),
+		sec(testNS, "web-env-r2", lbl(testApp, "web", "R2")),
+		sec(testNS, "old-env-r1", lbl(testApp, "old", "R1")),
+		// Not slipway's rendering: the records' env Secret and an object
+		// someone else put in the namespace.
+		sec(testNS, "env-r1", map[string]string{records.LabelApp: testApp}),
+		dep(testNS, "sidecar", map[string]string{render.LabelApp: testApp}),
+		// Another app's objects of a service with the same name.
+		dep(testRack+"-other", "old", lbl("other", "old", "R9")),
+		sec(testRack+"-other", "old-env-r9", lbl("other", "old", "R9")),
+	}
+}
+
+func TestPrune(t *testing.T) {
+	tests := []struct {
+		name         string
+		keep         []string
+		keepReleases []string
+		deleted      []string
+	}{
+		{"services and releases not kept", []string{"web"}, []string{"R2", "R1"}, []string{
+			"delete deployments old", "delete services old", "delete secrets old-env-r1", "delete secrets web-env-r0",
+		}},
+		{"services not kept, every release", []string{"web"}, nil, []string{
+			"delete deployments old", "delete services old", "delete secrets old-env-r1",
+		}},
+		{"only the active release", []string{"web", "old"}, []string{"R2"}, []string{
+			"delete secrets old-env-r1", "delete secrets web-env-r0", "delete secrets web-env-r1",
+		}},
+		{"nothing kept", nil, nil, []string{
+			"delete deployments old", "delete deployments web", "delete services old", "delete services web",
+			"delete secrets old-env-r1", "delete secrets web-env-r0", "delete secrets web-env-r1", "delete secrets web-env-r2",
+		}},
+		{"everything kept", []string{"web", "old"}, []string{"R0", "R1", "R2"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			fs := newFakeStore(t, nil, pruneObjects()...)
+			a := &Activities{Store: fs.Store}
+			if err := a.prune(ctx, testApp, tt.keep, tt.keepReleases); err != nil {
+				t.Fatalf("prune: %v", err)
+			}
+			got := fs.coreWrites()
+			sort.Strings(got)
+			want := slices.Clone(tt.deleted)
+			sort.Strings(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("writes =\n%q\nwant\n%q", got, want)
+			}
+			for _, act := range fs.core.Actions() {
+				if d, ok := act.(k8stesting.DeleteActionImpl); ok {
+					if d.GetNamespace() != testNS {
+						t.Errorf("deleted %s in namespace %s", d.GetName(), d.GetNamespace())
+					}
+					if pp := d.DeleteOptions.PropagationPolicy; pp == nil || *pp != metav1.DeletePropagationBackground {
+						t.Errorf("delete %s %s without background propagation", d.GetResource().Resource, d.GetName())
+					}
+				}
+			}
+			// What was not deleted is still there.
+			if _, err := fs.core.CoreV1().Secrets(testNS).Get(ctx, "env-r1", metav1.GetOptions{}); err != nil {
+				t.Errorf("the release's own env Secret: %v", err)
+			}
+			if _, err := fs.core.AppsV1().Deployments(testNS).Get(ctx, "sidecar", metav1.GetOptions{}); err != nil {
+				t.Errorf("a Deployment slipway does not manage: %v", err)
+			}
+			if _, err := fs.core.AppsV1().Deployments(testRack+"-other").Get(ctx, "old", metav1.GetOptions{}); err != nil {
+				t.Errorf("another app's Deployment: %v", err)
+			}
+		})
+	}
+}
+
+// A retried prune finds some objects gone already and does not fail.
+func TestPruneAlreadyDeleted(t *testing.T) {
+	ctx := context.Background()
+	fs := newFakeStore(t, nil, pruneObjects()...)
+	fs.core.PrependReactor("delete", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewNotFound(corev1.Resource("services"), "old")
+	})
+	a := &Activities{Store: fs.Store}
+	if err := a.prune(ctx, testApp, []string{"web"}, nil); err != nil {
+		t.Fatalf("prune: %v", err)
+	}
+	if _, err := fs.core.CoreV1().Secrets(testNS).Get(ctx, "old-env-r1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("prune stopped at the missing Service: old-env-r1 is still there (%v)", err)
+	}
+}
