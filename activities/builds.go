@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -74,10 +73,10 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 	if err != nil {
 		return PrepareBuildResult{}, classify(err)
 	}
-	var log strings.Builder
+	log := newBuildLog(ctx, a.Blobs, blobs.LogKey(in.App, in.BuildID))
+	defer log.Close()
 	fail := func(err error) (PrepareBuildResult, error) {
-		fmt.Fprintf(&log, "ERROR: %v\n", err)
-		_ = a.Blobs.WriteAll(ctx, blobs.LogKey(in.App, in.BuildID), []byte(log.String()), nil)
+		fmt.Fprintf(log, "ERROR: %v\n", err)
 		return PrepareBuildResult{}, permanent(ErrInvalid, err)
 	}
 	r, err := a.Blobs.NewReader(ctx, b.Spec.Source, nil)
@@ -100,7 +99,7 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 	if err := m.CheckEnv(env); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(&log, "Manifest %s: %d services\n", b.Spec.ManifestPath, len(m.Services))
+	fmt.Fprintf(log, "Manifest %s: %d services\n", b.Spec.ManifestPath, len(m.Services))
 	var images []records.Image
 	var services []string
 	var srcDir string
@@ -111,7 +110,7 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 			if err != nil {
 				return fail(fmt.Errorf("services.%s.image: %v", svc.Name, err))
 			}
-			fmt.Fprintf(&log, "%s: image %s\n", svc.Name, ref.Name())
+			fmt.Fprintf(log, "%s: image %s\n", svc.Name, ref.Name())
 			images = append(images, records.Image{Service: svc.Name, Ref: ref.Name()})
 			continue
 		}
@@ -128,7 +127,7 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 		if err != nil {
 			return fail(fmt.Errorf("services.%s: image name: %v", svc.Name, err))
 		}
-		fmt.Fprintf(&log, "%s: building %s\n", svc.Name, path.Join(svc.Build.Path, svc.Build.Manifest))
+		fmt.Fprintf(log, "%s: building %s\n", svc.Name, path.Join(svc.Build.Path, svc.Build.Manifest))
 		stop := heartbeatEvery(ctx, 5*time.Second)
 		res, err := builder.Local(ctx, builder.Input{
 			Context:    filepath.Join(srcDir, svc.Build.Path),
@@ -136,16 +135,13 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 			Args:       buildArgs(svc.Build.Args, env, in.BuildArgs),
 			Target:     target,
 			Remote:     []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
-			Log:        &log,
+			Log:        log,
 		})
 		stop()
 		if err != nil {
 			return fail(fmt.Errorf("services.%s: %w", svc.Name, err))
 		}
 		images = append(images, records.Image{Service: svc.Name, Ref: target.Name(), Digest: res.Digest})
-	}
-	if err := a.Blobs.WriteAll(ctx, blobs.LogKey(in.App, in.BuildID), []byte(log.String()), nil); err != nil {
-		return PrepareBuildResult{}, err
 	}
 	err = a.updateBuild(ctx, in.App, in.BuildID, func(b *records.Build) {
 		b.Status.Manifest = string(raw)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -123,8 +124,15 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	}); err != nil {
 		return res, err
 	}
+	done := make(chan struct{})
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		followLog(ctx, f, blobs.LogKey(a.Name, bid), done)
+	}()
 	werr := cmdutil.WorkflowError(run.Get(ctx, &res))
-	printLog(ctx, f, a.Name, bid)
+	close(done)
+	<-followed
 	if werr != nil {
 		return res, fmt.Errorf("build failed: %w", werr)
 	}
@@ -164,18 +172,36 @@ func checkManifest(ctx context.Context, f *cmdutil.Factory, a *records.App, o Op
 	return m.CheckEnv(env)
 }
 
-func printLog(ctx context.Context, f *cmdutil.Factory, app, bid string) {
+// followLog prints the build log as the worker writes it, until done is
+// closed; then it prints whatever is left. The log is a blob that the
+// worker rewrites as it grows, so reading it again every tick is the watch.
+func followLog(ctx context.Context, f *cmdutil.Factory, key string, done <-chan struct{}) {
 	bucket, err := f.Blobs(ctx)
 	if err != nil {
 		return
 	}
 	defer bucket.Close()
-	r, err := bucket.NewReader(ctx, blobs.LogKey(app, bid), nil)
-	if err != nil {
-		return
+	printed := 0
+	show := func() {
+		data, err := bucket.ReadAll(ctx, key)
+		if err == nil && len(data) > printed {
+			f.IO.Out.Write(data[printed:])
+			printed = len(data)
+		}
 	}
-	defer r.Close()
-	_, _ = io.Copy(f.IO.Out, r)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			show()
+		case <-done:
+			show()
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // gitDescription is Convox's build description for a clean git checkout:
