@@ -42,5 +42,7 @@ fuzz: ## run each fuzz target for a while
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
 
-bench: tools build ## promotion vs kubectl apply + rollout status vs helm upgrade --wait, same stack, same run
+bench: tools build ## promotion vs kubectl+helm; source packaging vs tar czf; the local builder on examples/hello
 	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 30m
+	$(GO) test ./source -run '^$$' -bench PackageAndUpload -benchtime 5x
+	$(GO) test ./builder -run '^$$' -bench LocalBuildHello -benchtime 10x
