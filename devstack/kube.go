@@ -113,7 +113,8 @@ func (k *kube) start(ctx context.Context) error {
 	if err := k.kwokctl(ctx, "scale", "node", "--replicas", fmt.Sprint(k.s.opts.Nodes)); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 90*time.Second, nil, k.ready); err != nil {
+	// Generous: on a loaded 2-core machine the nodes can take a while.
+	if err := waitFor(ctx, 3*time.Minute, nil, k.ready); err != nil {
 		return err
 	}
 	if k.s.opts.AfterKubernetes != nil {

@@ -8,6 +8,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,7 +27,15 @@ import (
 	"github.com/slipway-dev/slipway/testsuite"
 )
 
-func TestMain(m *testing.M) { testsuite.Main(m) }
+// TestMain starts the stack only when benchmarks run: `make test` builds
+// and runs this package too, and must not pay for a second stack.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	testsuite.Main(m)
+}
 
 // BenchmarkPromote runs one rollout of each tool per iteration, interleaved
 // so that the machine's noise falls on all three alike, and reports the
