@@ -21,6 +21,9 @@ type Activities struct {
 	Temporal client.Client
 	// Registry is host[:port] of the registry that builds push to.
 	Registry string
+	// JobImage and FetchImage are the images of the kubernetes builder's
+	// Jobs (see builder.JobSpec).
+	JobImage, FetchImage string
 }
 
 // Error types that are not worth retrying: the input is wrong.

@@ -32,6 +32,8 @@ type BuildInput struct {
 	// BuildArgs (--build-arg) win over the manifest's build args. Only
 	// names and values the user typed: never the release env.
 	BuildArgs map[string]string
+	// Builder is BuilderLocal (also when empty) or BuilderKubernetes.
+	Builder string
 }
 
 type PrepareBuildResult struct {
@@ -117,7 +119,7 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 		if a.Registry == "" {
 			return fail(errors.New("no image registry to push to: set SLIPWAY_REGISTRY, or run `slipway dev up`"))
 		}
-		if srcDir == "" {
+		if srcDir == "" && in.Builder != BuilderKubernetes {
 			if srcDir, err = a.unpack(ctx, b.Spec.Source); err != nil {
 				return fail(err)
 			}
@@ -127,26 +129,35 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 		if err != nil {
 			return fail(fmt.Errorf("services.%s: image name: %v", svc.Name, err))
 		}
-		fmt.Fprintf(log, "%s: building %s\n", svc.Name, path.Join(svc.Build.Path, svc.Build.Manifest))
-		stop := heartbeatEvery(ctx, 5*time.Second)
-		res, err := builder.Local(ctx, builder.Input{
-			Context:    filepath.Join(srcDir, svc.Build.Path),
-			Dockerfile: filepath.Join(srcDir, svc.Build.Path, svc.Build.Manifest),
-			Args:       buildArgs(svc.Build.Args, env, in.BuildArgs),
-			Target:     target,
-			Remote:     []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
-			Log:        log,
-		})
-		stop()
+		fmt.Fprintf(log, "%s: building %s with the %s builder\n", svc.Name, path.Join(svc.Build.Path, svc.Build.Manifest), builderName(in.Builder))
+		args := buildArgs(svc.Build.Args, env, in.BuildArgs)
+		var digest string
+		if in.Builder == BuilderKubernetes {
+			digest, err = a.buildInCluster(ctx, log, b, svc, target, args)
+		} else {
+			stop := heartbeatEvery(ctx, 5*time.Second)
+			var res builder.Result
+			res, err = builder.Local(ctx, builder.Input{
+				Context:    filepath.Join(srcDir, svc.Build.Path),
+				Dockerfile: filepath.Join(srcDir, svc.Build.Path, svc.Build.Manifest),
+				Args:       args,
+				Target:     target,
+				Remote:     []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
+				Log:        log,
+			})
+			stop()
+			digest = res.Digest
+		}
 		if err != nil {
 			return fail(fmt.Errorf("services.%s: %w", svc.Name, err))
 		}
-		images = append(images, records.Image{Service: svc.Name, Ref: target.Name(), Digest: res.Digest})
+		images = append(images, records.Image{Service: svc.Name, Ref: target.Name(), Digest: digest})
 	}
 	err = a.updateBuild(ctx, in.App, in.BuildID, func(b *records.Build) {
 		b.Status.Manifest = string(raw)
 		b.Status.Images = images
 		b.Status.Logs = blobs.LogKey(in.App, in.BuildID)
+		b.Status.Builder = builderName(in.Builder)
 	})
 	return PrepareBuildResult{Services: services}, err
 }
@@ -253,4 +264,11 @@ func heartbeatEvery(ctx context.Context, d time.Duration) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
+}
+
+func builderName(b string) string {
+	if b == "" {
+		return BuilderLocal
+	}
+	return b
 }

@@ -46,7 +46,10 @@ type Settings struct {
 	Rack       string
 	Registry   string // host:port of the image registry
 	BlobURL    string // gocloud.dev bucket URL for sources and logs
-	Stack      *Stack // the local stack, when one has been brought up
+	// Builder is the default builder (local or kubernetes); JobImage and
+	// FetchImage are the kubernetes builder's images.
+	Builder, JobImage, FetchImage string
+	Stack                         *Stack // the local stack, when one has been brought up
 }
 
 // Resolve merges the local stack's settings with the overrides, in this
@@ -74,6 +77,9 @@ func Resolve(o Overrides) (*Settings, error) {
 	s.Kubeconfig = cmp.Or(o.Kubeconfig, os.Getenv("KUBECONFIG"), local.Kubeconfig)
 	s.Registry = cmp.Or(os.Getenv("SLIPWAY_REGISTRY"), local.Registry)
 	s.BlobURL = cmp.Or(os.Getenv("SLIPWAY_BLOB_URL"), local.BlobURL)
+	s.Builder = cmp.Or(os.Getenv("SLIPWAY_BUILDER"), "local")
+	s.JobImage = cmp.Or(os.Getenv("SLIPWAY_BUILDER_IMAGE"), "gcr.io/kaniko-project/executor:v1.23.2")
+	s.FetchImage = cmp.Or(os.Getenv("SLIPWAY_FETCH_IMAGE"), "busybox:1.36")
 	return s, nil
 }
 

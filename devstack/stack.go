@@ -7,8 +7,11 @@ package devstack
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -91,8 +94,13 @@ func (s *Stack) Settings() *config.Stack {
 		TemporalAddress: fmt.Sprintf("127.0.0.1:%d", s.opts.TemporalPort),
 		Kubeconfig:      s.kube.kubeconfig(),
 		Registry:        fmt.Sprintf("127.0.0.1:%d", s.opts.RegistryPort),
-		BlobURL:         "file://" + filepath.Join(s.dir, "blobs") + "?create_dir=true",
-		WorkerLog:       s.worker.proc().logFile(),
+		// base_url and the key let the bucket sign URLs, which the
+		// kubernetes builder hands its Jobs. Nothing serves them here: kwok
+		// nodes run no containers, so those Jobs never fetch; on a real
+		// cluster the blob store is s3://, gs:// or azblob://.
+		BlobURL: "file://" + filepath.Join(s.dir, "blobs") + "?create_dir=true&base_url=http://blobs.slipway.invalid/&secret_key_path=" +
+			url.QueryEscape(filepath.Join(s.dir, "blobs.key")),
+		WorkerLog: s.worker.proc().logFile(),
 	}
 	if !s.opts.Headless {
 		st.TemporalUI = fmt.Sprintf("http://127.0.0.1:%d", s.opts.UIPort)
@@ -104,6 +112,9 @@ func (s *Stack) Settings() *config.Stack {
 // waits until each answers. Components already up are reported and left be.
 func (s *Stack) Up(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(s.dir, "blobs"), 0o755); err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(s.dir, "blobs.key")); err != nil {
 		return err
 	}
 	// The worker reads the settings file when it starts, so write it first.
@@ -237,4 +248,16 @@ func (s *Stack) RestartTemporal(ctx context.Context) error {
 		return err
 	}
 	return s.temporal.start(ctx)
+}
+
+// writeKey makes the blob store's URL-signing key once.
+func writeKey(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(hex.EncodeToString(key)), 0o600)
 }

@@ -83,6 +83,8 @@ type BuildStatus struct {
 	Images   []Image      `json:"images,omitempty"`
 	// Logs is the blob key of the build log.
 	Logs string `json:"logs,omitempty"`
+	// Builder is the builder that ran: local or kubernetes.
+	Builder string `json:"builder,omitempty"`
 }
 
 // Image is what a build made (or resolved) for one service.

@@ -75,5 +75,6 @@ func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activit
 		Store:    &records.Store{Dynamic: dyn, Core: core, Rack: s.Rack},
 		Blobs:    bucket,
 		Registry: s.Registry,
+		JobImage: s.JobImage, FetchImage: s.FetchImage,
 	}, nil
 }

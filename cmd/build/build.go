@@ -3,6 +3,7 @@
 package build
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ type Options struct {
 	Manifest    string
 	BuildArgs   []string // KEY=VALUE
 	MaxContext  int64    // bytes
+	Builder     string   // local or kubernetes; "" for the setting
 }
 
 func NewCmdBuild(f *cmdutil.Factory) *cobra.Command {
@@ -65,6 +67,7 @@ func NewCmdBuild(f *cmdutil.Factory) *cobra.Command {
 func AddBuildFlags(cmd *cobra.Command, o *Options) {
 	cmd.Flags().StringArrayVar(&o.BuildArgs, "build-arg", nil, "build argument KEY=VALUE for every Dockerfile (repeatable)")
 	cmd.Flags().Int64Var(&o.MaxContext, "max-context", 1<<30, "refuse a source larger than this many bytes")
+	cmd.Flags().StringVar(&o.Builder, "builder", "", "local (runs nothing, the default) or kubernetes (a Job per service; $SLIPWAY_BUILDER)")
 }
 
 // Run builds and returns the new build and release; `deploy` reuses it.
@@ -76,6 +79,14 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	}
 	if err := checkManifest(ctx, f, a, o); err != nil {
 		return res, err
+	}
+	settings, err := f.Settings()
+	if err != nil {
+		return res, err
+	}
+	builderName := cmp.Or(o.Builder, settings.Builder)
+	if builderName != activities.BuilderLocal && builderName != activities.BuilderKubernetes {
+		return res, fmt.Errorf("unknown builder %q: use --builder local or --builder kubernetes", builderName)
 	}
 	buildArgs := map[string]string{}
 	for _, kv := range o.BuildArgs {
@@ -110,7 +121,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	}); err != nil {
 		return res, err
 	}
-	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest, BuildArgs: buildArgs}
+	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest, BuildArgs: buildArgs, Builder: builderName}
 	var run interface {
 		Get(context.Context, any) error
 	}

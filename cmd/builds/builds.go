@@ -96,6 +96,9 @@ func Info(b *records.Build) *cmdutil.Info {
 	i.Add("Description", b.Spec.Description)
 	i.Add("Started", started(b).UTC().Format(time.RFC3339))
 	i.Add("Elapsed", elapsed(b))
+	if b.Status.Builder != "" {
+		i.Add("Builder", b.Status.Builder)
+	}
 	if b.Status.Reason != "" {
 		i.Add("Reason", b.Status.Reason)
 	}

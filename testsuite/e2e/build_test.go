@@ -8,10 +8,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/slipway-dev/slipway/testsuite"
 )
@@ -195,5 +198,53 @@ func TestBuildBadInput(t *testing.T) {
 				t.Fatalf("releases %v after a failed build", rs)
 			}
 		})
+	}
+}
+
+// The kubernetes builder runs a Job per service: on kwok the Job's pod
+// "succeeds" without building anything, so the build must fail saying the
+// Job pushed no image, and the Job must be gone afterwards.
+func TestKubernetesBuilderJob(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "jobby")
+	ns := s.Store.Namespace("jobby")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w, err := s.Kube.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	seen := make(chan *batchv1.Job, 1)
+	go func() {
+		for ev := range w.ResultChan() {
+			if j, ok := ev.Object.(*batchv1.Job); ok && ev.Type == watch.Added {
+				seen <- j
+				return
+			}
+		}
+	}()
+	r := s.CLI(t, "build", helloSource(t, s), "-a", "jobby", "--builder", "kubernetes")
+	if r.Code != 1 || !regexp.MustCompile(`^ERROR: build failed: services\.web: build Job build-b[a-z]{10}-web ended without pushing `+regexp.QuoteMeta(s.Settings.Registry)+`/jobby:web\.B[A-Z]{10}: check the builder image and its registry credentials\n$`).MatchString(r.Stderr) {
+		t.Fatalf("exit %d, stderr %q\n%s", r.Code, r.Stderr, r.Stdout)
+	}
+	select {
+	case j := <-seen:
+		args := strings.Join(j.Spec.Template.Spec.Containers[0].Args, " ")
+		if !strings.Contains(args, "--destination="+s.Settings.Registry+"/jobby:web.B") || j.Spec.Template.Spec.InitContainers[0].Env[0].Value == "" {
+			t.Fatalf("the Job does not build the service: %s", args)
+		}
+	default:
+		t.Fatal("no build Job was created")
+	}
+	if jobs, _ := s.Kube.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); len(jobs.Items) != 0 {
+		t.Fatalf("%d build Jobs left behind", len(jobs.Items))
+	}
+	out := s.MustCLI(t, "builds", "-a", "jobby")
+	if !regexp.MustCompile(`(?m)^B[A-Z]{10}  failed  `).MatchString(out) {
+		t.Fatalf("builds:\n%s", out)
+	}
+	if rs := releases(t, s, "jobby"); len(rs) != 0 {
+		t.Fatalf("releases %v after a failed build", rs)
 	}
 }

@@ -1,0 +1,171 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"go.temporal.io/sdk/activity"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"gocloud.dev/blob"
+
+	"github.com/slipway-dev/slipway/builder"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
+)
+
+// Builders a build can use.
+const (
+	BuilderLocal      = "local"
+	BuilderKubernetes = "kubernetes"
+)
+
+// jobDeadline bounds one service's in-cluster build.
+const jobDeadline = time.Hour
+
+// buildInCluster builds one service as a Kubernetes Job (see
+// builder.JobSpec), streams its log into the build log, and returns the
+// pushed image's digest. The Job is deleted when the build ends.
+func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *records.Build, svc model.Service, target name.Reference, args map[string]string) (string, error) {
+	url, err := a.Blobs.SignedURL(ctx, b.Spec.Source, &blob.SignedURLOptions{Expiry: jobDeadline})
+	if err != nil {
+		return "", fmt.Errorf("the kubernetes builder needs a blob store that signs URLs (s3://, gs://, azblob://, or file:// with base_url): %v", err)
+	}
+	jobs := a.Store.Core.BatchV1().Jobs(b.Namespace)
+	jobName := truncate("build-"+records.ObjectName(b.Spec.ID)+"-"+svc.Name, 63)
+	job := builder.JobSpec(builder.JobInput{
+		Namespace: b.Namespace, Name: jobName,
+		JobImage: a.JobImage, FetchImage: a.FetchImage, SourceURL: url,
+		ContextPath: svc.Build.Path, Dockerfile: svc.Build.Manifest, Destination: target.Name(), Args: args,
+		Labels:   map[string]string{records.LabelApp: b.Spec.App, "slipway.dev/build": b.Spec.ID, "slipway.dev/service": svc.Name},
+		Deadline: int64(jobDeadline / time.Second),
+	})
+	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", err
+	}
+	defer func() {
+		bg := metav1.DeletePropagationBackground
+		_ = jobs.Delete(context.WithoutCancel(ctx), jobName, metav1.DeleteOptions{PropagationPolicy: &bg})
+	}()
+	fmt.Fprintf(log, "%s: build Job %s started (%s)\n", svc.Name, jobName, a.JobImage)
+	done, err := a.waitJob(ctx, log, b.Namespace, jobName)
+	if err != nil {
+		return "", err
+	}
+	if !done.ok {
+		return "", fmt.Errorf("build Job %s failed: %s", jobName, done.why)
+	}
+	desc, err := remote.Head(target, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	if err != nil {
+		return "", fmt.Errorf("build Job %s ended without pushing %s: check the builder image and its registry credentials", jobName, target.Name())
+	}
+	fmt.Fprintf(log, "%s: pushed %s@%s\n", svc.Name, target.Name(), desc.Digest)
+	return desc.Digest.String(), nil
+}
+
+type jobEnd struct {
+	ok  bool
+	why string
+}
+
+// waitJob watches the Job until it completes or fails, heartbeating, and
+// copies its builder's log lines into the build log once the pod runs.
+func (a *Activities) waitJob(ctx context.Context, log io.Writer, ns, name string) (jobEnd, error) {
+	jobs := a.Store.Core.BatchV1().Jobs(ns)
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	logging := false
+	for {
+		list, err := jobs.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			return jobEnd{}, err
+		}
+		if len(list.Items) == 0 {
+			return jobEnd{}, errors.New("build Job " + name + " disappeared")
+		}
+		if end, over := jobOver(&list.Items[0]); over {
+			return end, nil
+		}
+		w, err := jobs.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion})
+		if err != nil {
+			return jobEnd{}, err
+		}
+		tick := time.NewTicker(2 * time.Second)
+		for open := true; open; {
+			select {
+			case ev, ok := <-w.ResultChan():
+				if !ok || ev.Type == watch.Error {
+					open = false
+					break
+				}
+				if j, isJob := ev.Object.(*batchv1.Job); isJob {
+					if end, over := jobOver(j); over {
+						tick.Stop()
+						w.Stop()
+						return end, nil
+					}
+					if !logging && j.Status.Active > 0 {
+						logging = true
+						go a.streamJobLog(ctx, log, ns, name)
+					}
+				}
+			case <-tick.C:
+				activity.RecordHeartbeat(ctx)
+			case <-ctx.Done():
+				tick.Stop()
+				w.Stop()
+				return jobEnd{}, ctx.Err()
+			}
+		}
+		tick.Stop()
+		w.Stop()
+	}
+}
+
+func jobOver(j *batchv1.Job) (jobEnd, bool) {
+	for _, c := range j.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			return jobEnd{ok: true}, true
+		case batchv1.JobFailed:
+			return jobEnd{why: strings.TrimSpace(c.Reason + ": " + c.Message)}, true
+		}
+	}
+	return jobEnd{}, false
+}
+
+// streamJobLog follows the builder container's log; clusters whose nodes
+// keep no logs (kwok's) simply show none.
+func (a *Activities) streamJobLog(ctx context.Context, log io.Writer, ns, job string) {
+	pods, err := a.Store.Core.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job})
+	if err != nil || len(pods.Items) == 0 {
+		return
+	}
+	rc, err := a.Store.Core.CoreV1().Pods(ns).GetLogs(pods.Items[0].Name, &corev1.PodLogOptions{Container: "build", Follow: true}).Stream(ctx)
+	if err != nil {
+		return
+	}
+	defer rc.Close()
+	_, _ = io.Copy(log, rc)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return strings.TrimRight(s[:n], "-")
+	}
+	return s
+}
