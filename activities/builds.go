@@ -52,7 +52,7 @@ func (a *Activities) StartBuild(ctx context.Context, in BuildInput) error {
 	if _, err := a.Store.GetApp(ctx, in.App); err != nil {
 		return classify(err)
 	}
-	now := metav1.NewTime(time.Now())
+	now := metav1.NowMicro()
 	_, err := a.Store.CreateBuild(ctx, &records.Build{
 		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{records.LabelApp: in.App}},
 		Spec: records.BuildSpec{
@@ -167,7 +167,7 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 func (a *Activities) FinishBuild(ctx context.Context, in FinishBuildInput) error {
 	return a.updateBuild(ctx, in.App, in.BuildID, func(b *records.Build) {
 		if b.Status.Ended == nil {
-			now := metav1.NewTime(time.Now())
+			now := metav1.NowMicro()
 			b.Status.Ended = &now
 		}
 		b.Status.Release = in.Release

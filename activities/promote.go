@@ -65,7 +65,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	p, err := s.CreatePromotion(ctx, &records.Promotion{
 		Spec: records.PromotionSpec{
 			ID: in.Promotion, App: in.App, Release: in.Release, From: app.Status.Release,
-			WorkflowID: in.WorkflowID, RunID: in.RunID, Started: metav1.Now(),
+			WorkflowID: in.WorkflowID, RunID: in.RunID, Started: metav1.NowMicro(),
 		},
 		Status: records.PromotionStatus{Phase: records.PhasePending},
 	})
@@ -382,7 +382,7 @@ func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error 
 			p.Status.Services = in.Progress
 		}
 		if p.Status.Ended == nil {
-			now := metav1.Now()
+			now := metav1.NowMicro()
 			p.Status.Ended = &now
 		}
 		p.Status.Steps = addStep(p.Status.Steps, in.Result)

@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,13 +37,15 @@ type Promotion struct {
 }
 
 type PromotionSpec struct {
-	ID         string      `json:"id"`
-	App        string      `json:"app"`
-	Release    string      `json:"release"`
-	From       string      `json:"from,omitempty"` // the active release before
-	WorkflowID string      `json:"workflowID"`
-	RunID      string      `json:"runID"`
-	Started    metav1.Time `json:"started"`
+	ID         string `json:"id"`
+	App        string `json:"app"`
+	Release    string `json:"release"`
+	From       string `json:"from,omitempty"` // the active release before
+	WorkflowID string `json:"workflowID"`
+	RunID      string `json:"runID"`
+	// Started has microseconds: promotions of an app follow each other
+	// within a second, and their order must not be a coin toss.
+	Started metav1.MicroTime `json:"started"`
 }
 
 type PromotionStatus struct {
@@ -51,7 +54,7 @@ type PromotionStatus struct {
 	// ResultFailed (the rollback itself failed).
 	Result   string            `json:"result,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
-	Ended    *metav1.Time      `json:"ended,omitempty"`
+	Ended    *metav1.MicroTime `json:"ended,omitempty"`
 	Services []ServiceProgress `json:"services,omitempty"`
 	Steps    []Step            `json:"steps,omitempty"`
 }
@@ -101,7 +104,7 @@ func (s *Store) ListPromotions(ctx context.Context, app string) ([]*Promotion, e
 	if err != nil {
 		return nil, err
 	}
-	sortNewestFirst(ps, func(p *Promotion) metav1.Time { return p.Spec.Started }, func(p *Promotion) string { return p.Spec.ID })
+	sortNewestFirst(ps, func(p *Promotion) time.Time { return p.Spec.Started.Time }, func(p *Promotion) string { return p.Spec.ID })
 	return ps, nil
 }
 

@@ -3,8 +3,7 @@ package records
 import (
 	"cmp"
 	"slices"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"time"
 )
 
 func sortBy[T any](items []T, key func(T) string) {
@@ -13,9 +12,9 @@ func sortBy[T any](items []T, key func(T) string) {
 
 // sortNewestFirst orders by creation time, then by ID so that records made
 // in the same second still have one stable order.
-func sortNewestFirst[T any](items []T, created func(T) metav1.Time, id func(T) string) {
+func sortNewestFirst[T any](items []T, created func(T) time.Time, id func(T) string) {
 	slices.SortFunc(items, func(a, b T) int {
-		if c := created(b).Compare(created(a).Time); c != 0 {
+		if c := created(b).Compare(created(a)); c != 0 {
 			return c
 		}
 		return cmp.Compare(id(b), id(a))

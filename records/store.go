@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -162,7 +163,12 @@ func (s *Store) ListBuilds(ctx context.Context, app string) ([]*Build, error) {
 	if err != nil {
 		return nil, err
 	}
-	sortNewestFirst(builds, func(b *Build) metav1.Time { return b.CreationTimestamp }, func(b *Build) string { return b.Spec.ID })
+	sortNewestFirst(builds, func(b *Build) time.Time {
+		if b.Status.Started != nil {
+			return b.Status.Started.Time
+		}
+		return b.CreationTimestamp.Time
+	}, func(b *Build) string { return b.Spec.ID })
 	return builds, nil
 }
 

@@ -188,7 +188,7 @@ func TestSortNewestFirst(t *testing.T) {
 			// Every starting order must give the same result.
 			for shift := range max(len(tt.in), 1) {
 				in := append(slices.Clone(tt.in[shift:]), tt.in[:shift]...)
-				sortNewestFirst(in, func(r rec) metav1.Time { return metav1.NewTime(r.created) }, func(r rec) string { return r.id })
+				sortNewestFirst(in, func(r rec) time.Time { return r.created }, func(r rec) string { return r.id })
 				var got []string
 				for _, r := range in {
 					got = append(got, r.id)

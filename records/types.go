@@ -74,13 +74,15 @@ type BuildSpec struct {
 
 type BuildStatus struct {
 	// Status is one of model.BuildCreated, BuildRunning, BuildComplete, BuildFailed.
-	Status   string       `json:"status"`
-	Reason   string       `json:"reason,omitempty"`
-	Release  string       `json:"release,omitempty"`
-	Started  *metav1.Time `json:"started,omitempty"`
-	Ended    *metav1.Time `json:"ended,omitempty"`
-	Manifest string       `json:"manifest,omitempty"`
-	Images   []Image      `json:"images,omitempty"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Release string `json:"release,omitempty"`
+	// Started and Ended have microseconds, so builds made within one
+	// second still list in the order they were made.
+	Started  *metav1.MicroTime `json:"started,omitempty"`
+	Ended    *metav1.MicroTime `json:"ended,omitempty"`
+	Manifest string            `json:"manifest,omitempty"`
+	Images   []Image           `json:"images,omitempty"`
 	// Logs is the blob key of the build log.
 	Logs string `json:"logs,omitempty"`
 	// Builder is the builder that ran: local or kubernetes.

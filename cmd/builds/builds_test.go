@@ -49,9 +49,9 @@ var (
 	t0  = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func ts(t time.Time) *metav1.Time { m := metav1.NewTime(t); return &m }
+func ts(t time.Time) *metav1.MicroTime { m := metav1.NewMicroTime(t); return &m }
 
-func build(id, status, release, desc string, created time.Time, started, ended *metav1.Time) *records.Build {
+func build(id, status, release, desc string, created time.Time, started, ended *metav1.MicroTime) *records.Build {
 	return &records.Build{
 		ObjectMeta: metav1.ObjectMeta{Name: strings.ToLower(id), Namespace: "dev-myapp", CreationTimestamp: metav1.NewTime(created)},
 		Spec:       records.BuildSpec{ID: id, App: "myapp", Description: desc, Source: "source/myapp/" + id + ".tgz", ManifestPath: "convox.yml"},

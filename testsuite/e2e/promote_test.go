@@ -212,8 +212,10 @@ func waitPhase(t *testing.T, s *testsuite.Stack, app, release, phase string) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		ps, err := s.Store.ListPromotions(context.Background(), app)
-		if err == nil && len(ps) > 0 && ps[0].Spec.Release == release && ps[0].Status.Phase == phase {
-			return
+		for _, p := range ps {
+			if err == nil && p.Spec.Release == release && p.Status.Phase == phase {
+				return
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
