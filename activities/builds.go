@@ -107,27 +107,27 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 	var srcDir string
 	for _, svc := range m.Services {
 		services = append(services, svc.Name)
-		if svc.Build == nil {
-			ref, err := name.ParseReference(svc.Image)
-			if err != nil {
-				return fail(fmt.Errorf("services.%s.image: %v", svc.Name, err))
-			}
-			fmt.Fprintf(log, "%s: image %s\n", svc.Name, ref.Name())
-			images = append(images, records.Image{Service: svc.Name, Ref: ref.Name()})
-			continue
-		}
 		if a.Registry == "" {
 			return fail(errors.New("no image registry to push to: set SLIPWAY_REGISTRY, or run `slipway dev up`"))
+		}
+		target, err := name.ParseReference(fmt.Sprintf("%s/%s:%s.%s", a.Registry, in.App, svc.Name, in.BuildID))
+		if err != nil {
+			return fail(fmt.Errorf("services.%s: image name: %v", svc.Name, err))
+		}
+		if svc.Build == nil {
+			digest, err := retag(ctx, svc.Image, target)
+			if err != nil {
+				return fail(fmt.Errorf("services.%s.image: %w", svc.Name, err))
+			}
+			fmt.Fprintf(log, "%s: image %s is %s@%s\n", svc.Name, svc.Image, target.Name(), digest)
+			images = append(images, records.Image{Service: svc.Name, Ref: target.Name(), Digest: digest})
+			continue
 		}
 		if srcDir == "" && in.Builder != BuilderKubernetes {
 			if srcDir, err = a.unpack(ctx, b.Spec.Source); err != nil {
 				return fail(err)
 			}
 			defer os.RemoveAll(srcDir)
-		}
-		target, err := name.ParseReference(fmt.Sprintf("%s/%s:%s.%s", a.Registry, in.App, svc.Name, in.BuildID))
-		if err != nil {
-			return fail(fmt.Errorf("services.%s: image name: %v", svc.Name, err))
 		}
 		fmt.Fprintf(log, "%s: building %s with the %s builder\n", svc.Name, path.Join(svc.Build.Path, svc.Build.Manifest), builderName(in.Builder))
 		args := buildArgs(svc.Build.Args, env, in.BuildArgs)
@@ -271,4 +271,24 @@ func builderName(b string) string {
 		return BuilderLocal
 	}
 	return b
+}
+
+// retag resolves an `image:` reference to its digest and copies it into the
+// app's repository as the build's tag, so a release runs exactly that image
+// even if the tag it named moves later.
+func retag(ctx context.Context, image string, target name.Reference) (string, error) {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return "", err
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	img, err := remote.Image(ref, opts...)
+	if err != nil {
+		return "", fmt.Errorf("cannot fetch %s: %v", image, err)
+	}
+	if err := remote.Write(target, img, opts...); err != nil {
+		return "", fmt.Errorf("copy %s to %s: %v", image, target.Name(), err)
+	}
+	d, err := img.Digest()
+	return d.String(), err
 }

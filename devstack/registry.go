@@ -69,7 +69,10 @@ http:
 	if err := p.start(); err != nil {
 		return err
 	}
-	return waitFor(ctx, 30*time.Second, p, r.ping)
+	if err := waitFor(ctx, 30*time.Second, p, r.ping); err != nil {
+		return err
+	}
+	return seedSample(ctx, r.address())
 }
 
 func (r *registry) stop(context.Context) error { return r.proc().stop(10 * time.Second) }

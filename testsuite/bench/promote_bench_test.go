@@ -47,6 +47,8 @@ func BenchmarkPromote(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The manifest names the local stack's registry; use the harness's.
+	manifest = bytes.ReplaceAll(manifest, []byte("127.0.0.1:5000/"), []byte(s.Settings.Registry+"/"))
 	dir := b.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "convox.yml"), manifest, 0o644); err != nil {
 		b.Fatal(err)

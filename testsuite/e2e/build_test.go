@@ -23,16 +23,8 @@ import (
 // `make demo` does.
 func helloSource(t *testing.T, s *testsuite.Stack) string {
 	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join(s.Root, "examples", "hello")
-	for _, f := range []string{"Dockerfile", "convox.yml", ".dockerignore", "main.go"} {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, dir, f, string(b))
-	}
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "bin", "hello"), filepath.Join(src, "main.go"))
+	dir := copyExample(t, s, "hello", "Dockerfile", "convox.yml", ".dockerignore", "main.go")
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "bin", "hello"), filepath.Join(s.Root, "examples", "hello", "main.go"))
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build hello: %v\n%s", err, out)
@@ -67,6 +59,22 @@ func TestBuildFromDockerfile(t *testing.T) {
 	}
 	if ref != s.Settings.Registry+"/hello:web."+build || !strings.HasPrefix(digest, "sha256:") {
 		t.Fatalf("build recorded web image %q @ %q", ref, digest)
+	}
+	// The image: service is resolved to its digest and copied in as the
+	// build's tag.
+	sampleRef, _ := name.ParseReference(sample(s))
+	sampleDesc, err := remote.Head(sampleRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range rec.Status.Images {
+		if im.Service == "worker" && (im.Ref != s.Settings.Registry+"/hello:worker."+build || im.Digest != sampleDesc.Digest.String()) {
+			t.Fatalf("worker image recorded as %s@%s, want %s/hello:worker.%s@%s", im.Ref, im.Digest, s.Settings.Registry, build, sampleDesc.Digest)
+		}
+	}
+	workerRef, _ := name.ParseReference(s.Settings.Registry + "/hello:worker." + build)
+	if d, err := remote.Head(workerRef); err != nil || d.Digest != sampleDesc.Digest {
+		t.Fatalf("the worker image is not in the registry under the build's tag: %v", err)
 	}
 	r, _ := name.ParseReference(ref)
 	img, err := remote.Image(r)

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/slipway-dev/slipway/devstack"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/testsuite"
 )
@@ -26,7 +27,28 @@ func newApp(t *testing.T, s *testsuite.Stack, name string) {
 	}
 }
 
-func example(s *testsuite.Stack) string { return filepath.Join(s.Root, "examples", "myapp") }
+// example copies examples/myapp for a test, pointing its images at the
+// harness's registry (the example names the local stack's, port 5000).
+func example(t *testing.T, s *testsuite.Stack) string {
+	t.Helper()
+	return copyExample(t, s, "myapp", "convox.yml")
+}
+
+func copyExample(t *testing.T, s *testsuite.Stack, name string, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(s.Root, "examples", name, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, f, strings.ReplaceAll(string(b), "127.0.0.1:5000/", s.Settings.Registry+"/"))
+	}
+	return dir
+}
+
+// sample is the harness registry's sample image (see devstack.SampleImage).
+func sample(s *testsuite.Stack) string { return s.Settings.Registry + "/" + devstack.SampleImage }
 
 var releaseLine = regexp.MustCompile(`(?m)^Release: (R[A-Z]{10})$`)
 

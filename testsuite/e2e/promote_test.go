@@ -62,7 +62,7 @@ func activeRelease(t *testing.T, s *testsuite.Stack, app string) string {
 func deployGood(t *testing.T, s *testsuite.Stack, app string) string {
 	t.Helper()
 	newApp(t, s, app)
-	rel := releaseOf(t, s.MustCLI(t, "build", example(s), "-a", app, "-d", "good"))
+	rel := releaseOf(t, s.MustCLI(t, "build", example(t, s), "-a", app, "-d", "good"))
 	s.MustCLI(t, "releases", "promote", rel, "-a", app)
 	return rel
 }
@@ -71,7 +71,7 @@ func deployGood(t *testing.T, s *testsuite.Stack, app string) string {
 func TestPromoteAndRollback(t *testing.T) {
 	s := testsuite.Get(t)
 	newApp(t, s, "seedp")
-	first := releaseOf(t, s.MustCLI(t, "build", example(s), "-a", "seedp", "-d", "first"))
+	first := releaseOf(t, s.MustCLI(t, "build", example(t, s), "-a", "seedp", "-d", "first"))
 	out := s.MustCLI(t, "releases", "promote", first, "-a", "seedp")
 	checkPromoteOutput(t, out, "Promoting "+first+"...")
 
@@ -368,7 +368,7 @@ func TestPromoteRefusesMissingRequiredEnv(t *testing.T) {
 	s := testsuite.Get(t)
 	newApp(t, s, "needy")
 	dir := t.TempDir()
-	writeFile(t, dir, "convox.yml", "services:\n  web:\n    image: registry.local/needy:1\n    port: 5000\n    environment:\n      - NEEDED\n")
+	writeFile(t, dir, "convox.yml", "services:\n  web:\n    image: "+sample(s)+"\n    port: 5000\n    environment:\n      - NEEDED\n")
 	s.MustCLI(t, "env", "set", "NEEDED=yes", "-a", "needy")
 	good := releaseOf(t, s.MustCLI(t, "build", dir, "-a", "needy"))
 	s.MustCLI(t, "releases", "promote", good, "-a", "needy")

@@ -19,7 +19,7 @@ func TestSeedSequence(t *testing.T) {
 	s := testsuite.Get(t)
 	newApp(t, s, "seed")
 
-	out := s.MustCLI(t, "build", example(s), "-a", "seed", "--description", "first cut")
+	out := s.MustCLI(t, "build", example(t, s), "-a", "seed", "--description", "first cut")
 	want := regexp.MustCompile(`^Packaging source\.\.\. OK
 Uploading source\.\.\. OK
 Starting build\.\.\. OK
