@@ -69,10 +69,7 @@ http:
 	if err := p.start(); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 30*time.Second, p, r.ping); err != nil {
-		return err
-	}
-	return seedSample(ctx, r.address())
+	return waitFor(ctx, 30*time.Second, p, r.ping)
 }
 
 func (r *registry) stop(context.Context) error { return r.proc().stop(10 * time.Second) }

@@ -133,6 +133,9 @@ func (s *Stack) Up(ctx context.Context) error {
 		}
 		fmt.Fprintf(s.opts.Out, "%-10s  up in %.1fs  %s\n", c.name(), time.Since(start).Seconds(), c.detail())
 	}
+	if err := seedSample(ctx, s.registry.address()); err != nil {
+		return fmt.Errorf("registry: push the sample image: %w", err)
+	}
 	return nil
 }
 
