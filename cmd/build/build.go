@@ -108,7 +108,9 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	defer os.Remove(tarball.Name())
 	defer tarball.Close()
 	if err := cmdutil.Step(f.IO.Out, "Packaging source", func() (string, error) {
-		st, err := source.Package(o.Dir, tarball)
+		c := cmdutil.StartCounter(f.IO.Out, f.IO.OutTTY, "Packaging source")
+		st, err := source.Package(o.Dir, c.Writer(tarball))
+		c.Stop()
 		if err == nil && o.MaxContext > 0 && st.Bytes > o.MaxContext {
 			err = fmt.Errorf("the source is %d MB, over the %d MB limit: add what the build does not need to .dockerignore, or raise --max-context", st.Bytes>>20, o.MaxContext>>20)
 		}
@@ -117,7 +119,9 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 		return res, err
 	}
 	if err := cmdutil.Step(f.IO.Out, "Uploading source", func() (string, error) {
-		return "", upload(ctx, f, tarball, blobs.SourceKey(a.Name, bid))
+		c := cmdutil.StartCounter(f.IO.Out, f.IO.OutTTY, "Uploading source")
+		defer c.Stop()
+		return "", upload(ctx, f, c, tarball, blobs.SourceKey(a.Name, bid))
 	}); err != nil {
 		return res, err
 	}
@@ -233,7 +237,7 @@ func gitDescription(dir string) string {
 }
 
 // upload streams a file to the blob store.
-func upload(ctx context.Context, f *cmdutil.Factory, file *os.File, key string) error {
+func upload(ctx context.Context, f *cmdutil.Factory, c *cmdutil.Counter, file *os.File, key string) error {
 	if _, err := file.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
@@ -246,7 +250,7 @@ func upload(ctx context.Context, f *cmdutil.Factory, file *os.File, key string) 
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, file); err != nil {
+	if _, err := io.Copy(w, c.Reader(file)); err != nil {
 		w.Close()
 		return err
 	}

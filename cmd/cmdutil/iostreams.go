@@ -18,11 +18,13 @@ type IOStreams struct {
 	// InTTY is true when standard input is a terminal, so commands know
 	// whether to read KEY=VALUE lines from it.
 	InTTY bool
+	// OutTTY is true when standard output is a terminal: progress shows.
+	OutTTY bool
 }
 
 // System returns the process's streams.
 func System() *IOStreams {
-	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, InTTY: term.IsTerminal(int(os.Stdin.Fd()))}
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, InTTY: term.IsTerminal(int(os.Stdin.Fd())), OutTTY: term.IsTerminal(int(os.Stdout.Fd()))}
 }
 
 // Test returns streams backed by buffers, with a terminal on input.
