@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ type BuildInput struct {
 	BuildArgs map[string]string
 	// Builder is BuilderLocal (also when empty) or BuilderKubernetes.
 	Builder string
+	// Registry overrides the worker's registry for this build (--registry).
+	Registry string
 }
 
 type PrepareBuildResult struct {
@@ -107,10 +110,11 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 	var srcDir string
 	for _, svc := range m.Services {
 		services = append(services, svc.Name)
-		if a.Registry == "" {
-			return fail(errors.New("no image registry to push to: set SLIPWAY_REGISTRY, or run `slipway dev up`"))
+		registry := cmp.Or(in.Registry, a.Registry)
+		if registry == "" {
+			return fail(errors.New("no image registry to push to: pass --registry, set SLIPWAY_REGISTRY, or run `slipway dev up`"))
 		}
-		target, err := name.ParseReference(fmt.Sprintf("%s/%s:%s.%s", a.Registry, in.App, svc.Name, in.BuildID))
+		target, err := name.ParseReference(fmt.Sprintf("%s/%s:%s.%s", registry, in.App, svc.Name, in.BuildID))
 		if err != nil {
 			return fail(fmt.Errorf("services.%s: image name: %v", svc.Name, err))
 		}

@@ -33,6 +33,7 @@ type Options struct {
 	BuildArgs   []string // KEY=VALUE
 	MaxContext  int64    // bytes
 	Builder     string   // local or kubernetes; "" for the setting
+	Registry    string   // "" for the worker's
 }
 
 func NewCmdBuild(f *cmdutil.Factory) *cobra.Command {
@@ -67,6 +68,7 @@ func NewCmdBuild(f *cmdutil.Factory) *cobra.Command {
 func AddBuildFlags(cmd *cobra.Command, o *Options) {
 	cmd.Flags().StringArrayVar(&o.BuildArgs, "build-arg", nil, "build argument KEY=VALUE for every Dockerfile (repeatable)")
 	cmd.Flags().Int64Var(&o.MaxContext, "max-context", 1<<30, "refuse a source larger than this many bytes")
+	cmd.Flags().StringVar(&o.Registry, "registry", "", "registry host[:port] to push images to (default: the worker's, $SLIPWAY_REGISTRY)")
 	cmd.Flags().StringVar(&o.Builder, "builder", "", "local (runs nothing, the default) or kubernetes (a Job per service; $SLIPWAY_BUILDER)")
 }
 
@@ -125,7 +127,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	}); err != nil {
 		return res, err
 	}
-	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest, BuildArgs: buildArgs, Builder: builderName}
+	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest, BuildArgs: buildArgs, Builder: builderName, Registry: o.Registry}
 	var run interface {
 		Get(context.Context, any) error
 	}

@@ -147,7 +147,8 @@ func TestBuildFailsOnRun(t *testing.T) {
 func TestDeploy(t *testing.T) {
 	s := testsuite.Get(t)
 	newApp(t, s, "deployer")
-	out := s.MustCLI(t, "deploy", helloSource(t, s), "-a", "deployer", "--build-arg", "VERSION=2.0")
+	mirror := s.Settings.Registry + "/mirror"
+	out := s.MustCLI(t, "deploy", helloSource(t, s), "-a", "deployer", "--build-arg", "VERSION=2.0", "--registry", mirror)
 	rel := releaseOf(t, out)
 	if !strings.Contains(out, "Promoting "+rel+"...\n") || !strings.HasSuffix(out, "OK\n") {
 		t.Fatalf("deploy printed:\n%s", out)
@@ -161,8 +162,8 @@ func TestDeploy(t *testing.T) {
 	}
 	image := d.Spec.Template.Spec.Containers[0].Image
 	r, err := name.ParseReference(image)
-	if err != nil || !strings.Contains(image, "@sha256:") {
-		t.Fatalf("web runs %q, want a digest-pinned image", image)
+	if err != nil || !strings.HasPrefix(image, mirror+"/deployer@sha256:") {
+		t.Fatalf("web runs %q, want a digest-pinned image in %s (--registry)", image, mirror)
 	}
 	img, err := remote.Image(r)
 	if err != nil {
