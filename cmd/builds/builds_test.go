@@ -2,46 +2,26 @@ package builds
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/golden"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/records"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// assertGolden compares what p writes with testdata/<name>.golden, or
-// rewrites the file when the tests run with -update.
-func assertGolden(t *testing.T, name string, p func(*bytes.Buffer) error) {
+// assertGolden compares what print writes with testdata/<name>.golden.
+func assertGolden(t *testing.T, name string, print func(*bytes.Buffer) error) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := p(&buf); err != nil {
+	if err := print(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for i, l := range strings.Split(buf.String(), "\n") {
-		if strings.TrimRight(l, " ") != l {
-			t.Errorf("line %d has trailing space: %q", i+1, l)
-		}
-	}
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("output differs from %s (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, buf.Bytes(), want)
-	}
+	golden.NoTrailingSpace(t, buf.Bytes())
+	golden.Assert(t, name+".golden", buf.Bytes())
 }
 
 var (

@@ -92,7 +92,8 @@ func Step(w io.Writer, msg string, fn func() (string, error)) error {
 	fmt.Fprintf(w, "%s... ", msg)
 	result, err := fn()
 	if err != nil {
-		fmt.Fprintln(w)
+		// As Convox: no newline, so on a terminal the ERROR line that
+		// follows on stderr completes this one.
 		return err
 	}
 	if result != "" {

@@ -3,44 +3,23 @@ package cmdutil
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// assertGolden compares got with testdata/<name>.golden, or rewrites the
-// file when the tests run with -update.
 func assertGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Assert(t, name+".golden", got)
 }
 
 // assertNoTrailingSpace checks the rule shared by tables and info blocks.
 func assertNoTrailingSpace(t *testing.T, out string) {
 	t.Helper()
-	for i, l := range strings.Split(out, "\n") {
-		if strings.TrimRight(l, " \t") != l {
-			t.Errorf("line %d has trailing space: %q", i+1, l)
-		}
-	}
+	golden.NoTrailingSpace(t, []byte(out))
 }
 
 func TestTable(t *testing.T) {

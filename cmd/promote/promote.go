@@ -65,8 +65,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) error {
 	if o.RollbackTo != "" {
 		fmt.Fprintf(out, "Rolling back to %s... ", o.RollbackTo)
 		if err := waitCopied(ctx, c, run); err != nil {
-			fmt.Fprintln(out)
-			return err
+			return err // on the same line, as cmdutil.Step does
 		}
 		fmt.Fprintf(out, "OK, %s\n", o.Release)
 	} else {

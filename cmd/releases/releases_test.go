@@ -2,12 +2,11 @@ package releases
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/internal/golden"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -15,7 +14,10 @@ import (
 	"github.com/slipway-dev/slipway/records"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+func assertGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden.Assert(t, name+".golden", got)
+}
 
 // render returns what p writes, after checking it for trailing spaces.
 func render(t *testing.T, p func(*bytes.Buffer) error) []byte {
@@ -24,31 +26,8 @@ func render(t *testing.T, p func(*bytes.Buffer) error) []byte {
 	if err := p(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for i, l := range strings.Split(buf.String(), "\n") {
-		if strings.TrimRight(l, " ") != l {
-			t.Errorf("line %d has trailing space: %q", i+1, l)
-		}
-	}
+	golden.NoTrailingSpace(t, buf.Bytes())
 	return buf.Bytes()
-}
-
-// assertGolden compares got with testdata/<name>.golden, or rewrites the
-// file when the tests run with -update.
-func assertGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
 }
 
 var now = time.Date(2026, 1, 1, 0, 6, 0, 0, time.UTC)
