@@ -48,9 +48,14 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) error {
 	if err != nil {
 		return cmdutil.KubeError(err)
 	}
-	summary := fmt.Sprintf("promote %s to %s", o.App, o.Release)
+	// The UI's summary: app, from-release -> to-release.
+	from := "(none)"
+	if a, err := s.GetApp(ctx, o.App); err == nil && a.Status.Release != "" {
+		from = a.Status.Release
+	}
+	summary := fmt.Sprintf("promote %s: %s -> %s", o.App, from, o.Release)
 	if o.RollbackTo != "" {
-		summary = fmt.Sprintf("roll %s back to %s (as %s)", o.App, o.RollbackTo, o.Release)
+		summary = fmt.Sprintf("roll %s back: %s -> %s (a copy of %s)", o.App, from, o.Release, o.RollbackTo)
 	}
 	run, err := f.Start(ctx, cmdutil.RunOptions{
 		ID: workflows.PromoteWorkflowID(o.App), App: o.App, Release: o.Release, Summary: summary,
