@@ -355,6 +355,8 @@ type FinishInput struct {
 	// KeepObjects leaves every object as it is: the promotion was refused
 	// before it applied anything, so what runs is the From release.
 	KeepObjects bool
+	// Before, when set, is an event written ahead of Event.
+	Before Transition
 }
 
 // FinishPromotion removes what the active release does not run, sets the
@@ -388,6 +390,9 @@ func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error 
 		p.Status.Steps = addStep(p.Status.Steps, in.Result)
 	}); err != nil {
 		return classify(err)
+	}
+	if err := a.event(ctx, app, in.Promotion, in.Before); err != nil {
+		return err
 	}
 	return a.event(ctx, app, in.Promotion, in.Event)
 }

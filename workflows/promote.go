@@ -348,10 +348,15 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 		})
 		return temporal.NewNonRetryableApplicationError("rollback failed: "+reason(failed)+" (after: "+why+")", "RollbackFailed", nil)
 	}
-	p.finish(ctx, activities.FinishInput{
+	done := activities.FinishInput{
 		Release: p.st.From, Services: services, Result: records.ResultRolledBack, Reason: why,
-		Event: p.transition(activities.AtomRollback, activities.AtomRunning),
-	})
+	}
+	if p.st.From == "" {
+		// No re-apply wrote the Updating => Rollback event: the finish does.
+		done.Before = p.transition(activities.AtomUpdating, activities.AtomRollback)
+	}
+	done.Event = p.transition(activities.AtomRollback, activities.AtomRunning)
+	p.finish(ctx, done)
 	return temporal.NewNonRetryableApplicationError("rollback: "+why, "RolledBack", nil)
 }
 

@@ -390,7 +390,8 @@ func TestPromoteFirstPromotionFailureRemovesIt(t *testing.T) {
 	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
 		App: app, Promotion: promoID, Release: "", Services: nil, From: "",
 		Result: records.ResultRolledBack, Reason: crashLoop,
-		Event: ev(3, activities.AtomRollback, activities.AtomRunning),
+		Before: ev(3, activities.AtomUpdating, activities.AtomRollback),
+		Event:  ev(4, activities.AtomRollback, activities.AtomRunning),
 	})
 }
 
