@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // Store reads and writes the records of one rack.
@@ -220,4 +221,17 @@ func envSecret(r *Release, env map[string]string) *corev1.Secret {
 		Type: corev1.SecretTypeOpaque,
 		Data: data,
 	}
+}
+
+// NewStore connects to the records of a rack.
+func NewStore(rc *rest.Config, rack string) (*Store, error) {
+	core, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Dynamic: dyn, Core: core, Rack: rack}, nil
 }

@@ -127,13 +127,10 @@ func (s *Stack) connect() error {
 	if err != nil {
 		return err
 	}
-	if s.Kube, err = kubernetes.NewForConfig(rc); err != nil {
+	if s.Store, err = records.NewStore(rc, settings.Rack); err != nil {
 		return err
 	}
-	if s.Dynamic, err = dynamic.NewForConfig(rc); err != nil {
-		return err
-	}
-	s.Store = &records.Store{Dynamic: s.Dynamic, Core: s.Kube, Rack: settings.Rack}
+	s.Kube, s.Dynamic = s.Store.Core, s.Store.Dynamic
 	s.Temporal, err = client.Dial(settings.Temporal)
 	return err
 }

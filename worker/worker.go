@@ -10,8 +10,6 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/blobs"
@@ -59,11 +57,7 @@ func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
-	core, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfig(rc)
+	store, err := records.NewStore(rc, s.Rack)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +66,7 @@ func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activit
 		return nil, err
 	}
 	return &activities.Activities{
-		Store:    &records.Store{Dynamic: dyn, Core: core, Rack: s.Rack},
+		Store:    store,
 		Blobs:    bucket,
 		Registry: s.Registry,
 		JobImage: s.JobImage, FetchImage: s.FetchImage,

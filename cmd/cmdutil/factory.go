@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"gocloud.dev/blob"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/config"
@@ -79,16 +77,8 @@ func (f *Factory) Store() (*records.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	core, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	f.store = &records.Store{Dynamic: dyn, Core: core, Rack: s.Rack}
-	return f.store, nil
+	f.store, err = records.NewStore(rc, s.Rack)
+	return f.store, err
 }
 
 // Blobs opens the blob store.
