@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/testsuite"
 )
@@ -233,5 +236,26 @@ func TestBadInputChangesNothing(t *testing.T) {
 				t.Errorf("records changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
+	}
+}
+
+// apps delete returns once the app's namespace is gone; the app is no
+// longer listed and its name can be used again.
+func TestAppsDelete(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "gone")
+	s.MustCLI(t, "env", "set", "A=1", "-a", "gone")
+	if out := s.MustCLI(t, "apps", "delete", "gone"); out != "Deleting gone... OK\n" {
+		t.Fatalf("apps delete printed %q", out)
+	}
+	if _, err := s.Kube.CoreV1().Namespaces().Get(context.Background(), s.Store.Namespace("gone"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("namespace still there after apps delete returned: %v", err)
+	}
+	if out := s.MustCLI(t, "apps"); strings.Contains(out, "gone") {
+		t.Fatalf("apps still lists the deleted app:\n%s", out)
+	}
+	newApp(t, s, "gone")
+	if rs := releases(t, s, "gone"); len(rs) != 0 {
+		t.Fatalf("the new app inherited releases %v", rs)
 	}
 }
