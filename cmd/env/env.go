@@ -199,6 +199,11 @@ func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, s
 			if err := stage(ctx, s, a, in.Change.EnvSecret, set); err != nil {
 				return "", err
 			}
+			// The workflow deletes the staged values once the release holds
+			// them; if it fails instead, they must not linger.
+			defer func() {
+				_ = s.Core.CoreV1().Secrets(a.Namespace).Delete(context.WithoutCancel(ctx), in.Change.EnvSecret, metav1.DeleteOptions{})
+			}()
 		}
 		return "", f.RunWorkflow(ctx, cmdutil.RunOptions{
 			ID: workflows.ReleaseWorkflowID(a.Name, rid), App: a.Name, Release: rid,
