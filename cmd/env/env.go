@@ -200,9 +200,12 @@ func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, s
 				return "", err
 			}
 			// The workflow deletes the staged values once the release holds
-			// them; if it fails instead, they must not linger.
+			// them; if it failed instead, they must not linger. (After a
+			// Ctrl-C the workflow still runs and needs them.)
 			defer func() {
-				_ = s.Core.CoreV1().Secrets(a.Namespace).Delete(context.WithoutCancel(ctx), in.Change.EnvSecret, metav1.DeleteOptions{})
+				if ctx.Err() == nil {
+					_ = s.Core.CoreV1().Secrets(a.Namespace).Delete(ctx, in.Change.EnvSecret, metav1.DeleteOptions{})
+				}
 			}()
 		}
 		return "", f.RunWorkflow(ctx, cmdutil.RunOptions{
