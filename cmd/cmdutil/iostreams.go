@@ -3,7 +3,6 @@
 package cmdutil
 
 import (
-	"bytes"
 	"io"
 	"os"
 
@@ -25,10 +24,4 @@ type IOStreams struct {
 // System returns the process's streams.
 func System() *IOStreams {
 	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, InTTY: term.IsTerminal(int(os.Stdin.Fd())), OutTTY: term.IsTerminal(int(os.Stdout.Fd()))}
-}
-
-// Test returns streams backed by buffers, with a terminal on input.
-func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
-	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut, InTTY: true}, in, out, errOut
 }
