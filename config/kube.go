@@ -13,6 +13,9 @@ func (s *Settings) RESTConfig() (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = s.Kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		return nil, fmt.Errorf("no Kubernetes cluster configured: run `slipway dev up`, or pass --kubeconfig")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes config: %w (run `slipway dev up`, or pass --kubeconfig)", err)
 	}
