@@ -70,19 +70,11 @@ func (a *Activities) CreateApp(ctx context.Context, in AppInput) (AppResult, err
 
 // MarkAppDeleting shows the app as deleting while its namespace goes.
 func (a *Activities) MarkAppDeleting(ctx context.Context, in AppInput) error {
-	for {
-		app, err := a.Store.GetApp(ctx, in.App)
-		if records.IsNotFound(err) {
-			return nil // already gone with its namespace
-		}
-		if err != nil {
-			return err
-		}
-		app.Status.Status = model.AppDeleting
-		if _, err = a.Store.UpdateApp(ctx, app); !apierrors.IsConflict(err) {
-			return err
-		}
+	_, err := a.Store.MutateApp(ctx, in.App, func(app *records.App) { app.Status.Status = model.AppDeleting })
+	if records.IsNotFound(err) {
+		return nil // already gone with its namespace
 	}
+	return err
 }
 
 // DeleteNamespace deletes the app's namespace and returns once it is gone,

@@ -184,16 +184,8 @@ func (a *Activities) FinishBuild(ctx context.Context, in FinishBuildInput) error
 }
 
 func (a *Activities) updateBuild(ctx context.Context, app, id string, change func(*records.Build)) error {
-	for {
-		b, err := a.Store.GetBuild(ctx, app, id)
-		if err != nil {
-			return classify(err)
-		}
-		change(b)
-		if _, err = a.Store.UpdateBuild(ctx, b); !apierrors.IsConflict(err) {
-			return err
-		}
-	}
+	_, err := a.Store.MutateBuild(ctx, app, id, change)
+	return classify(err)
 }
 
 // latestEnv is the env of the app's newest release (empty for a new app):
@@ -203,15 +195,8 @@ func (a *Activities) latestEnv(ctx context.Context, app string) (model.Env, erro
 	if err != nil {
 		return nil, classify(err)
 	}
-	if rec.Status.Latest == "" {
-		return model.Env{}, nil
-	}
-	r, err := a.Store.GetRelease(ctx, app, rec.Status.Latest)
-	if err != nil {
-		return nil, classify(err)
-	}
-	env, err := a.Store.GetReleaseEnv(ctx, r)
-	return model.Env(env), err
+	env, err := a.Store.ReleaseEnv(ctx, app, rec.Status.Latest)
+	return model.Env(env), classify(err)
 }
 
 // unpack downloads and extracts a build's source into a new folder.

@@ -108,36 +108,14 @@ func (s *Store) ListPromotions(ctx context.Context, app string) ([]*Promotion, e
 	return ps, nil
 }
 
-// UpdatePromotion applies change to the newest version of the record,
-// retrying on conflicts.
+// UpdatePromotion applies change to the newest version of the record.
 func (s *Store) UpdatePromotion(ctx context.Context, app, id string, change func(*Promotion)) (*Promotion, error) {
-	for {
-		p, err := s.GetPromotion(ctx, app, id)
-		if err != nil {
-			return nil, err
-		}
-		change(p)
-		out, err := update(ctx, s, PromotionResource, p.Namespace, p)
-		if !apierrors.IsConflict(err) {
-			return out, err
-		}
-	}
+	return mutate(ctx, s, PromotionResource, s.Namespace(app), PromotionName(id), id, change)
 }
 
-// MutateApp applies change to the newest version of the app record,
-// retrying on conflicts.
+// MutateApp applies change to the newest version of the app record.
 func (s *Store) MutateApp(ctx context.Context, app string, change func(*App)) (*App, error) {
-	for {
-		a, err := s.GetApp(ctx, app)
-		if err != nil {
-			return nil, err
-		}
-		change(a)
-		out, err := s.UpdateApp(ctx, a)
-		if !apierrors.IsConflict(err) {
-			return out, err
-		}
-	}
+	return mutate(ctx, s, AppResource, s.Namespace(app), app, app, change)
 }
 
 // RecordEvent writes a Kubernetes Event on the app record, which is how a

@@ -122,6 +122,23 @@ func update[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResourc
 	return fromUnstructured[T](u)
 }
 
+// mutate applies change to the newest version of a record and writes it,
+// reading again and reapplying change after a conflict, so concurrent
+// writers never lose an update.
+func mutate[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns, name, id string, change func(*T)) (*T, error) {
+	for {
+		obj, err := get[T](ctx, s, gvr, ns, name, id)
+		if err != nil {
+			return nil, err
+		}
+		change(obj)
+		out, err := update(ctx, s, gvr, ns, obj)
+		if !apierrors.IsConflict(err) {
+			return out, err
+		}
+	}
+}
+
 func typeMeta(kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: Group + "/" + Version, Kind: kind}
 }
@@ -180,13 +197,27 @@ func (s *Store) CreateBuild(ctx context.Context, b *Build) (*Build, error) {
 	return create(ctx, s, BuildResource, b.Namespace, b)
 }
 
-func (s *Store) UpdateBuild(ctx context.Context, b *Build) (*Build, error) {
-	return update(ctx, s, BuildResource, b.Namespace, b)
+// MutateBuild applies change to the newest version of a build record.
+func (s *Store) MutateBuild(ctx context.Context, app, id string, change func(*Build)) (*Build, error) {
+	return mutate(ctx, s, BuildResource, s.Namespace(app), ObjectName(id), id, change)
 }
 
 // GetRelease returns a release by ID, or a NotFoundError.
 func (s *Store) GetRelease(ctx context.Context, app, id string) (*Release, error) {
 	return get[Release](ctx, s, ReleaseResource, s.Namespace(app), ObjectName(id), id)
+}
+
+// ReleaseEnv returns the env of an app's release by ID; an empty env for
+// "" (an app with no release yet).
+func (s *Store) ReleaseEnv(ctx context.Context, app, id string) (map[string]string, error) {
+	if id == "" {
+		return map[string]string{}, nil
+	}
+	r, err := s.GetRelease(ctx, app, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.GetReleaseEnv(ctx, r)
 }
 
 // GetReleaseEnv returns the env of a release from its Secret.

@@ -166,22 +166,15 @@ func checkManifest(ctx context.Context, f *cmdutil.Factory, a *records.App, o Op
 	if err != nil {
 		return err
 	}
-	env := model.Env{}
-	if a.Status.Latest != "" {
-		s, err := f.Store()
-		if err != nil {
-			return err
-		}
-		r, err := s.GetRelease(ctx, a.Name, a.Status.Latest)
-		if err != nil {
-			return cmdutil.KubeError(err)
-		}
-		e, err := s.GetReleaseEnv(ctx, r)
-		if err != nil {
-			return cmdutil.KubeError(err)
-		}
-		env = model.Env(e)
+	s, err := f.Store()
+	if err != nil {
+		return err
 	}
+	e, err := s.ReleaseEnv(ctx, a.Name, a.Status.Latest)
+	if err != nil {
+		return cmdutil.KubeError(err)
+	}
+	env := model.Env(e)
 	m, err := model.ParseManifest(raw, env)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.Manifest, err)

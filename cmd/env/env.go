@@ -3,6 +3,7 @@
 package env
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ func NewCmdEnv(f *cmdutil.Factory) *cobra.Command {
 		Example: "  slipway env -a myapp",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, _, err := latestEnv(cmd.Context(), f, app)
+			env, err := latestEnv(cmd.Context(), f, app)
 			if err != nil {
 				return err
 			}
@@ -43,28 +44,13 @@ func NewCmdEnv(f *cmdutil.Factory) *cobra.Command {
 }
 
 // latestEnv is the env of the app's newest release (empty for a new app).
-func latestEnv(ctx context.Context, f *cmdutil.Factory, appFlag string) (model.Env, *records.App, error) {
-	a, err := f.App(ctx, appFlag)
+func latestEnv(ctx context.Context, f *cmdutil.Factory, appFlag string) (model.Env, error) {
+	a, s, err := f.AppStore(ctx, appFlag)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if a.Status.Latest == "" {
-		return model.Env{}, a, nil
-	}
-	return releaseEnv(ctx, f, a, a.Status.Latest)
-}
-
-func releaseEnv(ctx context.Context, f *cmdutil.Factory, a *records.App, id string) (model.Env, *records.App, error) {
-	s, err := f.Store()
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := s.GetRelease(ctx, a.Name, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	env, err := s.GetReleaseEnv(ctx, r)
-	return model.Env(env), a, err
+	env, err := s.ReleaseEnv(ctx, a.Name, a.Status.Latest)
+	return model.Env(env), cmdutil.KubeError(err)
 }
 
 func newCmdGet(f *cmdutil.Factory) *cobra.Command {
@@ -75,7 +61,7 @@ func newCmdGet(f *cmdutil.Factory) *cobra.Command {
 		Example: "  slipway env get FOO -a myapp",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			env, _, err := latestEnv(cmd.Context(), f, app)
+			env, err := latestEnv(cmd.Context(), f, app)
 			if err != nil {
 				return err
 			}
@@ -158,20 +144,15 @@ func newCmdUnset(f *cmdutil.Factory) *cobra.Command {
 // a Secret (so they never enter Temporal's history), and runs the release
 // workflow.
 func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, set model.Env, unset []string) error {
-	a, err := f.App(ctx, o.app)
+	a, s, err := f.AppStore(ctx, o.app)
 	if err != nil {
 		return err
 	}
-	base := model.Env{}
-	if from := o.release; from != "" {
-		if base, _, err = releaseEnv(ctx, f, a, from); err != nil {
-			return err
-		}
-	} else if a.Status.Latest != "" {
-		if base, _, err = releaseEnv(ctx, f, a, a.Status.Latest); err != nil {
-			return err
-		}
+	baseEnv, err := s.ReleaseEnv(ctx, a.Name, cmp.Or(o.release, a.Status.Latest))
+	if err != nil {
+		return cmdutil.KubeError(err)
 	}
+	base := model.Env(baseEnv)
 	for _, k := range unset {
 		if _, ok := base[k]; !ok {
 			return fmt.Errorf("env not found: %s", k)
@@ -182,10 +163,6 @@ func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, s
 		next = set.Clone()
 	}
 	if err := next.Validate(); err != nil {
-		return err
-	}
-	s, err := f.Store()
-	if err != nil {
 		return err
 	}
 	rid := model.NewReleaseID()
