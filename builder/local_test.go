@@ -140,7 +140,7 @@ func TestLocalRefusesWhatNeedsExecution(t *testing.T) {
 		{"FROM scratch\nADD https://example.com/x /x\n", "Dockerfile:2: ADD https://example.com/x needs the network"},
 		{"FROM scratch\nCOPY missing /m\n", "Dockerfile:2: missing: no such file in the build context"},
 		{"FROM scratch\nCOPY --chown=app a /a\n", "use numeric ids"},
-		{"FROM scratch\nFROBNICATE\n", "Dockerfile: "},
+		{"FROM scratch\nFROBNICATE\n", "Dockerfile: dockerfile parse error on line 2: unknown instruction: FROBNICATE"},
 		{"FROM 127.0.0.1:1/nothing:here\n", "Dockerfile:1: FROM 127.0.0.1:1/nothing:here: cannot fetch the image"},
 	} {
 		dir := writeTree(t, map[string]string{"Dockerfile": c.dockerfile, "a": "a"})
