@@ -11,7 +11,7 @@ import (
 func portFree(port int) error {
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
-		return fmt.Errorf("port %d is in use by another program: stop it, or run `slipway dev down` if it is an old stack", port)
+		return fmt.Errorf("port %d is in use by another program: stop it, run `slipway dev down` if it is an old stack, or pick other ports (SLIPWAY_TEMPORAL_PORT, SLIPWAY_UI_PORT, SLIPWAY_REGISTRY_PORT)", port)
 	}
 	return l.Close()
 }

@@ -31,6 +31,7 @@ type Stack struct {
 	Home     string // SLIPWAY_HOME of the stack: its state and logs
 	Root     string // slipway's checkout
 	Slipway  string // the slipway binary built for this test run
+	Tools    string // the stack's programs (make tools)
 	Settings *config.Settings
 	Temporal client.Client
 	Kube     kubernetes.Interface
@@ -89,6 +90,7 @@ func Start(ctx context.Context) (*Stack, error) {
 	if tools == "" {
 		tools = filepath.Join(root, ".tools", "bin")
 	}
+	s.Tools = tools
 	if err := s.guard(tools); err != nil {
 		return s, err
 	}

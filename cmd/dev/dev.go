@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -118,13 +119,24 @@ func stack(f *cmdutil.Factory) (*devstack.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return devstack.New(devstack.Options{
+	o := devstack.Options{
 		Home:            config.Home(),
 		Tools:           tools,
 		Slipway:         exe,
 		AfterKubernetes: InstallCRDs,
 		Out:             f.IO.Out,
-	}), nil
+	}
+	// Other ports, for a second stack beside the usual one (0: default).
+	for env, port := range map[string]*int{
+		"SLIPWAY_TEMPORAL_PORT": &o.TemporalPort, "SLIPWAY_UI_PORT": &o.UIPort, "SLIPWAY_REGISTRY_PORT": &o.RegistryPort,
+	} {
+		if v := os.Getenv(env); v != "" {
+			if *port, err = strconv.Atoi(v); err != nil {
+				return nil, fmt.Errorf("%s=%q is not a port number", env, v)
+			}
+		}
+	}
+	return devstack.New(o), nil
 }
 
 // toolsDir finds the binaries `make tools` built: $SLIPWAY_TOOLS, else

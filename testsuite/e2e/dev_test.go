@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/devstack"
+	"github.com/slipway-dev/slipway/testsuite"
+)
+
+// `slipway dev up && slipway dev status && slipway dev down` works twice in
+// a row, and after each down nothing of that stack runs or listens.
+func TestDevUpStatusDownTwice(t *testing.T) {
+	s := testsuite.Get(t)
+	home := t.TempDir()
+	env := []string{"SLIPWAY_HOME=" + home, "SLIPWAY_TOOLS=" + s.Tools}
+	var ports []int
+	for _, name := range []string{"SLIPWAY_TEMPORAL_PORT", "SLIPWAY_UI_PORT", "SLIPWAY_REGISTRY_PORT"} {
+		p, err := devstack.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, p)
+		env = append(env, fmt.Sprintf("%s=%d", name, p))
+	}
+	dev := func(verb string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, s.Slipway, "dev", verb)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("slipway dev %s: %v\n%s", verb, err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command(s.Slipway, "dev", "reset")
+		cmd.Env = append(os.Environ(), env...)
+		_ = cmd.Run()
+	})
+	for round := 1; round <= 2; round++ {
+		dev("up")
+		status := dev("status")
+		for _, c := range []string{"temporal", "kubernetes", "registry", "worker"} {
+			if !strings.Contains(status, c+strings.Repeat(" ", 12-len(c))+"running") {
+				t.Fatalf("round %d: %s is not running:\n%s", round, c, status)
+			}
+		}
+		dev("down")
+		if left := processesOf(home); len(left) > 0 {
+			t.Fatalf("round %d: processes left after dev down:\n%s", round, strings.Join(left, "\n"))
+		}
+		for _, p := range ports {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				t.Fatalf("round %d: port %d still in use after dev down", round, p)
+			}
+			l.Close()
+		}
+	}
+}
+
+// processesOf lists the live processes whose command line or environment
+// names the stack's home: all of its servers and its worker.
+func processesOf(home string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		stat, _ := os.ReadFile(filepath.Join(p, "stat"))
+		if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
+			continue // gone, or a zombie waiting for its parent
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+		environ, _ := os.ReadFile(filepath.Join(p, "environ"))
+		if bytes.Contains(cmdline, []byte(home)) || bytes.Contains(environ, []byte("SLIPWAY_HOME="+home)) {
+			out = append(out, p+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+	return out
+}
