@@ -257,18 +257,43 @@ func (b *build) stage(st instructions.Stage, steps int) (v1.Image, error) {
 			return nil, fail("%s needs to run a container, which the local builder cannot: use the kubernetes builder (--builder kubernetes)", strings.ToUpper(c.Name()))
 		}
 	}
+	return withConfig(img, cfg, cf.Author)
+}
+
+// withConfig sets an image's config, with the fixed creation time (and a
+// platform, for images built on scratch).
+func withConfig(img v1.Image, cfg v1.Config, author string) (v1.Image, error) {
 	out, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	out = out.DeepCopy()
-	out.Config = cfg
-	out.Author = cf.Author
+	out.Config, out.Author = cfg, author
 	out.Created = v1.Time{Time: epoch}
 	if out.OS == "" {
 		out.OS, out.Architecture = "linux", "amd64"
 	}
 	return mutate.ConfigFile(img, out)
+}
+
+// FilesImage is an image of the given files (path -> content) on scratch,
+// made as every local build is: fixed times and sorted entries.
+func FilesImage(files map[string]string, cmd []string) (v1.Image, error) {
+	entries := map[string]*entry{}
+	for p, body := range files {
+		entries[path.Join("/", p)] = &entry{f: &file{mode: 0o644, size: int64(len(body)), open: func() (io.ReadCloser, error) {
+			return io.NopCloser(strings.NewReader(body)), nil
+		}}}
+	}
+	layer, err := layerOf(entries)
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer, History: v1.History{Created: v1.Time{Time: epoch}}})
+	if err != nil {
+		return nil, err
+	}
+	return withConfig(img, v1.Config{Cmd: cmd}, "")
 }
 
 // base is the image a stage starts from: nothing, an earlier stage, or an

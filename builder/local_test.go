@@ -151,3 +151,27 @@ func TestLocalRefusesWhatNeedsExecution(t *testing.T) {
 		}
 	}
 }
+
+func TestFilesImageIsReproducible(t *testing.T) {
+	a, err := FilesImage(map[string]string{"README": "hi", "etc/x": "y"}, []string{"/README"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := FilesImage(map[string]string{"etc/x": "y", "README": "hi"}, []string{"/README"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	da, _ := a.Digest()
+	db, _ := b.Digest()
+	if da != db {
+		t.Fatalf("same files gave digests %s and %s", da, db)
+	}
+	files := flatten(t, a)
+	if files["README"] != "hi 0644 0:0" || files["etc/x"] != "y 0644 0:0" {
+		t.Fatalf("files %v", files)
+	}
+	cf, _ := a.ConfigFile()
+	if cf.Config.Cmd[0] != "/README" || cf.OS != "linux" || !cf.Created.Time.Equal(epoch) {
+		t.Fatalf("config %+v", cf)
+	}
+}

@@ -1,18 +1,12 @@
 package devstack
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"io"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/slipway-dev/slipway/builder"
 )
 
 // SampleImage is the image the local stack's registry starts with, so that
@@ -32,35 +26,8 @@ func seedSample(ctx context.Context, registry string) error {
 	if _, err := remote.Head(ref, remote.WithContext(ctx)); err == nil {
 		return nil
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	epoch := time.Unix(0, 0).UTC()
-	if err := tw.WriteHeader(&tar.Header{Name: "README", Mode: 0o644, Size: int64(len(sampleReadme)), ModTime: epoch}); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(tw, sampleReadme); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	data := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	img, err := builder.FilesImage(map[string]string{"README": sampleReadme}, []string{"/README"})
 	if err != nil {
-		return err
-	}
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer})
-	if err != nil {
-		return err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Created = "linux", "amd64", v1.Time{Time: epoch}
-	cf.Config.Cmd = []string{"/README"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err
 	}
 	return remote.Write(ref, img, remote.WithContext(ctx))
