@@ -59,14 +59,14 @@ func ParseEnv(text string) (Env, error) {
 		}
 		key, value, ok := strings.Cut(line, "=")
 		if !ok {
-			return nil, fmt.Errorf("line %d: %q has no \"=\": use KEY=VALUE", lineNo, truncate(trimmed, 40))
+			return nil, fmt.Errorf("line %d has no \"=\": use KEY=VALUE, and put a value that spans lines in double quotes", lineNo)
 		}
 		if rest, ok := strings.CutPrefix(strings.TrimLeft(key, " \t"), "export "); ok {
 			key = rest
 		}
 		key = strings.TrimSpace(key)
 		if key == "" {
-			return nil, fmt.Errorf("line %d: %q has no name before \"=\": use KEY=VALUE", lineNo, truncate(trimmed, 40))
+			return nil, fmt.Errorf("line %d has no name before \"=\": use KEY=VALUE", lineNo)
 		}
 		if !strings.HasPrefix(value, `"`) {
 			env[key] = value
@@ -156,10 +156,13 @@ func unescape(s string) string {
 // key wins.
 func ParsePairs(args []string) (Env, error) {
 	env := Env{}
-	for _, arg := range args {
+	for i, arg := range args {
 		key, value, ok := strings.Cut(arg, "=")
-		if !ok || key == "" {
-			return nil, fmt.Errorf("invalid env pair %q: use KEY=VALUE", truncate(arg, 40))
+		if !ok {
+			return nil, fmt.Errorf("invalid env pair (argument %d): no \"=\" in it: use KEY=VALUE", i+1)
+		}
+		if key == "" {
+			return nil, fmt.Errorf("invalid env pair (argument %d): no name before \"=\": use KEY=VALUE", i+1)
 		}
 		env[key] = value
 	}

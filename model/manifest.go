@@ -154,15 +154,23 @@ type ManifestError struct {
 	// Path of the bad field, "" for the file as a whole.
 	Path string
 	// Message says what is wrong and what to write instead. When Path is
-	// "", Message starts with "convox.yml".
+	// "", Message starts with "convox.yml". It never holds text that came
+	// from the env: when Keys is set, the text of the field is left out.
 	Message string
+	// Keys are the env keys interpolated into the bad field (or onto the
+	// bad line), sorted; nil when the field is as written.
+	Keys []string
 }
 
 func (e *ManifestError) Error() string {
-	if e.Path == "" {
-		return e.Message
+	msg := e.Message
+	if e.Path != "" {
+		msg = e.Path + ": " + msg
 	}
-	return e.Path + ": " + e.Message
+	if len(e.Keys) > 0 {
+		msg += interpolatedHint(e.Path, e.Keys)
+	}
+	return msg
 }
 
 // interpolation is Convox's pattern (pkg/manifest/helpers.go): ${NAME}
@@ -183,19 +191,20 @@ func Interpolate(data []byte, env Env) []byte {
 // ParseManifest interpolates env into data (see Interpolate), then parses
 // it strictly as a convox.yml and applies the defaults. Unknown fields,
 // wrong types and values out of range are errors; the error is a
-// *ManifestError. The env is used for interpolation only: check required
-// keys with CheckEnv.
+// *ManifestError, which never shows an env value: an error in a field that
+// took one names the field and the ${KEY}s instead. The env is used for
+// interpolation only: check required keys with CheckEnv.
 func ParseManifest(data []byte, env Env) (*Manifest, error) {
-	interpolated := Interpolate(data, env)
+	interpolated, t := interpolateTracked(data, env)
 	root, err := decodeYAML(interpolated)
 	if err != nil {
 		var me *ManifestError
-		if errors.As(err, &me) && !slices.Equal(interpolated, data) {
-			me.Message += " (after replacing ${...} with values from the env)"
+		if errors.As(err, &me) && t != nil {
+			return nil, t.yamlError(me)
 		}
 		return nil, err
 	}
-	return parseManifest(root)
+	return parseManifest(root, t)
 }
 
 // Service returns the service with the given name. The copy shares nothing

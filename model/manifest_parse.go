@@ -64,14 +64,24 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// node is a value of the tree with its path, for error messages.
+// node is a value of the tree with its path, for error messages, and the
+// taint of the manifest (nil when nothing was interpolated).
 type node struct {
 	path string
 	v    any
+	t    *taint
 }
 
+// errorf is an error about n. Text of the manifest goes in as q(...)
+// arguments, which are left out when n holds an interpolated value.
 func (n node) errorf(format string, args ...any) error {
-	return &ManifestError{Path: n.path, Message: fmt.Sprintf(format, args...)}
+	return n.t.errorf(n.path, n.t.keysAt(n.path), format, args...)
+}
+
+// literalErrorf is an error about n that quotes only text known to be as
+// written: a map key whose path is in the file as written.
+func (n node) literalErrorf(format string, args ...any) error {
+	return n.t.errorf(n.path, nil, format, args...)
 }
 
 var plainKey = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)
@@ -85,11 +95,11 @@ func (n node) child(m map[string]any, key string) node {
 	if n.path != "" {
 		k = n.path + "." + k
 	}
-	return node{path: k, v: m[key]}
+	return node{path: k, v: m[key], t: n.t}
 }
 
 func (n node) index(i int, v any) node {
-	return node{path: fmt.Sprintf("%s[%d]", n.path, i), v: v}
+	return node{path: fmt.Sprintf("%s[%d]", n.path, i), v: v, t: n.t}
 }
 
 // kind names the YAML type of v for "not a ..." messages.
@@ -138,13 +148,17 @@ func (n node) object(what string, f fields) (map[string]any, error) {
 		if slices.Contains(f.known, k) {
 			continue
 		}
+		if !n.t.literal(n.child(m, k).path) {
+			// The key itself came from the env.
+			return nil, n.t.errorf(n.path, n.t.keysAt(n.path), "unknown field: use one of %s", strings.Join(f.known, ", "))
+		}
 		if slices.Contains(f.convox, k) {
-			return nil, n.errorf("field %q is a Convox feature that slipway does not support: remove it", k)
+			return nil, n.literalErrorf("field %q is a Convox feature that slipway does not support: remove it", k)
 		}
 		if s := suggest(k, f.known); s != "" {
-			return nil, n.errorf("unknown field %q: did you mean %q?", k, s)
+			return nil, n.literalErrorf("unknown field %q: did you mean %q?", k, s)
 		}
-		return nil, n.errorf("unknown field %q: use one of %s", k, strings.Join(f.known, ", "))
+		return nil, n.literalErrorf("unknown field %q: use one of %s", k, strings.Join(f.known, ", "))
 	}
 	return m, nil
 }
@@ -244,18 +258,20 @@ var serviceFields = fields{
 	},
 }
 
-func parseManifest(v any) (*Manifest, error) {
+func parseManifest(v any, t *taint) (*Manifest, error) {
 	if v == nil {
 		return nil, noServices()
 	}
-	root := node{v: v}
+	root := node{v: v, t: t}
 	if _, ok := v.(map[string]any); !ok {
 		return nil, &ManifestError{Message: fmt.Sprintf("convox.yml: must be a map with a \"services\" section, not %s", kind(v))}
 	}
 	rm, err := root.object("a map", rootFields)
 	if err != nil {
 		e := err.(*ManifestError)
-		e.Message = "convox.yml: " + e.Message
+		if !strings.HasPrefix(e.Message, "convox.yml: ") {
+			e.Message = "convox.yml: " + e.Message
+		}
 		return nil, e
 	}
 
@@ -283,7 +299,10 @@ func parseManifest(v any) (*Manifest, error) {
 	lower := map[string]string{}
 	for _, name := range names {
 		if other, ok := lower[strings.ToLower(name)]; ok {
-			return nil, sn.errorf("%q and %q differ only in case: rename one", other, name)
+			if t.literal(sn.child(services, other).path) && t.literal(sn.child(services, name).path) {
+				return nil, sn.literalErrorf("%q and %q differ only in case: rename one", other, name)
+			}
+			return nil, sn.errorf("two service names differ only in case: rename one")
 		}
 		lower[strings.ToLower(name)] = name
 	}
@@ -343,6 +362,11 @@ func parseService(name string, n node, global []EnvVar) (Service, error) {
 	if cn := n.child(m, "command"); cn.v != nil {
 		if s.Command, err = cn.str("a string"); err != nil {
 			return s, err
+		}
+		// Split it here, where the keys that went into it are known, so
+		// that a value that breaks the quoting fails with their names.
+		if _, err := SplitCommand(s.Command); err != nil {
+			return s, cn.errorf("%v", err)
 		}
 	}
 	if pn := n.child(m, "port"); pn.v != nil {
@@ -416,13 +440,14 @@ func parseBuild(n node) (*Build, error) {
 			return nil, mn.errorf("must not be empty: leave it out to use %q", DefaultDockerfile)
 		}
 		if strings.HasPrefix(s, "/") {
-			return nil, mn.errorf("must be a path relative to the build path, not %q", s)
+			return nil, mn.errorf("must be a path relative to the build path%s", q(", not ", s))
 		}
 		// The Dockerfile is relative to the build path and may sit above
 		// it (path: api, manifest: ../Dockerfile.api), but not outside
 		// the source.
 		if _, err := relativePath(mn, path.Join(b.Path, s)); err != nil {
-			return nil, mn.errorf("must stay inside the app's source, not %q (relative to the build path %q)", s, b.Path)
+			keys := n.t.keysAt(n.path) // the path and the manifest
+			return nil, n.t.errorf(mn.path, keys, "must stay inside the app's source%s%s", q(", not ", s), shown{" (relative to the build path ", b.Path, ")"})
 		}
 		b.Manifest = s
 	}
@@ -440,11 +465,11 @@ func relativePath(n node, p string) (string, error) {
 		return ".", nil
 	}
 	if strings.HasPrefix(p, "/") {
-		return "", n.errorf("must be a path relative to the app's source, not %q", p)
+		return "", n.errorf("must be a path relative to the app's source%s", q(", not ", p))
 	}
 	c := path.Clean(p)
 	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", n.errorf("must stay inside the app's source, not %q", p)
+		return "", n.errorf("must stay inside the app's source%s", q(", not ", p))
 	}
 	return c, nil
 }
@@ -458,7 +483,7 @@ func parseImage(n node) (string, error) {
 		return "", n.errorf("must not be empty: give an image such as \"nginx:1.27\" or use build")
 	}
 	if strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
-		return "", n.errorf("invalid image %q: an image name has no spaces", s)
+		return "", n.errorf("invalid image%s: an image name has no spaces", q(" ", s))
 	}
 	return s, nil
 }
@@ -487,7 +512,7 @@ func parseHealth(n node) (Health, error) {
 			return h, err
 		}
 		if !strings.HasPrefix(p, "/") {
-			return h, pn.errorf("must start with \"/\", like \"/health\", not %q", p)
+			return h, pn.errorf("must start with \"/\", like \"/health\"%s", q(", not ", p))
 		}
 		h.Path = p
 	}
@@ -614,9 +639,12 @@ func parseEnvList(n node) ([]EnvVar, error) {
 		}
 		key, def, hasDefault := strings.Cut(s, "=")
 		if !ValidEnvName(key) {
-			return nil, in.errorf("invalid name %q: use letters, digits and underscores, not starting with a digit", truncate(key, 40))
+			return nil, in.errorf("invalid name%s: use letters, digits and underscores, not starting with a digit", q(" ", truncate(key, 40)))
 		}
 		if seen[key] {
+			if len(in.t.keysAt(in.path)) > 0 {
+				return nil, in.errorf("a name is listed twice: keep one")
+			}
 			return nil, in.errorf("%s is listed twice: keep one", key)
 		}
 		seen[key] = true
@@ -664,13 +692,13 @@ func parseStringMap(n node) (map[string]string, []node, error) {
 			}
 			k, val, ok := strings.Cut(s, "=")
 			if !ok {
-				return nil, nil, in.errorf("%q has no \"=\": use key=value", truncate(s, 40))
+				return nil, nil, in.errorf("%s has no \"=\": use key=value", q("", truncate(s, 40)))
 			}
 			if _, dup := out[k]; dup {
-				return nil, nil, in.errorf("%q is listed twice: keep one", truncate(k, 63))
+				return nil, nil, in.errorf("%s is listed twice: keep one", q("", truncate(k, 63)))
 			}
 			out[k] = val
-			at = append(at, node{path: in.path, v: k})
+			at = append(at, node{path: in.path, v: k, t: n.t})
 		}
 	case map[string]any:
 		keys := make([]string, 0, len(v))
@@ -685,7 +713,7 @@ func parseStringMap(n node) (map[string]string, []node, error) {
 				return nil, nil, kn.errorf("must be a string, not %s: put it in quotes", kind(kn.v))
 			}
 			out[k] = s
-			at = append(at, node{path: kn.path, v: k})
+			at = append(at, node{path: kn.path, v: k, t: n.t})
 		}
 	default:
 		return nil, nil, n.errorf("must be a map or a list of key=value strings, not %s", kind(n.v))

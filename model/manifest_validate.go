@@ -39,13 +39,13 @@ func parseLabels(n node) (map[string]string, error) {
 	for _, kn := range at {
 		k := kn.v.(string)
 		if len(content.IsLabelKey(k)) > 0 {
-			return nil, kn.errorf("invalid label key %q: %s", truncate(k, 80), labelKeyRule)
+			return nil, kn.errorf("invalid label key%s: %s", q(" ", truncate(k, 80)), labelKeyRule)
 		}
 		if ReservedLabel(k) {
-			return nil, kn.errorf("label %q is set by slipway: use another key", k)
+			return nil, kn.errorf("label%s is set by slipway: use another key", q(" ", k))
 		}
 		if v := labels[k]; len(content.IsLabelValue(v)) > 0 {
-			return nil, kn.errorf("invalid label value %q: use at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending with a letter or digit, or nothing", truncate(v, 80))
+			return nil, kn.errorf("invalid label value%s: use at most 63 letters, digits, \"-\", \"_\" or \".\", starting and ending with a letter or digit, or nothing", q(" ", truncate(v, 80)))
 		}
 	}
 	return labels, nil
@@ -61,7 +61,7 @@ func parseAnnotations(n node) (map[string]string, error) {
 		k := kn.v.(string)
 		// The API server checks annotation keys in lower case.
 		if len(content.IsLabelKey(strings.ToLower(k))) > 0 {
-			return nil, kn.errorf("invalid annotation key %q: %s", truncate(k, 80), labelKeyRule)
+			return nil, kn.errorf("invalid annotation key%s: %s", q(" ", truncate(k, 80)), labelKeyRule)
 		}
 		total += len(k) + len(annotations[k])
 	}

@@ -5,7 +5,6 @@
 package render
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -81,7 +80,10 @@ func Release(in Input) ([]Service, error) {
 		if image == "" {
 			return nil, fmt.Errorf("services.%s: the build has no image for it: build again", svc.Name)
 		}
-		args, err := shellSplit(svc.Command)
+		// ParseManifest has split the command already and named the env
+		// keys in it on failure; this error, on a Manifest built by hand,
+		// still shows no text of the command.
+		args, err := model.SplitCommand(svc.Command)
 		if err != nil {
 			return nil, fmt.Errorf("services.%s.command: %v", svc.Name, err)
 		}
@@ -204,63 +206,4 @@ func service(in Input, svc model.Service) *corev1.Service {
 			}},
 		},
 	}
-}
-
-// shellSplit splits a command into words as a POSIX shell does, without
-// expanding anything, which is how Convox reads `command` (shellsplit):
-// `nginx -g 'daemon off;'` is three words, not four.
-func shellSplit(cmd string) ([]string, error) {
-	var words []string
-	var word strings.Builder
-	inWord := false
-	for i := 0; i < len(cmd); i++ {
-		c := cmd[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n':
-			if inWord {
-				words = append(words, word.String())
-				word.Reset()
-				inWord = false
-			}
-		case c == '\\':
-			i++
-			if i == len(cmd) {
-				return nil, errors.New(`ends with a backslash: remove it or write \\`)
-			}
-			if cmd[i] != '\n' { // backslash-newline continues the line
-				word.WriteByte(cmd[i])
-				inWord = true
-			}
-		case c == '\'':
-			end := strings.IndexByte(cmd[i+1:], '\'')
-			if end < 0 {
-				return nil, fmt.Errorf("unterminated ' quote in %q: close it", cmd)
-			}
-			word.WriteString(cmd[i+1 : i+1+end])
-			i += 1 + end
-			inWord = true
-		case c == '"':
-			i++
-			for ; i < len(cmd) && cmd[i] != '"'; i++ {
-				if cmd[i] == '\\' && i+1 < len(cmd) && strings.IndexByte("$`\"\\\n", cmd[i+1]) >= 0 {
-					i++
-					if cmd[i] == '\n' {
-						continue
-					}
-				}
-				word.WriteByte(cmd[i])
-			}
-			if i == len(cmd) {
-				return nil, fmt.Errorf("unterminated \" quote in %q: close it", cmd)
-			}
-			inWord = true
-		default:
-			word.WriteByte(c)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, word.String())
-	}
-	return words, nil
 }

@@ -1,0 +1,114 @@
+package model
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every error about a field that took an env value names the field and the
+// key, and never shows the value: these errors end up in the CLI, records,
+// Temporal's history and logs.
+func TestManifestErrorsNeverShowEnvValues(t *testing.T) {
+	const canary = "canary-7Qx9"
+	for _, tc := range []struct {
+		name string
+		yml  string
+		env  Env
+		path string // the field the error must name
+		key  string // the key it must name
+	}{
+		{"command quote", "services:\n  web:\n    image: x\n    command: server --token '${TOKEN}'\n", Env{"TOKEN": "s3cr'et-" + canary}, "services.web.command", "TOKEN"},
+		{"command double quote", "services:\n  web:\n    image: x\n    command: server --token ${TOKEN}\n", Env{"TOKEN": `"` + canary}, "services.web.command", "TOKEN"},
+		{"command backslash", "services:\n  web:\n    image: x\n    command: run ${T}\n", Env{"T": canary + `\`}, "services.web.command", "T"},
+		{"image space", "services:\n  web:\n    image: nginx:${TAG}\n", Env{"TAG": canary + " x"}, "services.web.image", "TAG"},
+		{"yaml broken", "services:\n  web:\n    image: ${IMG}\n", Env{"IMG": canary + ": x"}, "convox.yml", "IMG"},
+		{"yaml broken on a later line", "services:\n  web:\n    image: x\n    command: ${C}\n", Env{"C": "'" + canary}, "convox.yml", "C"},
+		{"yaml duplicate key", "services:\n  web:\n    image: x\n    ${K}: 1\n    ${K}: 2\n", Env{"K": canary}, "convox.yml", "K"},
+		{"health path", "services:\n  web:\n    image: x\n    health: ${HP}\n", Env{"HP": canary}, "services.web.health", "HP"},
+		{"health map path", "services:\n  web:\n    image: x\n    health: {path: \"${HP}\"}\n", Env{"HP": canary}, "services.web.health.path", "HP"},
+		{"build absolute", "services:\n  web:\n    build: ${BP}\n", Env{"BP": "/" + canary}, "services.web.build", "BP"},
+		{"build escapes", "services:\n  web:\n    build: ${BP}\n", Env{"BP": "../" + canary}, "services.web.build", "BP"},
+		{"build manifest absolute", "services:\n  web:\n    build: {manifest: \"${DF}\"}\n", Env{"DF": "/" + canary}, "services.web.build.manifest", "DF"},
+		{"build manifest escapes via path", "services:\n  web:\n    build: {path: \"${BP}\", manifest: ../../Dockerfile}\n", Env{"BP": canary}, "services.web.build.manifest", "BP"},
+		{"label value", "services:\n  web:\n    image: x\n    labels: {tier: \"${TIER}\"}\n", Env{"TIER": canary + " !"}, "services.web.labels.tier", "TIER"},
+		{"label key", "services:\n  web:\n    image: x\n    labels: {\"${LK}\": x}\n", Env{"LK": "-" + canary}, "services.web.labels", "LK"},
+		{"label list", "services:\n  web:\n    image: x\n    labels: [\"${L}\"]\n", Env{"L": "slipway.dev/x=" + canary}, "services.web.labels[0]", "L"},
+		{"annotation key", "services:\n  web:\n    image: x\n    annotations: [\"${AK}=1\"]\n", Env{"AK": "bad " + canary}, "services.web.annotations[0]", "AK"},
+		{"annotation without equals", "services:\n  web:\n    image: x\n    annotations: [\"${A}\"]\n", Env{"A": canary}, "services.web.annotations[0]", "A"},
+		{"annotation twice", "services:\n  web:\n    image: x\n    annotations: [\"${A}=1\", \"${A}=2\"]\n", Env{"A": canary}, "services.web.annotations[1]", "A"},
+		{"env name", "services:\n  web:\n    image: x\n    environment: [\"${E}\"]\n", Env{"E": canary}, "services.web.environment[0]", "E"},
+		{"env twice", "services:\n  web:\n    image: x\n    environment: [\"${E}\", \"${E}=1\"]\n", Env{"E": "CANARY_7Qx9"}, "services.web.environment[1]", "E"},
+		{"unknown field from env", "services:\n  web:\n    image: x\n    ${F}: 1\n", Env{"F": canary}, "services.web", "F"},
+		{"service name from env", "services:\n  ${S}:\n    image: x\n", Env{"S": "Canary_7Qx9"}, "services", "S"},
+		{"service names clash", "services:\n  ${S}:\n    image: x\n  canary-7qx9:\n    image: y\n", Env{"S": "Canary-7Qx9"}, "services", "S"},
+		{"port", "services:\n  web:\n    image: x\n    port: ${P}\n", Env{"P": canary}, "services.web.port", "P"},
+		{"scale", "services:\n  web:\n    image: x\n    scale: ${N}\n", Env{"N": canary}, "services.web.scale", "N"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ParseManifest([]byte(tc.yml), tc.env)
+			if err == nil {
+				t.Fatalf("ParseManifest gave %+v, want an error", m)
+			}
+			msg := err.Error()
+			for _, v := range tc.env {
+				if strings.Contains(strings.ToLower(msg), strings.ToLower(v)) {
+					t.Fatalf("error shows the value %q: %s", v, msg)
+				}
+			}
+			if !strings.HasPrefix(msg, tc.path+":") {
+				t.Errorf("error does not start with %s: %s", tc.path, msg)
+			}
+			if !strings.Contains(msg, "${"+tc.key+"}") || !strings.Contains(msg, "the value of "+tc.key) {
+				t.Errorf("error does not name ${%s}: %s", tc.key, msg)
+			}
+			if strings.ContainsAny(msg, "\n\r") {
+				t.Errorf("error spans lines: %q", msg)
+			}
+		})
+	}
+}
+
+// The example of the error for a value that breaks the command's quoting,
+// word for word.
+func TestCommandErrorText(t *testing.T) {
+	_, err := ParseManifest([]byte("services:\n  web:\n    image: x\n    command: server --token '${TOKEN}'\n"), Env{"TOKEN": "s3cr'et"})
+	want := `services.web.command: unterminated ' quote: close it (after interpolating ${TOKEN}): fix the command or the value of TOKEN`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error\n got: %v\nwant: %s", err, want)
+	}
+	// The same command written out, with no env in it, may be quoted.
+	_, err = ParseManifest([]byte("services:\n  web:\n    image: x\n    command: server --token 'x\n"), nil)
+	if want := `services.web.command: unterminated ' quote: close it`; err == nil || err.Error() != want {
+		t.Fatalf("error\n got: %v\nwant: %s", err, want)
+	}
+}
+
+// Literal text next to an interpolated field is still shown: only fields
+// that took a value lose their text.
+func TestLiteralFieldsStillQuoted(t *testing.T) {
+	_, err := ParseManifest([]byte("services:\n  web:\n    image: ${IMG}\n    prot: 5000\n"), Env{"IMG": "canary"})
+	if want := `services.web: unknown field "prot": did you mean "port"?`; err == nil || err.Error() != want {
+		t.Fatalf("error\n got: %v\nwant: %s", err, want)
+	}
+}
+
+func TestEnvErrorsNeverShowValues(t *testing.T) {
+	const canary = "canary-7Qx9"
+	for _, text := range []string{
+		"KEY=-----BEGIN KEY-----\n" + canary + "\n",
+		"=" + canary + "\n",
+		"KEY=\"" + canary + "\n",
+		"KEY=\"a\n" + canary + "\" x\n",
+	} {
+		_, err := ParseEnv(text)
+		if err == nil || strings.Contains(err.Error(), canary) {
+			t.Errorf("ParseEnv(%q) error %v: want one without the value", text, err)
+		}
+	}
+	for _, args := range [][]string{{canary}, {"=" + canary}, {"A=1", canary}} {
+		_, err := ParsePairs(args)
+		if err == nil || strings.Contains(err.Error(), canary) {
+			t.Errorf("ParsePairs(%q) error %v: want one without the value", args, err)
+		}
+	}
+}

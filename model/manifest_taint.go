@@ -1,0 +1,236 @@
+package model
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Env values are often secrets, and a manifest error travels far: to the
+// CLI, the promotion's record, Temporal's history, the worker's log. So an
+// error about a field that holds an interpolated value names the field and
+// the ${KEY}s that went into it, never the text. A taint says which fields
+// those are, by reading the file as written (before interpolation) next to
+// the interpolated one.
+type taint struct {
+	// all is every key interpolated anywhere, sorted: the answer when a
+	// field cannot be traced back to the file as written.
+	all []string
+	// known holds every path of the file as written; nil when that file is
+	// not YAML by itself (then every field counts as tainted).
+	known map[string]bool
+	// refs maps a path of the file as written to the keys referenced in
+	// its text or in its map key.
+	refs map[string][]string
+	// lines maps a line of the interpolated text to the keys whose values
+	// landed on it, for the YAML parser's errors, which know only lines.
+	lines map[int][]string
+}
+
+// interpolateTracked is Interpolate that also returns where the values
+// went; the taint is nil when data references no key.
+func interpolateTracked(data []byte, env Env) ([]byte, *taint) {
+	matches := interpolation.FindAllSubmatchIndex(data, -1)
+	if len(matches) == 0 {
+		return data, nil
+	}
+	t := &taint{lines: map[int][]string{}}
+	var out bytes.Buffer
+	line, last := 1, 0
+	for _, m := range matches {
+		out.Write(data[last:m[0]])
+		line += bytes.Count(data[last:m[0]], []byte("\n"))
+		key := string(data[m[2]:m[3]])
+		val := env[key]
+		t.all = addKey(t.all, key)
+		for l := line; l <= line+strings.Count(val, "\n"); l++ {
+			t.lines[l] = addKey(t.lines[l], key)
+		}
+		out.WriteString(val)
+		line += strings.Count(val, "\n")
+		last = m[1]
+	}
+	out.Write(data[last:])
+	if root, err := decodeYAML(data); err == nil {
+		t.known, t.refs = map[string]bool{}, map[string][]string{}
+		t.walk(node{v: root})
+	}
+	return out.Bytes(), t
+}
+
+func addKey(keys []string, key string) []string {
+	if i, found := slices.BinarySearch(keys, key); !found {
+		keys = slices.Insert(keys, i, key)
+	}
+	return keys
+}
+
+func referenced(s string) []string {
+	var keys []string
+	for _, m := range interpolation.FindAllStringSubmatch(s, -1) {
+		keys = addKey(keys, m[1])
+	}
+	return keys
+}
+
+// walk records the paths and references of the file as written.
+func (t *taint) walk(n node) {
+	t.known[n.path] = true
+	switch v := n.v.(type) {
+	case string:
+		if keys := referenced(v); len(keys) > 0 {
+			t.refs[n.path] = keys
+		}
+	case map[string]any:
+		for k := range v {
+			c := n.child(v, k)
+			if keys := referenced(k); len(keys) > 0 {
+				t.refs[c.path] = keys
+			}
+			t.walk(c)
+		}
+	case []any:
+		for i, item := range v {
+			t.walk(n.index(i, item))
+		}
+	}
+}
+
+// keysAt returns the keys whose values may be in the field at path or
+// under it; nil when none, or when t is nil.
+func (t *taint) keysAt(path string) []string {
+	if t == nil {
+		return nil
+	}
+	if !t.literal(path) {
+		return t.all
+	}
+	var keys []string
+	for p, refs := range t.refs {
+		if path == "" || p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
+			for _, k := range refs {
+				keys = addKey(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// literal reports whether path is in the file as written: a map key that
+// came from a value gives a path that is not.
+func (t *taint) literal(path string) bool {
+	return t == nil || t.known[path]
+}
+
+// safePath is path, or its nearest ancestor that is in the file as
+// written, so that a key which came from a value is not shown in the path.
+func (t *taint) safePath(path string) string {
+	for !t.literal(path) {
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return ""
+		}
+		path = path[:i]
+	}
+	return path
+}
+
+// keysOnLine returns the keys interpolated on the line or the one before
+// it (the YAML parser may report the line after the trouble), else all.
+func (t *taint) keysOnLine(line int) []string {
+	var keys []string
+	for _, k := range append(slices.Clone(t.lines[line-1]), t.lines[line]...) {
+		keys = addKey(keys, k)
+	}
+	if len(keys) == 0 {
+		return t.all
+	}
+	return keys
+}
+
+// shown is text from the manifest that an error quotes between prefix and
+// suffix: it prints as prefix + "text" + suffix, or as nothing when the
+// text may hold an env value. Format it with %s.
+type shown struct{ prefix, text, suffix string }
+
+func (s shown) String() string { return s.prefix + strconv.Quote(s.text) + s.suffix }
+
+func q(prefix, text string) shown { return shown{prefix: prefix, text: text} }
+
+// errorf is the error for the field at path. With keys, the field holds
+// interpolated values: every shown argument is left out and the error
+// names the keys instead.
+func (t *taint) errorf(path string, keys []string, format string, args ...any) error {
+	if len(keys) == 0 {
+		return &ManifestError{Path: path, Message: fmt.Sprintf(format, args...)}
+	}
+	args = slices.Clone(args)
+	for i, a := range args {
+		if _, ok := a.(shown); ok {
+			args[i] = ""
+		}
+	}
+	e := &ManifestError{Path: t.safePath(path), Message: fmt.Sprintf(format, args...), Keys: keys}
+	if e.Path == "" {
+		e.Message = "convox.yml: " + e.Message
+	}
+	return e
+}
+
+// interpolatedHint is what an error about an interpolated field adds:
+// the keys, and what to fix.
+func interpolatedHint(path string, keys []string) string {
+	refs := make([]string, len(keys))
+	for i, k := range keys {
+		refs[i] = "${" + k + "}"
+	}
+	what := "the value of " + keys[0]
+	if len(keys) > 1 {
+		what = "the values of " + strings.Join(keys, ", ")
+	}
+	return fmt.Sprintf(" (after interpolating %s): fix %s or %s", strings.Join(refs, ", "), fieldName(path), what)
+}
+
+// fieldName names the field at path for a person: "the command" for
+// services.web.command, "the service" for services.web.
+func fieldName(path string) string {
+	if path == "" {
+		return "convox.yml"
+	}
+	segs := strings.Split(path, ".")
+	last := segs[len(segs)-1]
+	if i := strings.IndexByte(last, '['); i >= 0 {
+		last = last[:i]
+	}
+	switch {
+	case len(segs) == 2 && segs[0] == "services":
+		return "the service"
+	case plainKey.MatchString(last):
+		return "the " + last
+	}
+	return path
+}
+
+var lineNumber = regexp.MustCompile(`line (\d+)`)
+
+// yamlError is e, a YAML error in the interpolated file, without anything
+// the parser quoted (it may quote a key or a value) and with the keys
+// interpolated on its line.
+func (t *taint) yamlError(e *ManifestError) error {
+	msg := e.Message
+	keys := t.all
+	if m := lineNumber.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		keys = t.keysOnLine(n)
+		if strings.Contains(msg, "appears twice") {
+			msg = "convox.yml: line " + m[1] + ": a key appears twice in the same map: keep one"
+		}
+	}
+	if i := strings.IndexAny(msg, "\"`"); i >= 0 {
+		msg = strings.TrimRight(msg[:i], ": ")
+	}
+	return &ManifestError{Message: msg, Keys: keys}
+}
