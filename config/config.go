@@ -12,6 +12,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/slipway-dev/slipway/codec"
 )
 
 const (
@@ -50,6 +54,9 @@ type Settings struct {
 	// FetchImage are the kubernetes builder's images.
 	Builder, JobImage, FetchImage string
 	Stack                         *Stack // the local stack, when one has been brought up
+	// Codec encrypts Temporal payloads; nil when no key is configured
+	// (SLIPWAY_CODEC_KEY, SLIPWAY_CODEC_KEYS_FILE or the local stack's).
+	Codec *codec.Codec
 }
 
 // Resolve merges the local stack's settings with the overrides, in this
@@ -74,6 +81,9 @@ func Resolve(o Overrides) (*Settings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal config: %w", err)
 	}
+	if err := s.useCodec(local.CodecKeysFile); err != nil {
+		return nil, err
+	}
 	s.Kubeconfig = cmp.Or(o.Kubeconfig, os.Getenv("KUBECONFIG"), local.Kubeconfig)
 	s.Registry = cmp.Or(os.Getenv("SLIPWAY_REGISTRY"), local.Registry)
 	s.BlobURL = cmp.Or(os.Getenv("SLIPWAY_BLOB_URL"), local.BlobURL)
@@ -81,6 +91,25 @@ func Resolve(o Overrides) (*Settings, error) {
 	s.JobImage = cmp.Or(os.Getenv("SLIPWAY_BUILDER_IMAGE"), "gcr.io/kaniko-project/executor:v1.23.2")
 	s.FetchImage = cmp.Or(os.Getenv("SLIPWAY_FETCH_IMAGE"), "busybox:1.36")
 	return s, nil
+}
+
+// useCodec encrypts every payload and failure message the client or worker
+// hands Temporal, when a codec key is configured: workflow inputs carry
+// release env and errors may name what went wrong with it.
+func (s *Settings) useCodec(stackKeys string) error {
+	keys, err := codec.LoadKeys(stackKeys)
+	if err != nil || keys == nil {
+		return err
+	}
+	if s.Codec, err = codec.New(keys); err != nil {
+		return err
+	}
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), s.Codec)
+	s.Temporal.DataConverter = dc
+	s.Temporal.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+		DataConverter: dc, EncodeCommonAttributes: true,
+	})
+	return nil
 }
 
 // Custom search attributes (Keyword) on every run, so the Temporal UI can

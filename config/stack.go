@@ -19,6 +19,10 @@ type Stack struct {
 	Registry        string `json:"registry"`
 	BlobURL         string `json:"blobURL"`
 	WorkerLog       string `json:"workerLog"`
+	// CodecKeysFile holds the key that encrypts Temporal payloads (see
+	// package codec); CodecEndpoint is the codec server the UI calls.
+	CodecKeysFile string `json:"codecKeysFile,omitempty"`
+	CodecEndpoint string `json:"codecEndpoint,omitempty"`
 }
 
 // StackFile is where the local stack's settings live under a home folder.
