@@ -11,6 +11,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/source"
 )
 
 // Activities holds the clients; the worker registers one value of it.
@@ -24,6 +25,9 @@ type Activities struct {
 	// JobImage and FetchImage are the images of the kubernetes builder's
 	// Jobs (see builder.JobSpec).
 	JobImage, FetchImage string
+	// SourceLimits cap what a build source may cost the worker; zero means
+	// source.DefaultLimits.
+	SourceLimits source.Limits
 }
 
 // Error types that are not worth retrying: the input is wrong.

@@ -210,7 +210,7 @@ func (a *Activities) unpack(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := source.Extract(r, dir); err != nil {
+	if err := source.Extract(r, dir, a.sourceLimits()); err != nil {
 		os.RemoveAll(dir)
 		return "", err
 	}
@@ -280,4 +280,12 @@ func retag(ctx context.Context, image string, target name.Reference) (string, er
 	}
 	d, err := img.Digest()
 	return d.String(), err
+}
+
+// sourceLimits are the worker's caps on a build source.
+func (a *Activities) sourceLimits() source.Limits {
+	if a.SourceLimits == (source.Limits{}) {
+		return source.DefaultLimits
+	}
+	return a.SourceLimits
 }

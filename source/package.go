@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,23 +34,30 @@ var epoch = time.Unix(0, 0).UTC()
 // Package writes dir as a gzipped tarball to w, leaving out what
 // .dockerignore excludes. Entries are in lexical order with fixed times and
 // owners, so the tarball depends only on the files' names, modes and bytes.
+//
+// Nothing outside dir is ever read: symlinks are stored as links, never
+// followed, and files are opened through an os.Root on dir. A symlink that
+// points outside dir (absolute, or climbing out with "..", alone or through
+// other links) is refused with its name: the worker would refuse the source
+// anyway, and saying so before the upload is the clearest place.
 func Package(dir string, w io.Writer) (Stats, error) {
 	var st Stats
-	matcher, err := ignoreMatcher(dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return st, fmt.Errorf("package %s: %w", dir, err)
+	}
+	defer root.Close()
+	matcher, err := ignoreMatcher(root)
 	if err != nil {
 		return st, err
 	}
 	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	tw := tar.NewWriter(zw)
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
+	links := map[string]string{}
+	err = fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil || rel == "." {
 			return err
 		}
-		rel = filepath.ToSlash(rel)
 		if matcher != nil {
 			skip, err := matcher.MatchesOrParentMatches(rel)
 			if err != nil {
@@ -66,8 +75,11 @@ func Package(dir string, w io.Writer) (Stats, error) {
 				return nil
 			}
 		}
-		return addEntry(tw, path, rel, d, &st)
+		return addEntry(tw, root, rel, d, &st, links)
 	})
+	if err == nil {
+		err = linksInside(links)
+	}
 	if err != nil {
 		return st, fmt.Errorf("package %s: %w", dir, err)
 	}
@@ -77,16 +89,20 @@ func Package(dir string, w io.Writer) (Stats, error) {
 	return st, zw.Close()
 }
 
-func addEntry(tw *tar.Writer, path, rel string, d fs.DirEntry, st *Stats) error {
+func addEntry(tw *tar.Writer, root *os.Root, rel string, d fs.DirEntry, st *Stats, links map[string]string) error {
 	info, err := d.Info()
 	if err != nil {
 		return err
 	}
 	var link string
 	if info.Mode()&fs.ModeSymlink != 0 {
-		if link, err = os.Readlink(path); err != nil {
+		if link, err = root.Readlink(rel); err != nil {
 			return err
 		}
+		if err := linkInside(rel, link); err != nil {
+			return refusedLink(rel, link)
+		}
+		links[rel] = link
 	} else if !info.Mode().IsRegular() && !info.IsDir() {
 		return nil // sockets, devices and pipes have no place in a build
 	}
@@ -107,7 +123,7 @@ func addEntry(tw *tar.Writer, path, rel string, d fs.DirEntry, st *Stats) error 
 	if !info.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(path)
+	f, err := root.Open(rel)
 	if err != nil {
 		return err
 	}
@@ -118,8 +134,24 @@ func addEntry(tw *tar.Writer, path, rel string, d fs.DirEntry, st *Stats) error 
 	return err
 }
 
-func ignoreMatcher(dir string) (*patternmatcher.PatternMatcher, error) {
-	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
+// refusedLink is the packager's error for a link that leads out.
+func refusedLink(rel, target string) error {
+	return fmt.Errorf("symlink %s points to %s, outside the source: make it a relative link inside the source, or list it in .dockerignore", rel, target)
+}
+
+// linksInside follows every link by its text, as a path lookup would, so
+// that links that each stay inside but lead out together are refused too.
+func linksInside(links map[string]string) error {
+	for _, name := range slices.Sorted(maps.Keys(links)) {
+		if _, err := resolveText(links, name); err != nil {
+			return refusedLink(name, links[name])
+		}
+	}
+	return nil
+}
+
+func ignoreMatcher(root *os.Root) (*patternmatcher.PatternMatcher, error) {
+	f, err := root.Open(".dockerignore")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -158,63 +190,4 @@ func ReadFile(r io.Reader, name string) ([]byte, error) {
 			return io.ReadAll(io.LimitReader(tr, 4<<20))
 		}
 	}
-}
-
-// Extract unpacks a gzipped source tarball into dir, refusing entries that
-// would land outside it.
-func Extract(r io.Reader, dir string) error {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		return fmt.Errorf("source is not a gzipped tarball: %w", err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rel := filepath.FromSlash(strings.TrimPrefix(filepath.ToSlash(filepath.Clean("/"+hdr.Name)), "/"))
-		if rel == "" || rel == "." {
-			continue
-		}
-		target := filepath.Join(dir, rel)
-		// A symlink extracted earlier must not carry a later entry out of
-		// dir (a link "a" -> "/etc" followed by a file "a/passwd").
-		if parent, err := filepath.EvalSymlinks(filepath.Dir(target)); err == nil {
-			if root, _ := filepath.EvalSymlinks(dir); parent != root && !strings.HasPrefix(parent, root+string(filepath.Separator)) {
-				return fmt.Errorf("extract %s: it leads out of the source through a symlink", hdr.Name)
-			}
-		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			err = os.MkdirAll(target, 0o755)
-		case tar.TypeSymlink:
-			if err = os.MkdirAll(filepath.Dir(target), 0o755); err == nil {
-				err = os.Symlink(hdr.Linkname, target)
-			}
-		case tar.TypeReg:
-			err = writeFile(target, tr, hdr.FileInfo().Mode().Perm())
-		}
-		if err != nil {
-			return fmt.Errorf("extract %s: %w", hdr.Name, err)
-		}
-	}
-}
-
-func writeFile(path string, r io.Reader, mode fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -232,13 +233,12 @@ func TestPackageDockerignoreDirectory(t *testing.T) {
 func TestPackageSymlinks(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
-		"target.txt":   "real",
-		"sub/file":     "f",
-		"link.txt":     "->target.txt",
-		"linkdir":      "->sub",
-		"dangling":     "->does/not/exist",
-		"sub/up":       "->../target.txt",
-		"absolute.txt": "->/etc/hostname",
+		"target.txt": "real",
+		"sub/file":   "f",
+		"link.txt":   "->target.txt",
+		"linkdir":    "->sub",
+		"dangling":   "->does/not/exist",
+		"sub/up":     "->../target.txt",
 	})
 	tgz, st := pack(t, dir)
 	es := unpack(t, tgz)
@@ -253,7 +253,7 @@ func TestPackageSymlinks(t *testing.T) {
 	}
 	want := map[string]string{
 		"link.txt": "target.txt", "linkdir": "sub", "dangling": "does/not/exist",
-		"sub/up": "../target.txt", "absolute.txt": "/etc/hostname",
+		"sub/up": "../target.txt",
 	}
 	if len(links) != len(want) {
 		t.Errorf("symlinks = %q, want %q", links, want)
@@ -325,5 +325,53 @@ func TestPackageMissingDir(t *testing.T) {
 	_, err := Package(filepath.Join(t.TempDir(), "nope"), io.Discard)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error = %v, want one that wraps ErrNotExist", err)
+	}
+}
+
+// The packager never follows a link out of the folder it packs: a link
+// that points outside is refused with its name, before anything is
+// uploaded, unless .dockerignore leaves it out.
+func TestPackageRefusesLinksOut(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"symlink to /", map[string]string{"Dockerfile": "FROM scratch\n", "host": "->/"},
+			"symlink host points to /, outside the source: make it a relative link inside the source, or list it in .dockerignore"},
+		{"absolute symlink to a file", map[string]string{"passwd": "->/etc/passwd"}, "symlink passwd points to /etc/passwd, outside the source"},
+		{"symlink climbing out", map[string]string{"a/b/up": "->../../.."}, "symlink a/b/up points to ../../.., outside the source"},
+		{"links that lead out together", map[string]string{"p": "->.", "q": "->p/../x"}, "symlink q points to p/../x, outside the source"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, tt.files)
+			var buf bytes.Buffer
+			_, err := Package(dir, &buf)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %v\nwant one line containing %q", err, tt.want)
+			}
+		})
+	}
+	// Ignored, the same link is no concern; the rest packs.
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{".dockerignore": "host\n", "host": "->/", "Dockerfile": "FROM scratch\n"})
+	tgz, _ := pack(t, dir)
+	if got := names(unpack(t, tgz)); !slices.Equal(got, []string{".dockerignore", "Dockerfile"}) {
+		t.Fatalf("entries %q", got)
+	}
+}
+
+// A FIFO in the folder is left out, never opened (which would block).
+func TestPackageSkipsFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"Dockerfile": "FROM scratch\n"})
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tgz, _ := pack(t, dir)
+	if got := names(unpack(t, tgz)); !slices.Equal(got, []string{"Dockerfile"}) {
+		t.Fatalf("entries %q", got)
 	}
 }
