@@ -8,6 +8,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/build"
 	"github.com/slipway-dev/slipway/cmd/builds"
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/cmd/codecserver"
 	"github.com/slipway-dev/slipway/cmd/deploy"
 	"github.com/slipway-dev/slipway/cmd/dev"
 	"github.com/slipway-dev/slipway/cmd/env"
@@ -48,6 +49,7 @@ workflow: open the Temporal UI to watch one.`,
 		dev.NewCmdDev(f),
 		system.NewCmdSystem(f),
 		worker.NewCmdWorker(f),
+		codecserver.NewCmdCodecServer(f),
 	)
 	return cmd
 }
