@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -37,7 +38,7 @@ func (k *kube) clusterDir() string { return filepath.Join(k.workdir(), "clusters
 func (k *kube) kubeconfig() string { return filepath.Join(k.clusterDir(), "kubeconfig.yaml") }
 
 func (k *kube) detail() string {
-	return fmt.Sprintf("%d kwok nodes  KUBECONFIG=%s", k.s.opts.Nodes, k.kubeconfig())
+	return fmt.Sprintf("%d kwok nodes × %d pods  KUBECONFIG=%s", k.s.opts.Nodes, k.s.opts.PodsPerNode, k.kubeconfig())
 }
 
 func (k *kube) client() (kubernetes.Interface, error) {
@@ -49,7 +50,28 @@ func (k *kube) client() (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-func (k *kube) running(ctx context.Context) bool { return k.ready(ctx) == nil }
+// running is true when the cluster answers with the nodes and pod
+// capacity asked for: `dev up --nodes 4` on a stack of two scales it.
+func (k *kube) running(ctx context.Context) bool {
+	if k.ready(ctx) != nil {
+		return false
+	}
+	c, err := k.client()
+	if err != nil {
+		return false
+	}
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false
+	}
+	want := resource.MustParse(fmt.Sprint(k.s.opts.PodsPerNode))
+	for _, n := range nodes.Items {
+		if n.Status.Allocatable.Pods().Cmp(want) != 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // ready is true when the API server is healthy and enough nodes are Ready.
 func (k *kube) ready(ctx context.Context) error {
@@ -110,15 +132,45 @@ func (k *kube) start(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := k.kwokctl(ctx, "scale", "node", "--replicas", fmt.Sprint(k.s.opts.Nodes)); err != nil {
+	// A /16 per node: kwok hands pod IPs out of the node's podCIDR, and
+	// kwokctl's /24 would run out past 254 pods.
+	if err := k.kwokctl(ctx, "scale", "node", "--replicas", fmt.Sprint(k.s.opts.Nodes),
+		"--param", ".podCIDR=\"10.0.0.0/16\"", "--param", fmt.Sprintf(".allocatable.pods=%d", k.s.opts.PodsPerNode)); err != nil {
 		return err
 	}
 	// Generous: on a loaded 2-core machine the nodes can take a while.
 	if err := waitFor(ctx, 3*time.Minute, nil, k.ready); err != nil {
 		return err
 	}
+	if err := k.setPodsPerNode(ctx); err != nil {
+		return err
+	}
 	if k.s.opts.AfterKubernetes != nil {
 		return k.s.opts.AfterKubernetes(ctx, k.kubeconfig())
+	}
+	return nil
+}
+
+// setPodsPerNode gives every node the configured pod capacity: nodes made
+// by an earlier `dev up` keep the capacity they were made with otherwise.
+func (k *kube) setPodsPerNode(ctx context.Context) error {
+	c, err := k.client()
+	if err != nil {
+		return err
+	}
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	want := resource.MustParse(fmt.Sprint(k.s.opts.PodsPerNode))
+	patch := fmt.Sprintf(`{"status":{"allocatable":{"pods":"%d"},"capacity":{"pods":"%d"}}}`, k.s.opts.PodsPerNode, k.s.opts.PodsPerNode)
+	for _, n := range nodes.Items {
+		if n.Status.Allocatable.Pods().Cmp(want) == 0 && n.Status.Capacity.Pods().Cmp(want) == 0 {
+			continue
+		}
+		if _, err := c.CoreV1().Nodes().PatchStatus(ctx, n.Name, []byte(patch)); err != nil {
+			return fmt.Errorf("node %s: set its pod capacity: %w", n.Name, err)
+		}
 	}
 	return nil
 }
@@ -130,6 +182,11 @@ func (k *kube) create(ctx context.Context) error {
 		// of their previous run.
 		"--extra-args", "kube-controller-manager=leader-elect=false",
 		"--extra-args", "kube-scheduler=leader-elect=false",
+		// Client rate limits off: kube-controller-manager and kube-scheduler
+		// get --kube-api-qps=5000 --kube-api-burst=10000 and kube-apiserver
+		// no in-flight limits, so a rollout of many services goes at the
+		// pace of the rollout (kwok's own client has no limit).
+		"--disable-qps-limits",
 	}
 	for flag, tool := range map[string]string{
 		"--etcd-binary":                    "etcd",

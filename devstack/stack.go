@@ -20,6 +20,13 @@ import (
 	"github.com/slipway-dev/slipway/config"
 )
 
+// The default cluster holds 50 services of 3 replicas each while each of
+// them surges (a new pod per service before an old one goes), with room.
+const (
+	DefaultNodes       = 2
+	DefaultPodsPerNode = 250
+)
+
 // Options place a stack. The zero value of every port means the default
 // port of `slipway dev up`; the harness passes free ports instead.
 type Options struct {
@@ -32,7 +39,8 @@ type Options struct {
 	RegistryPort int
 	Headless     bool   // no Temporal Web UI
 	Cluster      string // kwok cluster name
-	Nodes        int    // kwok nodes to keep
+	Nodes        int    // kwok nodes to keep (DefaultNodes)
+	PodsPerNode  int    // pods each kwok node takes (DefaultPodsPerNode)
 
 	// Ephemeral stacks (the harness) tie their processes to the starting
 	// process, so a crashed test binary leaves nothing behind.
@@ -71,7 +79,8 @@ func New(o Options) *Stack {
 	o.UIPort = cmp.Or(o.UIPort, 8233)
 	o.RegistryPort = cmp.Or(o.RegistryPort, 5000)
 	o.Cluster = cmp.Or(o.Cluster, "slipway")
-	o.Nodes = cmp.Or(o.Nodes, 2)
+	o.Nodes = cmp.Or(o.Nodes, DefaultNodes)
+	o.PodsPerNode = cmp.Or(o.PodsPerNode, DefaultPodsPerNode)
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -251,6 +260,13 @@ func (s *Stack) RestartTemporal(ctx context.Context) error {
 		return err
 	}
 	return s.temporal.start(ctx)
+}
+
+// RestartKubeAPIServer stops kube-apiserver alone and starts it again with
+// the same flags, as an operator's restart would; etcd, the controllers and
+// kwok stay up and reconnect. It returns once the API server is ready.
+func (s *Stack) RestartKubeAPIServer(ctx context.Context) error {
+	return s.kube.restartAPIServer(ctx)
 }
 
 // writeKey makes the blob store's URL-signing key once.

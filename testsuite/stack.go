@@ -219,3 +219,14 @@ func (s *Stack) RestartTemporal(t testing.TB) {
 		t.Fatal(err)
 	}
 }
+
+// RestartKubeAPIServer restarts kube-apiserver alone, with the same flags,
+// and returns once it is ready again.
+func (s *Stack) RestartKubeAPIServer(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := s.dev.RestartKubeAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -25,36 +25,41 @@ func NewCmdDev(f *cmdutil.Factory) *cobra.Command {
 		Use:   "dev",
 		Short: "Run slipway's local stack: Temporal, Kubernetes with kwok nodes, a registry and a worker",
 	}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use:     "up",
-			Short:   "Start whatever part of the local stack is not running, and wait until all of it answers",
-			Example: "  slipway dev up",
-			Args:    cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				s, err := stack(f)
-				if err != nil {
-					return err
-				}
-				start := time.Now()
-				if err := s.Up(cmd.Context()); err != nil {
-					return err
-				}
-				st := s.Settings()
-				fmt.Fprintf(f.IO.Out, "Local stack up in %.1fs.\n", time.Since(start).Seconds())
-				fmt.Fprintf(f.IO.Out, "Temporal UI: %s\n", st.TemporalUI)
-				fmt.Fprintf(f.IO.Out, "kubectl:     export KUBECONFIG=%s\n", st.Kubeconfig)
-				fmt.Fprintln(f.IO.Out, "Stop it with `slipway dev down`; its state stays for the next `slipway dev up`.")
-				return nil
-			},
+	var nodes, podsPerNode int
+	up := &cobra.Command{
+		Use:     "up",
+		Short:   "Start whatever part of the local stack is not running, and wait until all of it answers",
+		Example: "  slipway dev up\n  slipway dev up --nodes 4 --pods-per-node 500",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := stack(f, size{nodes: nodes, podsPerNode: podsPerNode,
+				nodesSet: cmd.Flags().Changed("nodes"), podsSet: cmd.Flags().Changed("pods-per-node")})
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			if err := s.Up(cmd.Context()); err != nil {
+				return err
+			}
+			st := s.Settings()
+			fmt.Fprintf(f.IO.Out, "Local stack up in %.1fs.\n", time.Since(start).Seconds())
+			fmt.Fprintf(f.IO.Out, "Temporal UI: %s\n", st.TemporalUI)
+			fmt.Fprintf(f.IO.Out, "kubectl:     export KUBECONFIG=%s\n", st.Kubeconfig)
+			fmt.Fprintln(f.IO.Out, "Stop it with `slipway dev down`; its state stays for the next `slipway dev up`.")
+			return nil
 		},
+	}
+	up.Flags().IntVar(&nodes, "nodes", devstack.DefaultNodes, "kwok nodes to run (env SLIPWAY_DEV_NODES)")
+	up.Flags().IntVar(&podsPerNode, "pods-per-node", devstack.DefaultPodsPerNode, "pods each kwok node takes (env SLIPWAY_DEV_PODS_PER_NODE)")
+	cmd.AddCommand(
+		up,
 		&cobra.Command{
 			Use:     "down",
 			Short:   "Stop the local stack; its state stays on disk",
 			Example: "  slipway dev down",
 			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				s, err := stack(f)
+				s, err := stack(f, size{})
 				if err != nil {
 					return err
 				}
@@ -67,7 +72,7 @@ func NewCmdDev(f *cmdutil.Factory) *cobra.Command {
 			Example: "  slipway dev status",
 			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				s, err := stack(f)
+				s, err := stack(f, size{})
 				if err != nil {
 					return err
 				}
@@ -95,7 +100,7 @@ func NewCmdDev(f *cmdutil.Factory) *cobra.Command {
 			Example: "  slipway dev reset && slipway dev up",
 			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				s, err := stack(f)
+				s, err := stack(f, size{})
 				if err != nil {
 					return err
 				}
@@ -110,7 +115,14 @@ func NewCmdDev(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func stack(f *cmdutil.Factory) (*devstack.Stack, error) {
+// size is the kwok cluster's: flags of `dev up` win over the environment,
+// which wins over devstack's defaults.
+type size struct {
+	nodes, podsPerNode int
+	nodesSet, podsSet  bool
+}
+
+func stack(f *cmdutil.Factory, sz size) (*devstack.Stack, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -134,6 +146,30 @@ func stack(f *cmdutil.Factory) (*devstack.Stack, error) {
 			if *port, err = strconv.Atoi(v); err != nil {
 				return nil, fmt.Errorf("%s=%q is not a port number", env, v)
 			}
+		}
+	}
+	for _, c := range []struct {
+		env, flag string
+		set       bool
+		flagValue int
+		dst       *int
+	}{
+		{"SLIPWAY_DEV_NODES", "--nodes", sz.nodesSet, sz.nodes, &o.Nodes},
+		{"SLIPWAY_DEV_PODS_PER_NODE", "--pods-per-node", sz.podsSet, sz.podsPerNode, &o.PodsPerNode},
+	} {
+		if c.set {
+			if c.flagValue < 1 {
+				return nil, fmt.Errorf("%s %d: give a whole number of at least 1", c.flag, c.flagValue)
+			}
+			*c.dst = c.flagValue
+			continue
+		}
+		if v := os.Getenv(c.env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("%s=%q: give a whole number of at least 1", c.env, v)
+			}
+			*c.dst = n
 		}
 	}
 	return devstack.New(o), nil

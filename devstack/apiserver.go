@@ -1,0 +1,139 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// kwokComponent is what kwokctl records in the cluster's kwok.yaml about one
+// process it runs: enough to start that process again the way kwokctl does.
+type kwokComponent struct {
+	Name    string   `json:"name"`
+	Binary  string   `json:"binary"`
+	Args    []string `json:"args"`
+	WorkDir string   `json:"workDir"`
+	Envs    []struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	} `json:"envs"`
+}
+
+// component finds one of the cluster's processes in kwok.yaml, whose first
+// document is kwokctl's configuration (the Stages follow it).
+func (k *kube) component(name string) (*kwokComponent, error) {
+	b, err := os.ReadFile(filepath.Join(k.clusterDir(), "kwok.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("the cluster is not created: run `slipway dev up` (%v)", err)
+	}
+	for _, doc := range bytes.Split(b, []byte("\n---")) {
+		var conf struct {
+			Kind       string          `json:"kind"`
+			Components []kwokComponent `json:"components"`
+		}
+		if err := yaml.Unmarshal(doc, &conf); err != nil || conf.Kind != "KwokctlConfiguration" {
+			continue
+		}
+		for i := range conf.Components {
+			if conf.Components[i].Name == name {
+				return &conf.Components[i], nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%s: no component %s: run `slipway dev reset` to make the cluster again", filepath.Join(k.clusterDir(), "kwok.yaml"), name)
+}
+
+// restartAPIServer stops kube-apiserver alone (SIGTERM: it drains and
+// exits; SIGKILL after a grace period) and starts the same binary with the
+// same flags, in the same folder, with the same log and pid files as
+// kwokctl, so `kwokctl stop cluster` and `slipway dev down` still find it.
+// Restarting the whole cluster would also restart etcd and the controllers,
+// which is slower and not the fault being simulated.
+func (k *kube) restartAPIServer(ctx context.Context) error {
+	c, err := k.component("kube-apiserver")
+	if err != nil {
+		return err
+	}
+	pidFile := filepath.Join(c.WorkDir, "pids", filepath.Base(c.Binary)+".pid")
+	if b, err := os.ReadFile(pidFile); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			if err := stopPid(pid, c.Binary, 15*time.Second); err != nil {
+				return err
+			}
+		}
+	}
+	log, err := os.OpenFile(filepath.Join(c.WorkDir, "logs", filepath.Base(c.Binary)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(c.Binary, c.Args...)
+	cmd.Dir = c.WorkDir
+	cmd.Env = os.Environ()
+	for _, e := range c.Envs {
+		cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	// Its own session, as kwokctl starts it: it outlives whoever restarted
+	// it and is stopped by its pid file.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start kube-apiserver: %w", err)
+	}
+	// An API server that exits at once (a flag it refuses) ends the wait.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited); cancel() }()
+	// kwokctl writes the pid with no newline; it parses it with Atoi.
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		return err
+	}
+	return waitFor(ctx, 90*time.Second, nil, func(ctx context.Context) error {
+		select {
+		case <-exited:
+			return fmt.Errorf("kube-apiserver exited: see %s", log.Name())
+		default:
+			return k.ready(ctx)
+		}
+	})
+}
+
+// stopPid sends SIGTERM to pid if it still runs bin, waits up to grace for
+// it to exit, then SIGKILLs it.
+func stopPid(pid int, bin string, grace time.Duration) error {
+	runs := func() bool {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !bytes.Contains(cmdline, []byte(filepath.Base(bin))) {
+			return false
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		return err == nil && !isZombie(stat)
+	}
+	if !runs() {
+		return nil
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for deadline := time.Now().Add(grace); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if !runs() {
+			return nil
+		}
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	for range 100 {
+		if !runs() {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("kube-apiserver (pid %d) did not stop: kill it by hand", pid)
+}
