@@ -2,17 +2,26 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/rbac"
 	"github.com/slipway-dev/slipway/records"
 )
 
@@ -21,16 +30,59 @@ type AppInput struct {
 	// CreatedBy identifies the workflow that asks, so a retried create
 	// recognises its own earlier write.
 	CreatedBy string
+	// Force deletes an app even while a build or promotion of it runs:
+	// they are cancelled first (a cancelled promotion rolls back).
+	Force bool
+	// Runs names the workflows of the app's work, whose IDs the
+	// workflows package owns.
+	Runs AppRuns
+}
+
+// AppRuns are the workflow IDs of an app's builds and promotions.
+type AppRuns struct {
+	Promote     string // the app's one promotion workflow ID
+	BuildPrefix string // every build workflow ID of the app starts with it
 }
 
 type AppResult struct {
 	Namespace string
 }
 
-// CreateApp makes the app's namespace and record.
+// Owned reports whether an object carries the labels slipway puts on what
+// it makes for an app of a rack. slipway adopts, changes and deletes only
+// what is Owned: RBAC cannot scope a namespace by its labels, so this check
+// is the guard.
+func Owned(labels map[string]string, rack, app string) bool {
+	return labels[records.LabelRack] == rack && labels[records.LabelApp] == app
+}
+
+// NotOwnedError is why slipway refuses to make an app whose namespace
+// exists without slipway's labels.
+func NotOwnedError(ns string) error {
+	return fmt.Errorf("namespace %s exists and is not slipway's: pick another app name", ns)
+}
+
+// NotOwnedDeleteError is why slipway refuses to delete a namespace.
+func NotOwnedDeleteError(ns string) error {
+	return fmt.Errorf("namespace %s is not slipway's (it lacks slipway's labels): slipway will not delete it; delete it with kubectl if you mean to", ns)
+}
+
+// BusyError is why an app is not deleted while work on it runs.
+func BusyError(app string) error {
+	return fmt.Errorf("app %s is currently updating: wait for it or use --force", app)
+}
+
+// CreateApp makes the app's namespace and record. It never adopts a
+// namespace that slipway did not make.
 func (a *Activities) CreateApp(ctx context.Context, in AppInput) (AppResult, error) {
 	s := a.Store
+	if err := model.ValidateApp(s.Rack, in.App); err != nil {
+		return AppResult{}, permanent(ErrInvalid, err)
+	}
 	ns := s.Namespace(in.App)
+	if _, err := a.ownedNamespace(ctx, in.App, NotOwnedError); err != nil {
+		return AppResult{}, err
+	}
 	if existing, err := s.GetApp(ctx, in.App); err == nil {
 		if existing.Annotations[records.AnnotationCreatedBy] == in.CreatedBy {
 			return AppResult{Namespace: ns}, nil
@@ -44,14 +96,18 @@ func (a *Activities) CreateApp(ctx context.Context, in AppInput) (AppResult, err
 		Labels: map[string]string{records.LabelRack: s.Rack, records.LabelApp: in.App},
 	}}, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		n, gerr := s.Core.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		if gerr != nil {
-			return AppResult{}, gerr
+		// Someone made it since the check: adopt it only if it is ours.
+		n, err := a.ownedNamespace(ctx, in.App, NotOwnedError)
+		if err != nil {
+			return AppResult{}, err
 		}
-		if n.DeletionTimestamp != nil {
+		if n != nil && n.DeletionTimestamp != nil {
 			return AppResult{}, fmt.Errorf("namespace %s is still being deleted", ns) // retried
 		}
 	} else if err != nil {
+		return AppResult{}, err
+	}
+	if err := a.bindWorker(ctx, in.App); err != nil {
 		return AppResult{}, err
 	}
 	_, err = s.CreateApp(ctx, &records.App{
@@ -68,26 +124,252 @@ func (a *Activities) CreateApp(ctx context.Context, in AppInput) (AppResult, err
 	return AppResult{Namespace: ns}, err
 }
 
-// MarkAppDeleting shows the app as deleting while its namespace goes.
-func (a *Activities) MarkAppDeleting(ctx context.Context, in AppInput) error {
-	_, err := a.Store.MutateApp(ctx, in.App, func(app *records.App) { app.Status.Status = model.AppDeleting })
-	if records.IsNotFound(err) {
-		return nil // already gone with its namespace
+// bindWorker gives the rack's worker its rights inside the app's namespace
+// (see package rbac): they are never granted cluster-wide.
+func (a *Activities) bindWorker(ctx context.Context, app string) error {
+	b := rbac.AppBinding(a.Store.Rack, app)
+	_, err := a.Store.Core.RbacV1().RoleBindings(b.Namespace).Create(ctx, b, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	if apierrors.IsForbidden(err) {
+		return permanent(ErrInvalid, fmt.Errorf("cannot bind the worker's role in namespace %s: run `slipway system install` to update slipway's RBAC (%v)", b.Namespace, err))
 	}
 	return err
 }
 
-// DeleteNamespace deletes the app's namespace and returns once it is gone,
-// watching it rather than polling, and heartbeating while it waits.
+// ownedNamespace returns the app's namespace, nil if there is none, and a
+// permanent error made by refuse if it exists without slipway's labels.
+func (a *Activities) ownedNamespace(ctx context.Context, app string, refuse func(string) error) (*corev1.Namespace, error) {
+	s := a.Store
+	n, err := s.Core.CoreV1().Namespaces().Get(ctx, s.Namespace(app), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !Owned(n.Labels, s.Rack, app) {
+		return nil, permanent(ErrConflict, refuse(n.Name))
+	}
+	return n, nil
+}
+
+// checkDeletable refuses a delete of an app whose name is reserved or
+// whose namespace is not slipway's.
+func (a *Activities) checkDeletable(ctx context.Context, app string) error {
+	if err := model.ValidateApp(a.Store.Rack, app); err != nil {
+		return permanent(ErrInvalid, err)
+	}
+	_, err := a.ownedNamespace(ctx, app, NotOwnedDeleteError)
+	return err
+}
+
+// InFlight is the work on an app that a delete would cut short.
+type InFlight struct {
+	// Promotion: the app's promotion workflow runs, or its record says
+	// updating.
+	Promotion bool
+	// Builds are the IDs of builds whose workflow runs or whose record
+	// says running.
+	Builds []string
+}
+
+// Busy reports whether anything runs.
+func (f InFlight) Busy() bool { return f.Promotion || len(f.Builds) > 0 }
+
+// FindInFlight finds the builds and promotion of an app that run. The
+// records never lag but miss a run that has not written one yet; Temporal
+// (when tc is not nil) sees every run, its visibility a moment late. Both
+// are asked.
+func FindInFlight(ctx context.Context, s *records.Store, tc client.Client, app string, runs AppRuns) (InFlight, error) {
+	var f InFlight
+	rec, err := s.GetApp(ctx, app)
+	if err != nil && !records.IsNotFound(err) {
+		return f, err
+	}
+	if rec != nil && rec.Status.Status == model.AppUpdating {
+		f.Promotion = true
+	}
+	builds, err := s.ListBuilds(ctx, app)
+	if err != nil {
+		return f, err
+	}
+	for _, b := range builds {
+		if b.Status.Status == model.BuildRunning || b.Status.Status == model.BuildCreated {
+			f.Builds = append(f.Builds, b.Spec.ID)
+		}
+	}
+	if tc != nil {
+		if running, err := workflowRunning(ctx, tc, runs.Promote); err != nil {
+			return f, err
+		} else if running {
+			f.Promotion = true
+		}
+		ids, err := openBuilds(ctx, tc, app, runs.BuildPrefix)
+		if err != nil {
+			return f, err
+		}
+		f.Builds = append(f.Builds, ids...)
+	}
+	slices.Sort(f.Builds)
+	f.Builds = slices.Compact(f.Builds)
+	return f, nil
+}
+
+// workflowRunning reports whether the newest run of a workflow ID is open.
+func workflowRunning(ctx context.Context, tc client.Client, id string) (bool, error) {
+	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}
+
+// openBuilds lists the IDs of the app's open build runs from visibility.
+func openBuilds(ctx context.Context, tc client.Client, app, prefix string) ([]string, error) {
+	var ids []string
+	req := &workflowservice.ListWorkflowExecutionsRequest{
+		// App names are DNS labels: nothing in them needs quoting.
+		Query: fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", config.SearchApp, app),
+	}
+	for {
+		resp, err := tc.ListWorkflow(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range resp.GetExecutions() {
+			if id, ok := strings.CutPrefix(e.GetExecution().GetWorkflowId(), prefix); ok && prefix != "" {
+				ids = append(ids, id)
+			}
+		}
+		if len(resp.GetNextPageToken()) == 0 {
+			return ids, nil
+		}
+		req.NextPageToken = resp.GetNextPageToken()
+	}
+}
+
+// StopAppWork makes way for a delete: it refuses a reserved name or a
+// namespace that is not slipway's, then, if a build or promotion of the
+// app runs, refuses (without Force) or cancels them and waits until their
+// runs have ended (a cancelled promotion first rolls back).
+func (a *Activities) StopAppWork(ctx context.Context, in AppInput) error {
+	if err := a.checkDeletable(ctx, in.App); err != nil {
+		return err
+	}
+	f, err := FindInFlight(ctx, a.Store, a.Temporal, in.App, in.Runs)
+	if err != nil {
+		return err
+	}
+	if !f.Busy() {
+		return nil
+	}
+	if !in.Force {
+		return permanent(ErrConflict, BusyError(in.App))
+	}
+	if a.Temporal == nil {
+		return permanent(ErrInvalid, errors.New("this worker has no Temporal client to cancel runs with"))
+	}
+	var ids []string
+	if f.Promotion {
+		ids = append(ids, in.Runs.Promote)
+	}
+	for _, b := range f.Builds {
+		ids = append(ids, in.Runs.BuildPrefix+b)
+	}
+	for _, id := range ids {
+		// A run that has ended (or never started) is what we want.
+		var nf *serviceerror.NotFound
+		if err := a.Temporal.CancelWorkflow(ctx, id, ""); err != nil && !errors.As(err, &nf) {
+			return fmt.Errorf("cancel %s: %w", id, err)
+		}
+	}
+	for _, id := range ids {
+		for {
+			running, err := workflowRunning(ctx, a.Temporal, id)
+			if err != nil {
+				return err
+			}
+			if !running {
+				break
+			}
+			activity.RecordHeartbeat(ctx, id)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// MarkAppDeleting shows the app as deleting while its namespace goes. The
+// write is conditional on the record not changing since it was read, so a
+// promotion that marks the app updating meanwhile is never overwritten
+// (without Force the delete then stops).
+func (a *Activities) MarkAppDeleting(ctx context.Context, in AppInput) error {
+	if err := a.checkDeletable(ctx, in.App); err != nil {
+		return err
+	}
+	for {
+		app, err := a.Store.GetApp(ctx, in.App)
+		if records.IsNotFound(err) {
+			return nil // already gone with its namespace
+		}
+		if err != nil {
+			return err
+		}
+		if app.Status.Status == model.AppUpdating && !in.Force {
+			return permanent(ErrConflict, BusyError(in.App))
+		}
+		if app.Status.Status == model.AppDeleting {
+			return nil
+		}
+		app.Status.Status = model.AppDeleting
+		_, err = a.Store.UpdateApp(ctx, app)
+		if !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+}
+
+// DeleteNamespace deletes the app's namespace, only if it carries
+// slipway's labels, and returns once it is gone, watching it rather than
+// polling, and heartbeating while it waits. The delete is conditional on
+// the UID and resourceVersion that were checked, so a namespace swapped or
+// relabelled after the check is not deleted.
 func (a *Activities) DeleteNamespace(ctx context.Context, in AppInput) error {
 	core := a.Store.Core.CoreV1().Namespaces()
 	ns := a.Store.Namespace(in.App)
-	err := core.Delete(ctx, ns, metav1.DeleteOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
+	for {
+		n, err := a.ownedNamespace(ctx, in.App, NotOwnedDeleteError)
+		if err != nil {
+			return err
+		}
+		if n == nil {
+			return nil
+		}
+		if n.DeletionTimestamp != nil {
+			break
+		}
+		uid, rv := n.UID, n.ResourceVersion
+		err = core.Delete(ctx, ns, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if apierrors.IsConflict(err) {
+			continue // changed since the check: check it again
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	for {
 		list, err := core.List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", ns).String()})

@@ -10,6 +10,9 @@ import (
 
 type AppInput struct {
 	App string
+	// Force deletes the app even while a build or promotion of it runs,
+	// cancelling them first.
+	Force bool
 }
 
 type AppResult struct {
@@ -26,10 +29,27 @@ func CreateApp(ctx workflow.Context, in AppInput) (AppResult, error) {
 	return AppResult{Namespace: res.Namespace}, err
 }
 
-// DeleteApp marks the app deleting, then deletes its namespace (and so
-// everything in it) and waits until it is gone.
+// AppRuns names the workflow IDs of an app's builds and promotion.
+func AppRuns(app string) activities.AppRuns {
+	return activities.AppRuns{Promote: PromoteWorkflowID(app), BuildPrefix: BuildWorkflowID(app, "")}
+}
+
+// stopWorkTimeout bounds cancelling an app's work: a cancelled promotion
+// rolls back, which is watched for at most compensationTimeout.
+const stopWorkTimeout = compensationTimeout + time.Minute
+
+// DeleteApp refuses while a build or promotion of the app runs (Force
+// cancels them and waits until they end), marks the app deleting, then
+// deletes its namespace (and so everything in it) and waits until it is
+// gone. Each step refuses a namespace that is not slipway's.
 func DeleteApp(ctx workflow.Context, in AppInput) (AppResult, error) {
-	ain := activities.AppInput{App: in.App}
+	ain := activities.AppInput{App: in.App, Force: in.Force, Runs: AppRuns(in.App)}
+	// Runs started before the guard existed go straight to the mark.
+	if v := workflow.GetVersion(ctx, "delete-stops-work", workflow.DefaultVersion, 1); v == 1 {
+		if err := workflow.ExecuteActivity(waitOptions(ctx, stopWorkTimeout), a.StopAppWork, ain).Get(ctx, nil); err != nil {
+			return AppResult{}, err
+		}
+	}
 	if err := workflow.ExecuteActivity(recordOptions(ctx), a.MarkAppDeleting, ain).Get(ctx, nil); err != nil {
 		return AppResult{}, err
 	}

@@ -50,24 +50,62 @@ func TestCreateAppConflict(t *testing.T) {
 
 func TestDeleteApp(t *testing.T) {
 	env, rec := newEnv(t)
+	env.OnActivity(acts.StopAppWork, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.MarkAppDeleting, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.DeleteNamespace, mock.Anything, mock.Anything).After(2 * time.Minute).Return(nil)
 	env.ExecuteWorkflow(workflows.DeleteApp, workflows.AppInput{App: app})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
-	wantNames(t, rec, "MarkAppDeleting", "DeleteNamespace")
-	wantEqual(t, "MarkAppDeleting input", only[activities.AppInput](rec, "MarkAppDeleting"), activities.AppInput{App: app})
-	wantEqual(t, "DeleteNamespace input", only[activities.AppInput](rec, "DeleteNamespace"), activities.AppInput{App: app})
+	wantNames(t, rec, "StopAppWork", "MarkAppDeleting", "DeleteNamespace")
+	want := activities.AppInput{App: app, Runs: activities.AppRuns{Promote: "promote/" + app, BuildPrefix: "build/" + app + "/"}}
+	wantEqual(t, "StopAppWork input", only[activities.AppInput](rec, "StopAppWork"), want)
+	wantEqual(t, "MarkAppDeleting input", only[activities.AppInput](rec, "MarkAppDeleting"), want)
+	wantEqual(t, "DeleteNamespace input", only[activities.AppInput](rec, "DeleteNamespace"), want)
 	info := rec.callsOf("DeleteNamespace")[0].Info
 	if info.StartToCloseTimeout != 10*time.Minute || info.HeartbeatTimeout != 10*time.Second {
 		t.Errorf("DeleteNamespace: start-to-close %s, heartbeat %s; want 10m and 10s", info.StartToCloseTimeout, info.HeartbeatTimeout)
 	}
+	if info := rec.callsOf("StopAppWork")[0].Info; info.HeartbeatTimeout == 0 || info.StartToCloseTimeout < 5*time.Minute {
+		t.Errorf("StopAppWork: start-to-close %s, heartbeat %s; want a heartbeat and room for a rollback", info.StartToCloseTimeout, info.HeartbeatTimeout)
+	}
+}
+
+func TestDeleteAppForcePassesForce(t *testing.T) {
+	env, rec := newEnv(t)
+	env.OnActivity(acts.StopAppWork, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.MarkAppDeleting, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.DeleteNamespace, mock.Anything, mock.Anything).Return(nil)
+	env.ExecuteWorkflow(workflows.DeleteApp, workflows.AppInput{App: app, Force: true})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	for _, name := range []string{"StopAppWork", "MarkAppDeleting", "DeleteNamespace"} {
+		if !only[activities.AppInput](rec, name).Force {
+			t.Errorf("%s was not told to force", name)
+		}
+	}
+}
+
+// A delete refused because the app is busy (or its namespace is not
+// slipway's) touches nothing: no mark, no delete.
+func TestDeleteAppBusyChangesNothing(t *testing.T) {
+	env, rec := newEnv(t)
+	msg := "app " + app + " is currently updating: wait for it or use --force"
+	env.OnActivity(acts.StopAppWork, mock.Anything, mock.Anything).Return(permanent(msg, activities.ErrConflict))
+	env.OnActivity(acts.MarkAppDeleting, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.DeleteNamespace, mock.Anything, mock.Anything).Return(nil)
+	env.ExecuteWorkflow(workflows.DeleteApp, workflows.AppInput{App: app})
+	if got := appError(t, env.GetWorkflowError()).Message(); got != msg {
+		t.Errorf("workflow error %q, want %q", got, msg)
+	}
+	wantNames(t, rec, "StopAppWork")
 }
 
 func TestDeleteAppMarkFailure(t *testing.T) {
 	env, rec := newEnv(t)
 	msg := "app " + app + " not found"
+	env.OnActivity(acts.StopAppWork, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.MarkAppDeleting, mock.Anything, mock.Anything).Return(permanent(msg, activities.ErrNotFound))
 	env.OnActivity(acts.DeleteNamespace, mock.Anything, mock.Anything).Return(nil)
 	env.ExecuteWorkflow(workflows.DeleteApp, workflows.AppInput{App: app})
@@ -75,5 +113,5 @@ func TestDeleteAppMarkFailure(t *testing.T) {
 		t.Errorf("workflow error %q, want %q", got, msg)
 	}
 	// The namespace is left alone when the app could not be marked.
-	wantNames(t, rec, "MarkAppDeleting")
+	wantNames(t, rec, "StopAppWork", "MarkAppDeleting")
 }

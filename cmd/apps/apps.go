@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/cmd/promotions"
 	"github.com/slipway-dev/slipway/model"
@@ -53,7 +55,11 @@ func newCmdCreate(f *cmdutil.Factory) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := model.ValidateAppName(name); err != nil {
+			settings, err := f.Settings()
+			if err != nil {
+				return err
+			}
+			if err := model.ValidateApp(settings.Rack, name); err != nil {
 				return err
 			}
 			s, err := f.Store()
@@ -62,6 +68,11 @@ func newCmdCreate(f *cmdutil.Factory) *cobra.Command {
 			}
 			if _, err := s.GetApp(cmd.Context(), name); err == nil {
 				return fmt.Errorf("app already exists: %s", name)
+			}
+			// Fail fast on a namespace that is someone else's; the workflow
+			// checks again (a user may not be allowed to read namespaces).
+			if n, err := s.Core.CoreV1().Namespaces().Get(cmd.Context(), s.Namespace(name), metav1.GetOptions{}); err == nil && !activities.Owned(n.Labels, s.Rack, name) {
+				return activities.NotOwnedError(n.Name)
 			}
 			return cmdutil.Step(f.IO.Out, "Creating "+name, func() (string, error) {
 				var res workflows.AppResult
@@ -109,22 +120,56 @@ func AppInfo(a *records.App) *cmdutil.Info {
 }
 
 func newCmdDelete(f *cmdutil.Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:     "delete NAME",
-		Short:   "Delete an app and everything in its namespace; waits until it is gone",
-		Example: "  slipway apps delete myapp",
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete an app and everything in its namespace; waits until it is gone",
+		Long: `Delete an app and everything in its namespace; waits until it is gone.
+
+It is refused while a build or promotion of the app runs; --force cancels
+them first (a cancelled promotion rolls back), then deletes. A namespace
+without slipway's labels is never deleted.`,
+		Example: "  slipway apps delete myapp\n  slipway apps delete myapp --force",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := f.App(cmd.Context(), args[0])
+			ctx := cmd.Context()
+			settings, err := f.Settings()
 			if err != nil {
 				return err
 			}
+			if err := model.ValidateApp(settings.Rack, args[0]); err != nil {
+				return err
+			}
+			a, s, err := f.AppStore(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			// The workflow checks all of this again; these checks only make
+			// a refusal fast and start no workflow.
+			if n, err := s.Core.CoreV1().Namespaces().Get(ctx, s.Namespace(a.Name), metav1.GetOptions{}); err == nil && !activities.Owned(n.Labels, s.Rack, a.Name) {
+				return activities.NotOwnedDeleteError(n.Name)
+			}
+			if !force {
+				tc, err := f.Temporal()
+				if err != nil {
+					return err
+				}
+				busy, err := activities.FindInFlight(ctx, s, tc, a.Name, workflows.AppRuns(a.Name))
+				if err != nil {
+					return cmdutil.KubeError(err)
+				}
+				if busy.Busy() {
+					return activities.BusyError(a.Name)
+				}
+			}
 			return cmdutil.Step(f.IO.Out, "Deleting "+a.Name, func() (string, error) {
 				var res workflows.AppResult
-				return "", f.RunWorkflow(cmd.Context(), cmdutil.RunOptions{
+				return "", f.RunWorkflow(ctx, cmdutil.RunOptions{
 					ID: workflows.AppWorkflowID("delete", a.Name), App: a.Name, Summary: "delete app " + a.Name,
-				}, workflows.DeleteApp, workflows.AppInput{App: a.Name}, &res)
+				}, workflows.DeleteApp, workflows.AppInput{App: a.Name, Force: force}, &res)
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "cancel a running build or promotion of the app (the promotion rolls back), then delete")
+	return cmd
 }

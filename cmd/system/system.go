@@ -2,10 +2,14 @@
 package system
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/rbac"
 	"github.com/slipway-dev/slipway/records"
 )
 
@@ -14,21 +18,32 @@ func NewCmdSystem(f *cmdutil.Factory) *cobra.Command {
 	var print bool
 	install := &cobra.Command{
 		Use:   "install",
-		Short: "Install slipway's custom resources (App, Build, Release) on the cluster",
+		Short: "Install slipway's custom resources and the RBAC of its worker and users",
+		Long: `Install slipway's custom resources (App, Build, Release, Promotion) and
+its RBAC: the namespace <rack>-system with the ServiceAccount slipway-worker
+that workers run as; the ClusterRoles slipway-worker (bound to it
+cluster-wide), slipway-worker-app (bound to it in each app namespace, never
+cluster-wide) and slipway-user (for people who run the CLI: bind it with a
+RoleBinding per app namespace). It is safe to run again, e.g. after an
+upgrade: it also binds the worker in the rack's existing app namespaces.`,
 		Example: `  slipway system install --kubeconfig ~/.kube/prod
   slipway system install --print | kubectl apply -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := f.Settings()
+			if err != nil {
+				return err
+			}
 			if print {
 				b, err := records.CRDManifests()
 				if err != nil {
 					return err
 				}
-				_, err = f.IO.Out.Write(b)
-				return err
-			}
-			s, err := f.Settings()
-			if err != nil {
+				r, err := rbac.Manifests(s.Rack)
+				if err != nil {
+					return err
+				}
+				_, err = f.IO.Out.Write(append(b, r...))
 				return err
 			}
 			rc, err := s.RESTConfig()
@@ -39,15 +54,23 @@ func NewCmdSystem(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return cmdutil.Step(f.IO.Out, "Installing custom resources", func() (string, error) {
-				if err := records.InstallCRDs(cmd.Context(), dyn); err != nil {
+			err = cmdutil.Step(f.IO.Out, "Installing custom resources", func() (string, error) {
+				return "", cmdutil.KubeError(records.InstallCRDs(cmd.Context(), dyn))
+			})
+			if err != nil {
+				return err
+			}
+			sa := model.SystemNamespace(s.Rack) + "/" + rbac.ServiceAccount
+			return cmdutil.Step(f.IO.Out, "Installing roles for ServiceAccount "+sa, func() (string, error) {
+				bound, err := rbac.Install(cmd.Context(), dyn, s.Rack)
+				if err != nil {
 					return "", cmdutil.KubeError(err)
 				}
-				return "", nil
+				return fmt.Sprintf("bound in %d app namespaces", len(bound)), nil
 			})
 		},
 	}
-	install.Flags().BoolVar(&print, "print", false, "print the CustomResourceDefinitions instead of applying them")
+	install.Flags().BoolVar(&print, "print", false, "print the CustomResourceDefinitions and RBAC objects instead of applying them")
 	cmd.AddCommand(install)
 	return cmd
 }

@@ -1,0 +1,151 @@
+package testsuite
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/rbac"
+)
+
+// WorkerKubeconfig mints a token for the rack's worker ServiceAccount
+// (which `slipway system install` makes) with the TokenRequest API and
+// writes a kubeconfig that authenticates with that token only, so whatever
+// uses it has exactly the worker's RBAC rights.
+func (s *Stack) WorkerKubeconfig(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ttl := int64(time.Hour / time.Second)
+	tr, err := s.Kube.CoreV1().ServiceAccounts(model.SystemNamespace(s.Settings.Rack)).CreateToken(ctx, rbac.ServiceAccount,
+		&authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: &ttl}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("token for the worker's ServiceAccount (run `slipway system install` first): %v", err)
+	}
+	rc, err := s.Settings.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData, InsecureSkipTLSVerify: rc.Insecure}
+	if len(rc.CAData) == 0 && rc.CAFile != "" {
+		if cluster.CertificateAuthorityData, err = os.ReadFile(rc.CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["stack"] = cluster
+	cfg.AuthInfos["worker"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts["worker"] = &clientcmdapi.Context{Cluster: "stack", AuthInfo: "worker"}
+	cfg.CurrentContext = "worker"
+	path := filepath.Join(t.TempDir(), "worker.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// KubeFor is a Kubernetes client that uses a kubeconfig file.
+func KubeFor(t testing.TB, kubeconfig string) kubernetes.Interface {
+	t.Helper()
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// CanI asks the API server, as the client's own identity, whether it may
+// do verb on group/resource in namespace (a SelfSubjectAccessReview, what
+// `kubectl auth can-i` sends).
+func CanI(t testing.TB, c kubernetes.Interface, verb, group, resource, namespace string) bool {
+	t.Helper()
+	r, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(), &authzv1.SelfSubjectAccessReview{
+		Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{
+			Verb: verb, Group: group, Resource: resource, Namespace: namespace,
+		}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Status.Allowed
+}
+
+// StartExtraWorker starts another `slipway worker` against the stack with
+// extra environment (KUBECONFIG=... to run it as someone else), waits
+// until Temporal sees it poll, and stops it when the test ends. Its log
+// is in the test's temporary folder, printed if the test fails.
+func (s *Stack) StartExtraWorker(t testing.TB, env ...string) {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), "worker.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(s.Slipway, "worker")
+	cmd.Dir = s.Home
+	cmd.Env = append(append(os.Environ(), "SLIPWAY_HOME="+s.Home), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Its own process group, so stopping it stops nothing else; and it
+	// dies with this test binary.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		logFile.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("extra worker's log:\n%s", b)
+			}
+		}
+	})
+	prefix := fmt.Sprintf("%d@", cmd.Process.Pid)
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		resp, err := s.Temporal.DescribeTaskQueue(ctx, config.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		cancel()
+		if err == nil {
+			for _, p := range resp.GetPollers() {
+				if strings.HasPrefix(p.GetIdentity(), prefix) {
+					return
+				}
+			}
+		}
+		if cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(logPath)
+	t.Fatalf("the extra worker never polled %s; its log:\n%s", config.TaskQueue, b)
+}
