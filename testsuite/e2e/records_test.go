@@ -205,9 +205,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		err   string // a substring of the one-line error
 		stdin string
 	}{
-		{"no equals", []string{"env", "set", "FOO", "-a", "strict"}, `invalid env pair "FOO"`, ""},
+		{"no equals", []string{"env", "set", "FOO", "-a", "strict"}, `invalid env pair (argument 1): no "=" in it`, ""},
 		{"bad key", []string{"env", "set", "1FOO=x", "-a", "strict"}, "1FOO", ""},
-		{"empty key", []string{"env", "set", "=x", "-a", "strict"}, `"=x"`, ""},
+		{"empty key", []string{"env", "set", "=x", "-a", "strict"}, `invalid env pair (argument 1): no name before "="`, ""},
 		{"oversized value", []string{"env", "set", "-a", "strict"}, "BIG", big},
 		{"stdin line without =", []string{"env", "set", "-a", "strict"}, "line 2", "OK=1\nNOPE\n"},
 		{"unset unknown", []string{"env", "unset", "NOPE", "-a", "strict"}, "env not found: NOPE", ""},
