@@ -28,6 +28,10 @@ type Activities struct {
 	// SourceLimits cap what a build source may cost the worker; zero means
 	// source.DefaultLimits.
 	SourceLimits source.Limits
+	// InsecureRegistries are reached over plain HTTP; RegistryAllow, when
+	// set, lists the only registries a build may name (see
+	// builder.Registries).
+	InsecureRegistries, RegistryAllow []string
 }
 
 // Error types that are not worth retrying: the input is wrong.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
 
 	"gocloud.dev/blob"
 
@@ -38,27 +41,58 @@ const jobDeadline = time.Hour
 // buildInCluster builds one service as a Kubernetes Job (see
 // builder.JobSpec), streams its log into the build log, and returns the
 // pushed image's digest. The Job is deleted when the build ends.
-func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *records.Build, svc model.Service, target name.Reference, args map[string]string) (string, error) {
+//
+// The Job's source is the tarball that PrepareBuild checked (the pod
+// verifies its SHA-256 before unpacking), and its build args' values are
+// in a Secret owned by the Job, referenced by name from the pod's env: no
+// value is in the Job's spec, and the Secret goes when the Job does.
+func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *records.Build, svc model.Service, target name.Reference, args map[string]string, sourceSHA256 string) (string, error) {
 	url, err := a.Blobs.SignedURL(ctx, b.Spec.Source, &blob.SignedURLOptions{Expiry: jobDeadline})
 	if err != nil {
 		return "", fmt.Errorf("the kubernetes builder needs a blob store that signs URLs (s3://, gs://, azblob://, or file:// with base_url): %v", err)
 	}
 	jobs := a.Store.Core.BatchV1().Jobs(b.Namespace)
 	jobName := truncate("build-"+records.ObjectName(b.Spec.ID)+"-"+svc.Name, 63)
+	labels := map[string]string{records.LabelApp: b.Spec.App, "slipway.dev/build": b.Spec.ID, "slipway.dev/service": svc.Name}
+	secretName := truncate(jobName, 58) + "-args"
+	// The Secret comes first so the pod never waits for it; it is made the
+	// Job's once the Job exists (a retry finds both and fixes the owner).
+	secrets := a.Store.Core.CoreV1().Secrets(b.Namespace)
+	sec := builder.ArgsSecret(b.Namespace, secretName, args, labels)
+	if _, err := secrets.Create(ctx, sec, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+		_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
+		if err != nil {
+			return "", err
+		}
+	} else if err != nil {
+		return "", err
+	}
 	job := builder.JobSpec(builder.JobInput{
 		Namespace: b.Namespace, Name: jobName,
-		JobImage: a.JobImage, FetchImage: a.FetchImage, SourceURL: url,
-		ContextPath: svc.Build.Path, Dockerfile: svc.Build.Manifest, Destination: target.Name(), Args: args,
-		Labels:   map[string]string{records.LabelApp: b.Spec.App, "slipway.dev/build": b.Spec.ID, "slipway.dev/service": svc.Name},
-		Deadline: int64(jobDeadline / time.Second),
+		JobImage: a.JobImage, FetchImage: a.FetchImage, SourceURL: url, SourceSHA256: sourceSHA256,
+		ContextPath: svc.Build.Path, Dockerfile: svc.Build.Manifest, Destination: target.Name(),
+		ArgsSecret: secretName, ArgKeys: slices.Collect(maps.Keys(args)),
+		Labels: labels, Deadline: int64(jobDeadline / time.Second),
 	})
-	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	created, err := jobs.Create(ctx, job, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		created, err = jobs.Get(ctx, jobName, metav1.GetOptions{})
+	}
+	if err != nil {
+		_ = secrets.Delete(context.WithoutCancel(ctx), secretName, metav1.DeleteOptions{})
 		return "", err
 	}
 	defer func() {
 		bg := metav1.DeletePropagationBackground
 		_ = jobs.Delete(context.WithoutCancel(ctx), jobName, metav1.DeleteOptions{PropagationPolicy: &bg})
+		// The garbage collector would remove it with its Job; deleting it
+		// now also covers clusters where it runs late.
+		_ = secrets.Delete(context.WithoutCancel(ctx), secretName, metav1.DeleteOptions{})
 	}()
+	owner := metav1.OwnerReference{APIVersion: "batch/v1", Kind: "Job", Name: jobName, UID: created.UID, Controller: ptr.To(true)}
+	if err := ownSecret(ctx, a, b.Namespace, secretName, owner); err != nil {
+		return "", err
+	}
 	fmt.Fprintf(log, "%s: build Job %s started (%s)\n", svc.Name, jobName, a.JobImage)
 	done, err := a.waitJob(ctx, log, b.Namespace, jobName)
 	if err != nil {
@@ -67,12 +101,25 @@ func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *recor
 	if !done.ok {
 		return "", fmt.Errorf("build Job %s failed: %s", jobName, done.why)
 	}
-	desc, err := remote.Head(target, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	desc, err := remote.Head(target, append(a.registries().Options(), remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))...)
 	if err != nil {
 		return "", fmt.Errorf("build Job %s ended without pushing %s: check the builder image and its registry credentials", jobName, target.Name())
 	}
 	fmt.Fprintf(log, "%s: pushed %s@%s\n", svc.Name, target.Name(), desc.Digest)
 	return desc.Digest.String(), nil
+}
+
+// ownSecret makes the Job the owner of its args Secret, so that the
+// Secret goes with the Job (also when its TTL removes it).
+func ownSecret(ctx context.Context, a *Activities, ns, name string, owner metav1.OwnerReference) error {
+	secrets := a.Store.Core.CoreV1().Secrets(ns)
+	sec, err := secrets.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	sec.OwnerReferences = []metav1.OwnerReference{owner}
+	_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
+	return err
 }
 
 type jobEnd struct {

@@ -3,6 +3,9 @@ package activities
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +21,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/records"
@@ -28,8 +33,25 @@ import (
 // clientset, ends the Job it creates with the given condition, and returns
 // the Job as created and the activity's error.
 func runJobBuild(t *testing.T, end batchv1.JobCondition) (*batchv1.Job, error, *fakeStore) {
+	job, err, fs, _ := runJobBuildWith(t, end, nil)
+	return job, err, fs
+}
+
+// runJobBuildWith is runJobBuild with --build-arg values staged as the CLI
+// stages them; it also returns the source tarball.
+func runJobBuildWith(t *testing.T, end batchv1.JobCondition, buildArgs map[string]string) (*batchv1.Job, error, *fakeStore, []byte) {
 	t.Helper()
 	const bid = "BJOBJOBJOBJ"
+	var staged []runtime.Object
+	in := BuildInput{App: testApp, BuildID: bid, ManifestPath: "convox.yml", Builder: BuilderKubernetes}
+	if buildArgs != nil {
+		in.BuildArgsSecret = StagedBuildArgsName(bid)
+		data := map[string][]byte{}
+		for k, v := range buildArgs {
+			data[k] = []byte(v)
+		}
+		staged = append(staged, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: in.BuildArgsSecret, Namespace: testNS}, Data: data})
+	}
 	fs := newFakeStore(t, []any{
 		&records.App{TypeMeta: metav1.TypeMeta{APIVersion: "slipway.dev/v1", Kind: "App"}, ObjectMeta: metav1.ObjectMeta{Name: testApp, Namespace: testNS}},
 		&records.Build{
@@ -37,10 +59,10 @@ func runJobBuild(t *testing.T, end batchv1.JobCondition) (*batchv1.Job, error, *
 			ObjectMeta: metav1.ObjectMeta{Name: strings.ToLower(bid), Namespace: testNS},
 			Spec:       records.BuildSpec{ID: bid, App: testApp, Source: blobs.SourceKey(testApp, bid), ManifestPath: "convox.yml"},
 		},
-	})
+	}, staged...)
 	src := t.TempDir()
 	for name, body := range map[string]string{
-		"convox.yml": "services:\n  web:\n    build: .\n", "Dockerfile": "FROM scratch\nCOPY a /a\n", "a": "a",
+		"convox.yml": "services:\n  web:\n    build:\n      path: .\n      args: [VERSION=1]\n", "Dockerfile": "FROM scratch\nCOPY a /a\n", "a": "a",
 	} {
 		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
@@ -67,7 +89,7 @@ func runJobBuild(t *testing.T, end batchv1.JobCondition) (*batchv1.Job, error, *
 	env.RegisterActivity(acts)
 	done := make(chan error, 1)
 	go func() {
-		_, err := env.ExecuteActivity(acts.PrepareBuild, BuildInput{App: testApp, BuildID: bid, ManifestPath: "convox.yml", Builder: BuilderKubernetes})
+		_, err := env.ExecuteActivity(acts.PrepareBuild, in)
 		done <- err
 	}()
 	jobs := fs.core.BatchV1().Jobs(testNS)
@@ -88,7 +110,7 @@ func runJobBuild(t *testing.T, end batchv1.JobCondition) (*batchv1.Job, error, *
 			if created == nil {
 				t.Fatalf("the build ended (%v) without creating a Job", err)
 			}
-			return created, err, fs
+			return created, err, fs, tarball.Bytes()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -125,5 +147,57 @@ func TestKubernetesBuildJobFailureGivesItsReason(t *testing.T) {
 	_, err, _ := runJobBuild(t, batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"})
 	if err == nil || !strings.Contains(err.Error(), "build Job build-bjobjobjobj-web failed: BackoffLimitExceeded: Job has reached the specified backoff limit") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// Build arg values reach the Job through a Secret the Job owns: none is in
+// the Job's spec; the pod unpacks only the tarball the worker checked.
+func TestKubernetesBuildJobKeepsArgValuesOutOfItsSpec(t *testing.T) {
+	const canary = "canary-4f1d2e"
+	job, _, fs, tarball := runJobBuildWith(t, batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}, map[string]string{"TOKEN": canary})
+	raw, _ := json.Marshal(job)
+	if strings.Contains(string(raw), canary) {
+		t.Fatalf("the Job spec holds a build arg value: %s", raw)
+	}
+	build := job.Spec.Template.Spec.Containers[0]
+	if args := strings.Join(build.Args, " "); !strings.Contains(args, "--build-arg=TOKEN") || !strings.Contains(args, "--build-arg=VERSION") {
+		t.Fatalf("builder args %s", args)
+	}
+	var refs []string
+	for _, e := range build.Env {
+		refs = append(refs, e.Name+"="+e.ValueFrom.SecretKeyRef.Name+"/"+e.ValueFrom.SecretKeyRef.Key)
+	}
+	if want := "TOKEN=build-bjobjobjobj-web-args/TOKEN VERSION=build-bjobjobjobj-web-args/VERSION"; strings.Join(refs, " ") != want {
+		t.Fatalf("env %v, want %s", refs, want)
+	}
+	var secret *corev1.Secret
+	for _, a := range fs.core.Actions() {
+		if c, ok := a.(k8stesting.CreateAction); ok && a.GetVerb() == "create" {
+			if s, ok := c.GetObject().(*corev1.Secret); ok && s.Name == "build-bjobjobjobj-web-args" {
+				secret = s
+			}
+		}
+	}
+	if secret == nil || string(secret.Data["TOKEN"]) != canary || string(secret.Data["VERSION"]) != "1" {
+		t.Fatalf("args Secret %+v", secret)
+	}
+	owned := false
+	for _, a := range fs.core.Actions() {
+		if u, ok := a.(k8stesting.UpdateAction); ok && a.GetVerb() == "update" {
+			if s, ok := u.GetObject().(*corev1.Secret); ok && len(s.OwnerReferences) == 1 && s.OwnerReferences[0].Kind == "Job" && s.OwnerReferences[0].Name == job.Name {
+				owned = true
+			}
+		}
+	}
+	if !owned {
+		t.Fatal("the args Secret was not given the Job as owner")
+	}
+	writes := strings.Join(fs.coreWrites(), ",")
+	if !strings.Contains(writes, "delete secrets build-bjobjobjobj-web-args") {
+		t.Fatalf("the args Secret was not deleted with the Job: %s", writes)
+	}
+	sum := sha256.Sum256(tarball)
+	if got := job.Spec.Template.Spec.InitContainers[0].Env[1].Value; got != hex.EncodeToString(sum[:]) {
+		t.Fatalf("the Job pins source digest %q, want the checked tarball's %x", got, sum)
 	}
 }

@@ -1,14 +1,17 @@
 package activities
 
 import (
-	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -30,8 +33,13 @@ type BuildInput struct {
 	BuildID      string
 	Description  string
 	ManifestPath string // inside the source; convox.yml by default
-	// BuildArgs (--build-arg) win over the manifest's build args. Only
-	// names and values the user typed: never the release env.
+	// BuildArgsSecret names the Secret in the app's namespace where the
+	// CLI staged the --build-arg values, which win over the manifest's
+	// build args: values never travel through Temporal, whose history
+	// anyone with UI access can read. FinishBuild deletes it.
+	BuildArgsSecret string
+	// BuildArgs is how builds started before BuildArgsSecret passed the
+	// values; read only for them, never written.
 	BuildArgs map[string]string
 	// Builder is BuilderLocal (also when empty) or BuilderKubernetes.
 	Builder string
@@ -48,6 +56,31 @@ type FinishBuildInput struct {
 	BuildID string
 	Release string // the release the build made, when it succeeded
 	Failure string // why it failed, when it did
+	// BuildArgsSecret is the staged Secret of the build's args, deleted
+	// now that the build is over.
+	BuildArgsSecret string
+}
+
+// StagedBuildArgsName is the Secret the CLI stages a build's args in.
+func StagedBuildArgsName(build string) string { return "build-args-" + records.ObjectName(build) }
+
+// stagedBuildArgs reads the build's --build-arg values from their Secret.
+func (a *Activities) stagedBuildArgs(ctx context.Context, in BuildInput) (map[string]string, error) {
+	if in.BuildArgsSecret == "" {
+		return in.BuildArgs, nil
+	}
+	sec, err := a.Store.Core.CoreV1().Secrets(a.Store.Namespace(in.App)).Get(ctx, in.BuildArgsSecret, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, permanent(ErrInvalid, fmt.Errorf("the build args of build %s were lost: run the build again", in.BuildID))
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	args := make(map[string]string, len(sec.Data))
+	for k, v := range sec.Data {
+		args[k] = string(v)
+	}
+	return args, nil
 }
 
 // StartBuild writes the Build record as running. A retry finds it written.
@@ -70,9 +103,9 @@ func (a *Activities) StartBuild(ctx context.Context, in BuildInput) error {
 	return err
 }
 
-// PrepareBuild reads and checks the manifest from the source, resolves the
-// image of every service, and stores the build log. Services with a
-// Dockerfile are built by a builder step that slots in after this one.
+// PrepareBuild checks the source and unpacks it (see source.Extract: it
+// is untrusted input), reads and checks the manifest, resolves the image of
+// every service, builds the Dockerfile ones, and stores the build log.
 func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBuildResult, error) {
 	b, err := a.Store.GetBuild(ctx, in.App, in.BuildID)
 	if err != nil {
@@ -84,12 +117,15 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 		fmt.Fprintf(log, "ERROR: %v\n", err)
 		return PrepareBuildResult{}, permanent(ErrInvalid, err)
 	}
-	r, err := a.Blobs.NewReader(ctx, b.Spec.Source, nil)
+	// Every builder gets only a source that passed the extractor's checks:
+	// the local one reads this very folder, the kubernetes one a tarball
+	// pinned to the digest of what was checked here.
+	src, err := a.unpack(ctx, b.Spec.Source)
 	if err != nil {
-		return fail(fmt.Errorf("source of build %s is missing from the blob store: build again", in.BuildID))
+		return fail(err)
 	}
-	raw, err := source.ReadFile(r, b.Spec.ManifestPath)
-	r.Close()
+	defer os.RemoveAll(src.dir)
+	raw, err := src.manifest(b.Spec.ManifestPath)
 	if err != nil {
 		return fail(err)
 	}
@@ -104,22 +140,29 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 	if err := m.CheckEnv(env); err != nil {
 		return fail(err)
 	}
+	flags, err := a.stagedBuildArgs(ctx, in)
+	if err != nil {
+		return PrepareBuildResult{}, err
+	}
 	fmt.Fprintf(log, "Manifest %s: %d services\n", b.Spec.ManifestPath, len(m.Services))
+	policy := a.registries()
 	var images []records.Image
 	var services []string
-	var srcDir string
 	for _, svc := range m.Services {
 		services = append(services, svc.Name)
-		registry := cmp.Or(in.Registry, a.Registry)
+		registry, what := a.Registry, "the worker's registry"
+		if in.Registry != "" {
+			registry, what = in.Registry, "--registry "+in.Registry
+		}
 		if registry == "" {
 			return fail(errors.New("no image registry to push to: pass --registry, set SLIPWAY_REGISTRY, or run `slipway dev up`"))
 		}
-		target, err := name.ParseReference(fmt.Sprintf("%s/%s:%s.%s", registry, in.App, svc.Name, in.BuildID))
+		target, err := policy.Parse(fmt.Sprintf("%s/%s:%s.%s", registry, in.App, svc.Name, in.BuildID), what)
 		if err != nil {
 			return fail(fmt.Errorf("services.%s: image name: %v", svc.Name, err))
 		}
 		if svc.Build == nil {
-			digest, err := retag(ctx, svc.Image, target)
+			digest, err := retag(ctx, policy, svc.Image, target, "services."+svc.Name+".image")
 			if err != nil {
 				return fail(fmt.Errorf("services.%s.image: %w", svc.Name, err))
 			}
@@ -127,26 +170,26 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 			images = append(images, records.Image{Service: svc.Name, Ref: target.Name(), Digest: digest})
 			continue
 		}
-		if srcDir == "" && in.Builder != BuilderKubernetes {
-			if srcDir, err = a.unpack(ctx, b.Spec.Source); err != nil {
-				return fail(err)
-			}
-			defer os.RemoveAll(srcDir)
+		dockerfile := path.Join(svc.Build.Path, svc.Build.Manifest)
+		if err := src.inside(svc.Build.Path, dockerfile); err != nil {
+			return fail(fmt.Errorf("services.%s.build: %w", svc.Name, err))
 		}
-		fmt.Fprintf(log, "%s: building %s with the %s builder\n", svc.Name, path.Join(svc.Build.Path, svc.Build.Manifest), builderName(in.Builder))
-		args := buildArgs(svc.Build.Args, env, in.BuildArgs)
+		fmt.Fprintf(log, "%s: building %s with the %s builder\n", svc.Name, dockerfile, builderName(in.Builder))
+		args := buildArgs(svc.Build.Args, env, flags)
 		var digest string
 		if in.Builder == BuilderKubernetes {
-			digest, err = a.buildInCluster(ctx, log, b, svc, target, args)
+			digest, err = a.buildInCluster(ctx, log, b, svc, target, args, src.sha256)
 		} else {
 			stop := heartbeatEvery(ctx, 5*time.Second)
 			var res builder.Result
 			res, err = builder.Local(ctx, builder.Input{
-				Context:    filepath.Join(srcDir, svc.Build.Path),
-				Dockerfile: filepath.Join(srcDir, svc.Build.Path, svc.Build.Manifest),
+				Source:     src.dir,
+				Context:    svc.Build.Path,
+				Dockerfile: dockerfile,
 				Args:       args,
 				Target:     target,
-				Remote:     []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
+				Remote:     append(policy.Options(), remote.WithAuthFromKeychain(authn.DefaultKeychain)),
+				Registries: policy,
 				Log:        log,
 			})
 			stop()
@@ -169,6 +212,12 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 // FinishBuild records the outcome: complete with its release, or failed
 // with the reason.
 func (a *Activities) FinishBuild(ctx context.Context, in FinishBuildInput) error {
+	if in.BuildArgsSecret != "" {
+		err := a.Store.Core.CoreV1().Secrets(a.Store.Namespace(in.App)).Delete(ctx, in.BuildArgsSecret, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return classify(err)
+		}
+	}
 	return a.updateBuild(ctx, in.App, in.BuildID, func(b *records.Build) {
 		if b.Status.Ended == nil {
 			now := metav1.NowMicro()
@@ -199,22 +248,66 @@ func (a *Activities) latestEnv(ctx context.Context, app string) (model.Env, erro
 	return model.Env(env), classify(err)
 }
 
-// unpack downloads and extracts a build's source into a new folder.
-func (a *Activities) unpack(ctx context.Context, key string) (string, error) {
+// unpacked is a build's source, checked and unpacked into dir.
+type unpacked struct {
+	dir    string
+	sha256 string // of the tarball as it was read
+}
+
+// unpack downloads a build's source and extracts it into a new folder with
+// the worker's limits, hashing what it reads.
+func (a *Activities) unpack(ctx context.Context, key string) (*unpacked, error) {
 	r, err := a.Blobs.NewReader(ctx, key, nil)
 	if err != nil {
-		return "", fmt.Errorf("source is missing from the blob store: build again")
+		return nil, fmt.Errorf("source is missing from the blob store: build again")
 	}
 	defer r.Close()
 	dir, err := os.MkdirTemp("", "slipway-build-")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := source.Extract(r, dir, a.sourceLimits()); err != nil {
+	h := sha256.New()
+	if err := source.Extract(io.TeeReader(r, h), dir, a.sourceLimits()); err != nil {
 		os.RemoveAll(dir)
-		return "", err
+		return nil, err
 	}
-	return dir, nil
+	return &unpacked{dir: dir, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// manifest reads the manifest from the source, through an os.Root.
+func (u *unpacked) manifest(name string) ([]byte, error) {
+	name = strings.TrimPrefix(path.Clean(filepath.ToSlash(name)), "./")
+	root, err := os.OpenRoot(u.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s not found in the source", name)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s not found in the source", name)
+	}
+	return io.ReadAll(io.LimitReader(f, 4<<20))
+}
+
+// inside checks that the build path and the Dockerfile, symlinks
+// followed, are in the source: the manifest checks their text, this checks
+// where they lead. Every builder relies on it.
+func (u *unpacked) inside(context, dockerfile string) error {
+	root, err := os.OpenRoot(u.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, p := range []struct{ what, path string }{{"path", context}, {"manifest", dockerfile}} {
+		if _, err := root.Stat(p.path); err != nil && strings.Contains(err.Error(), "path escapes from parent") {
+			return fmt.Errorf("%s %s leads outside the source through a symlink: point it at something inside the source", p.what, p.path)
+		}
+	}
+	return nil
 }
 
 // buildArgs are a service's build args: a bare KEY takes the release env's
@@ -265,21 +358,26 @@ func builderName(b string) string {
 // retag resolves an `image:` reference to its digest and copies it into the
 // app's repository as the build's tag, so a release runs exactly that image
 // even if the tag it named moves later.
-func retag(ctx context.Context, image string, target name.Reference) (string, error) {
-	ref, err := name.ParseReference(image)
+func retag(ctx context.Context, policy *builder.Registries, image string, target name.Reference, what string) (string, error) {
+	ref, err := policy.Parse(image, what)
 	if err != nil {
 		return "", err
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	opts := append(policy.Options(), remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	img, err := remote.Image(ref, opts...)
 	if err != nil {
-		return "", fmt.Errorf("cannot fetch %s: %v", image, err)
+		return "", fmt.Errorf("cannot fetch %s: %v", image, builder.Plain(err))
 	}
 	if err := remote.Write(target, img, opts...); err != nil {
-		return "", fmt.Errorf("copy %s to %s: %v", image, target.Name(), err)
+		return "", fmt.Errorf("copy %s to %s: %v", image, target.Name(), builder.Plain(err))
 	}
 	d, err := img.Digest()
 	return d.String(), err
+}
+
+// registries is the worker's registry policy for a build.
+func (a *Activities) registries() *builder.Registries {
+	return &builder.Registries{Insecure: a.InsecureRegistries, Allow: a.RegistryAllow, Own: a.Registry}
 }
 
 // sourceLimits are the worker's caps on a build source.

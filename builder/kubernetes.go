@@ -1,7 +1,6 @@
 package builder
 
 import (
-	"maps"
 	"path"
 	"slices"
 
@@ -23,12 +22,18 @@ type JobInput struct {
 	JobImage        string // the image that builds and pushes (Kaniko's executor)
 	FetchImage      string // the image whose wget and tar fetch the source
 	SourceURL       string // a URL the pod can GET the source tarball from
-	ContextPath     string // the build context inside the source
-	Dockerfile      string // relative to ContextPath
-	Destination     string // the image reference to push
-	Args            map[string]string
-	Labels          map[string]string
-	Deadline        int64 // activeDeadlineSeconds
+	// SourceSHA256 is the digest of the tarball the worker checked: the pod
+	// unpacks nothing else, even if the blob is replaced after the check.
+	SourceSHA256 string
+	ContextPath  string // the build context inside the source
+	Dockerfile   string // relative to ContextPath
+	Destination  string // the image reference to push
+	// ArgsSecret holds the build args' values (see ArgsSecret); only their
+	// names are in the Job, so no value shows in its spec.
+	ArgsSecret string
+	ArgKeys    []string
+	Labels     map[string]string
+	Deadline   int64 // activeDeadlineSeconds
 }
 
 // JobSpec is the Job that builds one service: an init container fetches
@@ -46,8 +51,14 @@ func JobSpec(in JobInput) *batchv1.Job {
 		"--reproducible",
 		"--digest-file=/dev/termination-log",
 	}
-	for _, k := range slices.Sorted(maps.Keys(in.Args)) {
-		args = append(args, "--build-arg="+k+"="+in.Args[k])
+	// Kaniko reads a --build-arg without "=" from its environment, which
+	// takes each value from the Secret.
+	var env []corev1.EnvVar
+	for _, k := range slices.Sorted(slices.Values(in.ArgKeys)) {
+		args = append(args, "--build-arg="+k)
+		env = append(env, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: in.ArgsSecret}, Key: k,
+		}}})
 	}
 	mount := []corev1.VolumeMount{{Name: "workspace", MountPath: workspace}}
 	return &batchv1.Job{
@@ -64,19 +75,42 @@ func JobSpec(in JobInput) *batchv1.Job {
 					InitContainers: []corev1.Container{{
 						Name:         "fetch",
 						Image:        in.FetchImage,
-						Command:      []string{"sh", "-c", `wget -qO- "$SOURCE_URL" | tar xz -C ` + workspace},
-						Env:          []corev1.EnvVar{{Name: "SOURCE_URL", Value: in.SourceURL}},
+						Command:      []string{"sh", "-c", fetchScript(workspace)},
+						Env:          []corev1.EnvVar{{Name: "SOURCE_URL", Value: in.SourceURL}, {Name: "SOURCE_SHA256", Value: in.SourceSHA256}},
 						VolumeMounts: mount,
 					}},
 					Containers: []corev1.Container{{
 						Name:         "build",
 						Image:        in.JobImage,
 						Args:         args,
+						Env:          env,
 						VolumeMounts: mount,
 					}},
 					Volumes: []corev1.Volume{{Name: "workspace", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 				},
 			},
 		},
+	}
+}
+
+// fetchScript downloads the source, refuses it unless it is the very
+// tarball the worker checked (same SHA-256), and unpacks it.
+func fetchScript(workspace string) string {
+	return `set -e; wget -qO /tmp/source.tgz "$SOURCE_URL"; ` +
+		`echo "$SOURCE_SHA256  /tmp/source.tgz" | sha256sum -c - >/dev/null || { echo "the source changed after the worker checked it: build again" >&2; exit 1; }; ` +
+		`tar xzf /tmp/source.tgz -C ` + workspace + `; rm /tmp/source.tgz`
+}
+
+// ArgsSecret is the Secret that holds one service's build args for its
+// Job. The worker makes the Job its owner, so it goes when the Job goes.
+func ArgsSecret(namespace, name string, args map[string]string, labels map[string]string) *corev1.Secret {
+	data := make(map[string][]byte, len(args))
+	for k, v := range args {
+		data[k] = []byte(v)
+	}
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
+		Data:       data,
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -39,12 +40,19 @@ var epoch = time.Unix(0, 0).UTC()
 
 // Input is one service's build.
 type Input struct {
-	Context    string            // the build context directory
-	Dockerfile string            // the Dockerfile's path
+	// Source is the unpacked source. Nothing outside it is read: the
+	// context and the Dockerfile are opened through an os.Root on it, so
+	// a symlink (or a "..") cannot carry a build out of the source.
+	Source     string
+	Context    string            // the build context, relative to Source (build.path)
+	Dockerfile string            // the Dockerfile, relative to Source
 	Args       map[string]string // build args (--build-arg, build.args)
 	Target     name.Reference    // where the image is pushed
 	Remote     []remote.Option   // registry credentials and transport
-	Log        io.Writer         // one line per step
+	// Registries, when set, decides which hosts FROM and COPY --from may
+	// name and which are reached over plain HTTP.
+	Registries *Registries
+	Log        io.Writer // one line per step
 }
 
 // Result of a build.
@@ -70,7 +78,7 @@ func Local(ctx context.Context, in Input) (Result, error) {
 	}
 	fmt.Fprintf(in.Log, "Pushing %s\n", in.Target.Name())
 	if err := remote.Write(in.Target, img, opts...); err != nil {
-		return Result{}, fmt.Errorf("push %s: %w", in.Target.Name(), err)
+		return Result{}, fmt.Errorf("push %s: %w", in.Target.Name(), Plain(err))
 	}
 	fmt.Fprintf(in.Log, "Pushed %s@%s\n", in.Target.Name(), digest)
 	return Result{Digest: digest.String(), Pushed: true}, nil
@@ -78,9 +86,17 @@ func Local(ctx context.Context, in Input) (Result, error) {
 
 // Image builds the image of the Dockerfile's last stage.
 func Image(ctx context.Context, in Input) (v1.Image, error) {
-	df, err := os.ReadFile(in.Dockerfile)
+	src, err := os.OpenRoot(in.Source)
 	if err != nil {
-		return nil, fmt.Errorf("no Dockerfile at %s: %w", path.Base(in.Dockerfile), err)
+		return nil, err
+	}
+	defer src.Close()
+	df, err := src.ReadFile(in.Dockerfile)
+	if escapes(err) {
+		return nil, fmt.Errorf("the Dockerfile %s leads outside the source through a symlink: point build.manifest at a file inside the source", in.Dockerfile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no Dockerfile at %s: %w", in.Dockerfile, cause(err))
 	}
 	ast, err := parser.Parse(bytes.NewReader(df))
 	if err != nil {
@@ -93,7 +109,15 @@ func Image(ctx context.Context, in Input) (v1.Image, error) {
 	if len(stages) == 0 {
 		return nil, errors.New("Dockerfile has no FROM")
 	}
-	context, err := dirTree(in.Context)
+	ctxRoot, err := src.OpenRoot(in.Context)
+	if escapes(err) {
+		return nil, fmt.Errorf("the build path %s leads outside the source through a symlink: point build.path at a folder inside the source", in.Context)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("build context %s: %w", in.Context, cause(err))
+	}
+	defer ctxRoot.Close()
+	context, err := dirTree(ctxRoot)
 	if err != nil {
 		return nil, fmt.Errorf("build context: %w", err)
 	}
@@ -305,13 +329,19 @@ func (b *build) base(ref string) (v1.Image, error) {
 	if img, ok := b.stages[strings.ToLower(ref)]; ok {
 		return img, nil
 	}
-	r, err := name.ParseReference(ref)
+	var r name.Reference
+	var err error
+	if b.in.Registries != nil {
+		r, err = b.in.Registries.Parse(ref, "the image")
+	} else {
+		r, err = name.ParseReference(ref)
+	}
 	if err != nil {
 		return nil, err
 	}
 	img, err := remote.Image(r, append([]remote.Option{remote.WithContext(b.ctx)}, b.in.Remote...)...)
 	if err != nil {
-		return nil, fmt.Errorf("cannot fetch the image: %v", err)
+		return nil, fmt.Errorf("cannot fetch the image: %v", Plain(err))
 	}
 	return img, nil
 }
@@ -466,6 +496,22 @@ func owner(chown string) (int, int, error) {
 		}
 	}
 	return uid, gid, nil
+}
+
+// escapes reports an os.Root refusal to leave its directory (the os
+// package does not export that error).
+func escapes(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
+}
+
+// cause drops the path an *fs.PathError names: the worker's folders mean
+// nothing to the person reading the build log.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // resolve makes p absolute against dir (the WORKDIR), as Docker does.

@@ -34,7 +34,7 @@ func BenchmarkLocalBuildHello(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		target, _ := name.ParseReference(reg + "/hello:web.B" + string(rune('A'+i%26)))
-		if _, err := Local(context.Background(), Input{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile"), Target: target, Log: io.Discard}); err != nil {
+		if _, err := Local(context.Background(), Input{Source: dir, Context: ".", Dockerfile: "Dockerfile", Target: target, Log: io.Discard}); err != nil {
 			b.Fatal(err)
 		}
 	}

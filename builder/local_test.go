@@ -63,7 +63,7 @@ func TestLocalBuildsTheDockerfilesImage(t *testing.T) {
 		"Dockerfile": dockerfile, "bin/hello": "#!binary", "conf/a.yml": "a: 1", "conf/b.yml": "b: 2", "conf/c.txt": "no",
 	})
 	target, _ := name.ParseReference(reg + "/myapp:web.BTEST")
-	in := Input{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile"), Args: map[string]string{"VERSION": "1.2"}, Target: target, Log: io.Discard}
+	in := Input{Source: dir, Context: ".", Dockerfile: "Dockerfile", Args: map[string]string{"VERSION": "1.2"}, Target: target, Log: io.Discard}
 	res, err := Local(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +145,7 @@ func TestLocalRefusesWhatNeedsExecution(t *testing.T) {
 	} {
 		dir := writeTree(t, map[string]string{"Dockerfile": c.dockerfile, "a": "a"})
 		target, _ := name.ParseReference("127.0.0.1:1/x:y")
-		_, err := Image(context.Background(), Input{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile"), Target: target, Log: io.Discard})
+		_, err := Image(context.Background(), Input{Source: dir, Context: ".", Dockerfile: "Dockerfile", Target: target, Log: io.Discard})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want it to contain %q", c.dockerfile, err, c.want)
 		}

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -29,15 +28,14 @@ type file struct {
 // tree maps slash-separated paths, relative to its root, to their entries.
 type tree map[string]*file
 
-// dirTree indexes a directory; contents are read only when copied.
-func dirTree(root string) (tree, error) {
+// dirTree indexes the build context; contents are read only when copied.
+// Everything goes through the context's os.Root: symlinks are recorded as
+// links (COPY copies them as links, never follows them), and a file is
+// opened by its path inside the root, so nothing outside it can be read.
+func dirTree(root *os.Root) (tree, error) {
 	t := tree{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil || rel == "." {
+	err := fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == "." {
 			return err
 		}
 		info, err := d.Info()
@@ -47,18 +45,29 @@ func dirTree(root string) (tree, error) {
 		f := &file{mode: info.Mode(), size: info.Size()}
 		switch {
 		case info.Mode()&fs.ModeSymlink != 0:
-			if f.link, err = os.Readlink(p); err != nil {
+			if f.link, err = root.Readlink(p); err != nil {
 				return err
 			}
 		case info.Mode().IsRegular():
-			f.open = func() (io.ReadCloser, error) { return os.Open(p) }
+			f.open = func() (io.ReadCloser, error) { return openRegular(root, p) }
 		case !info.IsDir():
 			return nil
 		}
-		t[filepath.ToSlash(rel)] = f
+		t[p] = f
 		return nil
 	})
 	return t, err
+}
+
+// openRegular opens a file of the context that was a regular file when it
+// was indexed, refusing it if it has since become anything else.
+func openRegular(root *os.Root, p string) (io.ReadCloser, error) {
+	if fi, err := root.Lstat(p); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s changed while it was being built", p)
+	}
+	return root.Open(p)
 }
 
 // imageTree indexes the flattened filesystem of an image (for COPY --from).

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
@@ -54,6 +56,12 @@ type Settings struct {
 	// FetchImage are the kubernetes builder's images.
 	Builder, JobImage, FetchImage string
 	Stack                         *Stack // the local stack, when one has been brought up
+	// InsecureRegistries (host[:port]) are the only registries reached
+	// over plain HTTP: $SLIPWAY_INSECURE_REGISTRIES, comma-separated, plus
+	// the local stack's own. RegistryAllow, when not empty, lists the only
+	// registries a build may pull from or push to
+	// ($SLIPWAY_REGISTRY_ALLOW; the worker's Registry is always allowed).
+	InsecureRegistries, RegistryAllow []string
 	// Codec encrypts Temporal payloads; nil when no key is configured
 	// (SLIPWAY_CODEC_KEY, SLIPWAY_CODEC_KEYS_FILE or the local stack's).
 	Codec *codec.Codec
@@ -90,6 +98,12 @@ func Resolve(o Overrides) (*Settings, error) {
 	s.Builder = cmp.Or(os.Getenv("SLIPWAY_BUILDER"), "local")
 	s.JobImage = cmp.Or(os.Getenv("SLIPWAY_BUILDER_IMAGE"), "gcr.io/kaniko-project/executor:v1.23.2")
 	s.FetchImage = cmp.Or(os.Getenv("SLIPWAY_FETCH_IMAGE"), "busybox:1.36")
+	s.InsecureRegistries = hosts(os.Getenv("SLIPWAY_INSECURE_REGISTRIES"))
+	if local.Registry != "" && !slices.Contains(s.InsecureRegistries, local.Registry) {
+		// The local stack's registry serves plain HTTP on loopback.
+		s.InsecureRegistries = append(s.InsecureRegistries, local.Registry)
+	}
+	s.RegistryAllow = hosts(os.Getenv("SLIPWAY_REGISTRY_ALLOW"))
 	return s, nil
 }
 
@@ -110,6 +124,17 @@ func (s *Settings) useCodec(stackKeys string) error {
 		DataConverter: dc, EncodeCommonAttributes: true,
 	})
 	return nil
+}
+
+// hosts splits a comma-separated list of registry hosts.
+func hosts(list string) []string {
+	var out []string
+	for _, h := range strings.Split(list, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // Custom search attributes (Keyword) on every run, so the Temporal UI can

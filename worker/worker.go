@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -15,6 +16,7 @@ import (
 	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/source"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -65,10 +67,16 @@ func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
+	limits, err := source.LimitsFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Activities{
 		Store:    store,
 		Blobs:    bucket,
 		Registry: s.Registry,
 		JobImage: s.JobImage, FetchImage: s.FetchImage,
+		SourceLimits:       limits,
+		InsecureRegistries: s.InsecureRegistries, RegistryAllow: s.RegistryAllow,
 	}, nil
 }

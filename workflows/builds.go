@@ -25,7 +25,9 @@ func Build(ctx workflow.Context, in activities.BuildInput) (BuildResult, error) 
 		return res, err
 	}
 	err := build(ctx, in, &res)
-	finish := activities.FinishBuildInput{App: in.App, BuildID: in.BuildID, Release: res.ReleaseID}
+	// FinishBuild also deletes the staged build args: the same activity as
+	// before, so recorded histories replay unchanged.
+	finish := activities.FinishBuildInput{App: in.App, BuildID: in.BuildID, Release: res.ReleaseID, BuildArgsSecret: in.BuildArgsSecret}
 	if err != nil {
 		finish.Failure = reason(err)
 	}

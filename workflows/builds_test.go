@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"testing"
 	"time"
@@ -183,4 +184,22 @@ func TestCreateRelease(t *testing.T) {
 		// Conflict is final: no retry.
 		wantNames(t, rec, "CreateRelease")
 	})
+}
+
+// The staged build args are handed to FinishBuild, which deletes them,
+// whether the build succeeds or fails.
+func TestBuildHandsItsStagedArgsToFinish(t *testing.T) {
+	in := buildIn
+	in.BuildArgsSecret = activities.StagedBuildArgsName(in.BuildID)
+	for _, f := range []buildFake{{}, {prepareErr: errors.New("boom")}} {
+		env, rec := newEnv(t)
+		f.install(env)
+		env.ExecuteWorkflow(workflows.Build, in)
+		if !env.IsWorkflowCompleted() {
+			t.Fatal("workflow did not complete")
+		}
+		if got := only[activities.FinishBuildInput](rec, "FinishBuild").BuildArgsSecret; got != "build-args-bbuildbuild" {
+			t.Fatalf("FinishBuild got staged args %q (prepare error %v)", got, f.prepareErr)
+		}
+	}
 }

@@ -11,10 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/blobs"
@@ -96,6 +99,9 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 		if !ok || k == "" {
 			return res, fmt.Errorf("--build-arg %q has no value: use --build-arg KEY=VALUE", kv)
 		}
+		if !argName.MatchString(k) {
+			return res, fmt.Errorf("--build-arg %q: a build arg's name is letters, digits and _, not starting with a digit", k)
+		}
 		buildArgs[k] = v
 	}
 	if o.Description == "" {
@@ -127,7 +133,25 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	}); err != nil {
 		return res, err
 	}
-	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest, BuildArgs: buildArgs, Builder: builderName, Registry: o.Registry}
+	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest, Builder: builderName, Registry: o.Registry}
+	if len(buildArgs) > 0 {
+		// Values go to a Secret, never into the workflow's input (its
+		// history is readable in the Temporal UI); the build deletes it.
+		in.BuildArgsSecret = activities.StagedBuildArgsName(bid)
+		s, err := f.Store()
+		if err != nil {
+			return res, err
+		}
+		if err := stageArgs(ctx, s, a, in.BuildArgsSecret, buildArgs); err != nil {
+			return res, err
+		}
+		defer func() {
+			// After a Ctrl-C the build still runs and needs them.
+			if ctx.Err() == nil {
+				_ = s.Core.CoreV1().Secrets(a.Namespace).Delete(ctx, in.BuildArgsSecret, metav1.DeleteOptions{})
+			}
+		}()
+	}
 	var run interface {
 		Get(context.Context, any) error
 	}
@@ -154,6 +178,23 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 		return res, fmt.Errorf("build failed: %w", werr)
 	}
 	return res, nil
+}
+
+// argName is what a build arg may be called: a name that Dockerfiles, the
+// kubernetes builder's environment and Secret keys all accept.
+var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// stageArgs writes the build args to the Secret the build reads them from.
+func stageArgs(ctx context.Context, s *records.Store, a *records.App, name string, args map[string]string) error {
+	data := make(map[string][]byte, len(args))
+	for k, v := range args {
+		data[k] = []byte(v)
+	}
+	_, err := s.Core.CoreV1().Secrets(a.Namespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{records.LabelApp: a.Name}},
+		Data:       data,
+	}, metav1.CreateOptions{})
+	return cmdutil.KubeError(err)
 }
 
 // checkManifest fails fast, before anything is uploaded or recorded, on a
