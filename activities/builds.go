@@ -120,7 +120,9 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 	// Every builder gets only a source that passed the extractor's checks:
 	// the local one reads this very folder, the kubernetes one a tarball
 	// pinned to the digest of what was checked here.
+	stop := heartbeatEvery(ctx, 5*time.Second)
 	src, err := a.unpack(ctx, b.Spec.Source)
+	stop()
 	if err != nil {
 		return fail(err)
 	}

@@ -1,0 +1,319 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/blobs"
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/testsuite"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// The attack: a source folder with host -> /, a Dockerfile that copies
+// passwd and hostname, and a manifest whose build path host/etc (with
+// manifest ../../Dockerfile) reads as inside the source.
+const (
+	attackDockerfile = "FROM scratch\nCOPY passwd hostname /loot/\n"
+	attackManifest   = "services:\n  web:\n    build:\n      path: host/etc\n      manifest: ../../Dockerfile\n"
+)
+
+// nothingPushed fails the test if the registry holds any tag of the app.
+func nothingPushed(t *testing.T, s *testsuite.Stack, app string) {
+	t.Helper()
+	repo, err := name.NewRepository(s.Settings.Registry + "/" + app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := remote.List(repo); err == nil && len(tags) > 0 {
+		t.Fatalf("the registry holds %s:%v after a refused build", repo, tags)
+	}
+}
+
+// With the real CLI, the build stops while packaging, with one line that
+// names the link, and nothing is uploaded, recorded or pushed.
+func TestBuildSymlinkAttackRefused(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "attack")
+	dir := t.TempDir()
+	if err := os.Symlink("/", filepath.Join(dir, "host")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "Dockerfile", attackDockerfile)
+	writeFile(t, dir, "convox.yml", attackManifest)
+
+	r := s.CLI(t, "build", dir, "-a", "attack")
+	want := regexp.MustCompile(`^ERROR: package .*: symlink host points to /, outside the source: make it a relative link inside the source, or list it in \.dockerignore\n$`)
+	if r.Code != 1 || !want.MatchString(r.Stderr) {
+		t.Fatalf("exit %d, stderr %q, want one line matching %s\n%s", r.Code, r.Stderr, want, r.Stdout)
+	}
+	if out := s.MustCLI(t, "builds", "-a", "attack"); regexp.MustCompile(`(?m)^B[A-Z]{10}`).MatchString(out) {
+		t.Fatalf("a refused source left builds:\n%s", out)
+	}
+	if rs := releases(t, s, "attack"); len(rs) != 0 {
+		t.Fatalf("releases %v after a refused source", rs)
+	}
+	nothingPushed(t, s, "attack")
+}
+
+// A modified CLI can skip the packager's check and upload the tarball as
+// it likes: the worker refuses it, whichever builder the build names, with
+// the entry's name on the failed Build, and pushes nothing.
+func TestBuildSymlinkAttackRefusedByTheWorker(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "attack2")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bucket, err := blobs.Open(ctx, s.Settings.BlobURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bucket.Close()
+	for _, builder := range []string{activities.BuilderLocal, activities.BuilderKubernetes} {
+		bid := model.NewBuildID()
+		if err := bucket.WriteAll(ctx, blobs.SourceKey("attack2", bid), attackTarball(t), nil); err != nil {
+			t.Fatal(err)
+		}
+		run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.BuildWorkflowID("attack2", bid), TaskQueue: config.TaskQueue},
+			workflows.Build, activities.BuildInput{App: "attack2", BuildID: bid, ManifestPath: "convox.yml", Builder: builder})
+		if err != nil {
+			t.Fatal(err)
+		}
+		werr := run.Get(ctx, nil)
+		const why = `source entry "host": a symlink to "/", an absolute path: links must be relative and stay inside the source`
+		if werr == nil || !strings.Contains(werr.Error(), why) {
+			t.Fatalf("%s builder: the build ended with %v, want %q", builder, werr, why)
+		}
+		rec, err := s.Store.GetBuild(ctx, "attack2", bid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status.Status != model.BuildFailed || rec.Status.Reason != why || len(rec.Status.Images) != 0 {
+			t.Fatalf("%s builder: build record %+v", builder, rec.Status)
+		}
+		out := s.MustCLI(t, "builds", "logs", bid, "-a", "attack2")
+		if !strings.Contains(out, "ERROR: "+why+"\n") {
+			t.Fatalf("%s builder: build log lacks the reason:\n%s", builder, out)
+		}
+	}
+	if jobs, _ := s.Kube.BatchV1().Jobs(s.Store.Namespace("attack2")).List(ctx, metav1.ListOptions{}); len(jobs.Items) != 0 {
+		t.Fatalf("a refused source got %d build Jobs", len(jobs.Items))
+	}
+	nothingPushed(t, s, "attack2")
+}
+
+// attackTarball is the attack's source as a modified CLI would upload it.
+func attackTarball(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, h := range []*tar.Header{
+		{Name: "Dockerfile", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(attackDockerfile))},
+		{Name: "convox.yml", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(attackManifest))},
+		{Name: "host", Typeflag: tar.TypeSymlink, Mode: 0o777, Linkname: "/"},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		switch h.Name {
+		case "Dockerfile":
+			tw.Write([]byte(attackDockerfile))
+		case "convox.yml":
+			tw.Write([]byte(attackManifest))
+		}
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+// --build-arg values never travel through Temporal (nowhere in the Build
+// workflow's history, payloads decoded) nor sit in the kubernetes
+// builder's Job spec; they still reach the build, and no Secret holding
+// them outlives it.
+func TestBuildArgsStayOutOfHistoryAndJobSpec(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "argsafe")
+	ns := s.Store.Namespace("argsafe")
+	canary := "canary-" + strings.ToLower(model.NewBuildID())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// The local builder: the value reaches the image.
+	out := s.MustCLI(t, "build", helloSource(t, s), "-a", "argsafe", "--build-arg", "VERSION="+canary)
+	local := regexp.MustCompile(`(?m)^Build:   (B[A-Z]{10})$`).FindStringSubmatch(out)[1]
+	rec, err := s.Store.GetBuild(ctx, "argsafe", local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range rec.Status.Images {
+		if im.Service != "web" {
+			continue
+		}
+		ref, _ := name.ParseReference(im.Ref)
+		img, err := remote.Image(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		if v := cf.Config.Labels["org.opencontainers.image.version"]; v != canary {
+			t.Fatalf("the build arg did not reach the build: version label %q", v)
+		}
+	}
+	historyLacks(ctx, t, s, workflows.BuildWorkflowID("argsafe", local), canary)
+
+	// The kubernetes builder: its Job names the arg and takes the value
+	// from a Secret.
+	w, err := s.Kube.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	seen := make(chan *batchv1.Job, 1)
+	go func() {
+		for ev := range w.ResultChan() {
+			if j, ok := ev.Object.(*batchv1.Job); ok && ev.Type == watch.Added {
+				seen <- j
+				return
+			}
+		}
+	}()
+	r := s.CLI(t, "build", helloSource(t, s), "-a", "argsafe", "--builder", "kubernetes", "--build-arg", "VERSION="+canary)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "ended without pushing") {
+		t.Fatalf("exit %d, stderr %q (on kwok the Job pushes nothing)", r.Code, r.Stderr)
+	}
+	var job *batchv1.Job
+	select {
+	case job = <-seen:
+	default:
+		t.Fatal("no build Job was created")
+	}
+	spec, _ := json.Marshal(job)
+	if strings.Contains(string(spec), canary) {
+		t.Fatalf("the Job spec holds the build arg's value:\n%s", spec)
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	if !strings.Contains(strings.Join(c.Args, " "), "--build-arg=VERSION") {
+		t.Fatalf("the Job does not pass VERSION: %v", c.Args)
+	}
+	found := false
+	for _, e := range c.Env {
+		found = found || (e.Name == "VERSION" && e.Value == "" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Key == "VERSION")
+	}
+	if !found {
+		t.Fatalf("VERSION is not taken from a Secret: %+v", c.Env)
+	}
+	kube := regexp.MustCompile(`(?m)^B[A-Z]{10}`).FindAllString(s.MustCLI(t, "builds", "-a", "argsafe"), -1)
+	if len(kube) != 2 {
+		t.Fatalf("builds %v, want the two of this test", kube)
+	}
+	for _, b := range kube {
+		if b != local {
+			historyLacks(ctx, t, s, workflows.BuildWorkflowID("argsafe", b), canary)
+		}
+	}
+
+	// No Secret holding the value is left: the staged one and the Job's.
+	secrets, err := s.Kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sec := range secrets.Items {
+		for k, v := range sec.Data {
+			if strings.Contains(string(v), canary) {
+				t.Errorf("Secret %s still holds the build arg (%s)", sec.Name, k)
+			}
+		}
+	}
+}
+
+// historyLacks fails the test if value appears anywhere in the workflow's
+// history: in any field of any event, or in any payload once decoded with
+// the stack's codec (when payloads are encrypted, the raw bytes prove
+// nothing). It also checks that the decoded input is readable, so a
+// history the test could not read does not pass for a clean one.
+func historyLacks(ctx context.Context, t *testing.T, s *testsuite.Stack, workflowID, value string) {
+	t.Helper()
+	it := s.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	sawInput := false
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := proto.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte(value)) {
+			t.Fatalf("event %d (%s) of %s holds the build arg's value", ev.GetEventId(), ev.GetEventType(), workflowID)
+		}
+		for _, p := range argPayloads(ev.ProtoReflect()) {
+			data := p.GetData()
+			if s.Settings.Codec != nil {
+				dec, err := s.Settings.Codec.Decode([]*commonpb.Payload{p})
+				if err != nil {
+					t.Fatalf("decode a payload of %s: %v", workflowID, err)
+				}
+				data = dec[0].GetData()
+			}
+			if bytes.Contains(data, []byte(value)) {
+				t.Fatalf("a payload of event %d (%s) of %s holds the build arg's value: %s", ev.GetEventId(), ev.GetEventType(), workflowID, data)
+			}
+			if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED && bytes.Contains(data, []byte(`"BuildArgsSecret":"build-args-`)) {
+				sawInput = true
+			}
+		}
+	}
+	if !sawInput {
+		t.Fatalf("could not read the staged Secret's name in the input of %s: the check above proves nothing", workflowID)
+	}
+}
+
+// argPayloads collects every Payload message inside m, however deep.
+func argPayloads(m protoreflect.Message) []*commonpb.Payload {
+	if p, ok := m.Interface().(*commonpb.Payload); ok {
+		return []*commonpb.Payload{p}
+	}
+	var out []*commonpb.Payload
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			for i := 0; i < v.List().Len(); i++ {
+				out = append(out, argPayloads(v.List().Get(i).Message())...)
+			}
+		case fd.IsMap() && fd.MapValue().Message() != nil:
+			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+				out = append(out, argPayloads(mv.Message())...)
+				return true
+			})
+		case fd.Message() != nil && !fd.IsList() && !fd.IsMap():
+			out = append(out, argPayloads(v.Message())...)
+		}
+		return true
+	})
+	return out
+}
