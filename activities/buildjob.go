@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
@@ -60,8 +62,9 @@ func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *recor
 	secrets := a.Store.Core.CoreV1().Secrets(b.Namespace)
 	sec := builder.ArgsSecret(b.Namespace, secretName, args, labels)
 	if _, err := secrets.Create(ctx, sec, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
-		_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
-		if err != nil {
+		// A retry: the args are the same, but say so rather than trust it.
+		patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/data", "value": sec.Data}})
+		if _, err := secrets.Patch(ctx, secretName, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 			return "", err
 		}
 	} else if err != nil {
@@ -111,14 +114,11 @@ func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *recor
 
 // ownSecret makes the Job the owner of its args Secret, so that the
 // Secret goes with the Job (also when its TTL removes it).
+// A merge patch (the worker may patch Secrets, not update them) replaces
+// the list whole.
 func ownSecret(ctx context.Context, a *Activities, ns, name string, owner metav1.OwnerReference) error {
-	secrets := a.Store.Core.CoreV1().Secrets(ns)
-	sec, err := secrets.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	sec.OwnerReferences = []metav1.OwnerReference{owner}
-	_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []metav1.OwnerReference{owner}}})
+	_, err := a.Store.Core.CoreV1().Secrets(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
 }
 

@@ -183,10 +183,13 @@ func TestKubernetesBuildJobKeepsArgValuesOutOfItsSpec(t *testing.T) {
 	}
 	owned := false
 	for _, a := range fs.core.Actions() {
-		if u, ok := a.(k8stesting.UpdateAction); ok && a.GetVerb() == "update" {
-			if s, ok := u.GetObject().(*corev1.Secret); ok && len(s.OwnerReferences) == 1 && s.OwnerReferences[0].Kind == "Job" && s.OwnerReferences[0].Name == job.Name {
-				owned = true
+		if p, ok := a.(k8stesting.PatchAction); ok && a.GetVerb() == "patch" && a.GetResource().Resource == "secrets" && p.GetName() == "build-bjobjobjobj-web-args" {
+			var patched corev1.Secret
+			if err := json.Unmarshal(p.GetPatch(), &patched); err != nil {
+				t.Fatal(err)
 			}
+			refs := patched.OwnerReferences
+			owned = owned || (len(refs) == 1 && refs[0].Kind == "Job" && refs[0].Name == job.Name && refs[0].UID == job.UID)
 		}
 	}
 	if !owned {
