@@ -160,14 +160,14 @@ func TestKubernetesBuildJobKeepsArgValuesOutOfItsSpec(t *testing.T) {
 		t.Fatalf("the Job spec holds a build arg value: %s", raw)
 	}
 	build := job.Spec.Template.Spec.Containers[0]
-	if args := strings.Join(build.Args, " "); !strings.Contains(args, "--build-arg=TOKEN") || !strings.Contains(args, "--build-arg=VERSION") {
+	if args := strings.Join(build.Args, " "); !strings.Contains(args, "--build-arg=TOKEN=$(SLIPWAY_BUILD_ARG_TOKEN)") || !strings.Contains(args, "--build-arg=VERSION=$(SLIPWAY_BUILD_ARG_VERSION)") {
 		t.Fatalf("builder args %s", args)
 	}
 	var refs []string
 	for _, e := range build.Env {
 		refs = append(refs, e.Name+"="+e.ValueFrom.SecretKeyRef.Name+"/"+e.ValueFrom.SecretKeyRef.Key)
 	}
-	if want := "TOKEN=build-bjobjobjobj-web-args/TOKEN VERSION=build-bjobjobjobj-web-args/VERSION"; strings.Join(refs, " ") != want {
+	if want := "SLIPWAY_BUILD_ARG_TOKEN=build-bjobjobjobj-web-args/TOKEN SLIPWAY_BUILD_ARG_VERSION=build-bjobjobjobj-web-args/VERSION"; strings.Join(refs, " ") != want {
 		t.Fatalf("env %v, want %s", refs, want)
 	}
 	var secret *corev1.Secret

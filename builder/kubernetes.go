@@ -16,6 +16,10 @@ const (
 	DefaultFetchImage = "busybox:1.36"
 )
 
+// ArgEnvPrefix names the env var that carries a build arg's value into the
+// builder container.
+const ArgEnvPrefix = "SLIPWAY_BUILD_ARG_"
+
 // JobInput is one service's build as a Kubernetes Job.
 type JobInput struct {
 	Namespace, Name string
@@ -51,12 +55,17 @@ func JobSpec(in JobInput) *batchv1.Job {
 		"--reproducible",
 		"--digest-file=/dev/termination-log",
 	}
-	// Kaniko reads a --build-arg without "=" from its environment, which
-	// takes each value from the Secret.
+	// Each value comes from the Secret into an env var of its own, and the
+	// kubelet writes it into the argument when it starts the container
+	// ($(VAR) references): the Job holds only the reference. The env var
+	// is not named after the arg, so an arg called HTTPS_PROXY,
+	// SSL_CERT_FILE or DOCKER_CONFIG cannot reconfigure Kaniko itself,
+	// which holds the registry credentials.
 	var env []corev1.EnvVar
 	for _, k := range slices.Sorted(slices.Values(in.ArgKeys)) {
-		args = append(args, "--build-arg="+k)
-		env = append(env, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		v := ArgEnvPrefix + k
+		args = append(args, "--build-arg="+k+"=$("+v+")")
+		env = append(env, corev1.EnvVar{Name: v, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: in.ArgsSecret}, Key: k,
 		}}})
 	}

@@ -31,13 +31,13 @@ func TestJobSpec(t *testing.T) {
 		t.Fatalf("fetch script does not check the digest before unpacking: %s", script)
 	}
 	got := strings.Join(pod.Containers[0].Args, " ")
-	want := "--context=dir:///workspace/web --dockerfile=/workspace/web/Dockerfile.prod --destination=reg/app:web.BABC --reproducible --digest-file=/dev/termination-log --build-arg=A --build-arg=B"
+	want := "--context=dir:///workspace/web --dockerfile=/workspace/web/Dockerfile.prod --destination=reg/app:web.BABC --reproducible --digest-file=/dev/termination-log --build-arg=A=$(SLIPWAY_BUILD_ARG_A) --build-arg=B=$(SLIPWAY_BUILD_ARG_B)"
 	if got != want || pod.Containers[0].Image != "kaniko:1" {
 		t.Fatalf("build args\n got %s\nwant %s", got, want)
 	}
 	// Values come from the Secret, by reference: none is in the Job.
 	env := pod.Containers[0].Env
-	if len(env) != 2 || env[0].Name != "A" || env[0].Value != "" || env[0].ValueFrom.SecretKeyRef.Name != "build-babc-web-args" || env[0].ValueFrom.SecretKeyRef.Key != "A" || env[1].Name != "B" {
+	if len(env) != 2 || env[0].Name != "SLIPWAY_BUILD_ARG_A" || env[0].Value != "" || env[0].ValueFrom.SecretKeyRef.Name != "build-babc-web-args" || env[0].ValueFrom.SecretKeyRef.Key != "A" || env[1].Name != "SLIPWAY_BUILD_ARG_B" {
 		t.Fatalf("build arg env %+v", env)
 	}
 	if pod.Containers[0].VolumeMounts[0].MountPath != "/workspace" || pod.Volumes[0].EmptyDir == nil {

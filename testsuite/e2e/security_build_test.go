@@ -215,12 +215,12 @@ func TestBuildArgsStayOutOfHistoryAndJobSpec(t *testing.T) {
 		t.Fatalf("the Job spec holds the build arg's value:\n%s", spec)
 	}
 	c := job.Spec.Template.Spec.Containers[0]
-	if !strings.Contains(strings.Join(c.Args, " "), "--build-arg=VERSION") {
-		t.Fatalf("the Job does not pass VERSION: %v", c.Args)
+	if !strings.Contains(strings.Join(c.Args, " "), "--build-arg=VERSION=$(SLIPWAY_BUILD_ARG_VERSION)") {
+		t.Fatalf("the Job does not pass VERSION by reference: %v", c.Args)
 	}
 	found := false
 	for _, e := range c.Env {
-		found = found || (e.Name == "VERSION" && e.Value == "" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Key == "VERSION")
+		found = found || (e.Name == "SLIPWAY_BUILD_ARG_VERSION" && e.Value == "" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Key == "VERSION")
 	}
 	if !found {
 		t.Fatalf("VERSION is not taken from a Secret: %+v", c.Env)
