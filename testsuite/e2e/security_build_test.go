@@ -296,3 +296,61 @@ func historyLacks(ctx context.Context, t *testing.T, s *testsuite.Stack, workflo
 		t.Fatalf("could not read the staged Secret's name in the input of %s: the check above proves nothing", workflowID)
 	}
 }
+
+// Registries: plain HTTP only for the ones named insecure (the stack names
+// its own as 127.0.0.1:PORT; the same registry as localhost:PORT is not
+// named), and, with SLIPWAY_REGISTRY_ALLOW set on the worker, only the
+// listed hosts (and the worker's own) may be named.
+func TestBuildRegistryPolicy(t *testing.T) {
+	s := testsuite.Get(t)
+	newApp(t, s, "regpol")
+	build := func(image string, args ...string) testsuite.Result {
+		dir := t.TempDir()
+		writeFile(t, dir, "convox.yml", "services:\n  web:\n    image: "+image+"\n")
+		return s.CLI(t, append([]string{"build", dir, "-a", "regpol"}, args...)...)
+	}
+	_, port, _ := strings.Cut(s.Settings.Registry, ":")
+	r := build("localhost:" + port + "/slipway/sample:1")
+	want := "the registry localhost:" + port + " was reached over plain HTTP, which this worker allows only for registries named insecure: serve it over HTTPS, or add it to SLIPWAY_INSECURE_REGISTRIES on the worker"
+	if r.Code != 1 || !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q, want one line with %q", r.Code, r.Stderr, want)
+	}
+
+	// A worker with an allowlist.
+	os.Setenv("SLIPWAY_REGISTRY_ALLOW", "ghcr.io")
+	s.KillWorker(t)
+	s.StartWorker(t)
+	t.Cleanup(func() {
+		os.Unsetenv("SLIPWAY_REGISTRY_ALLOW")
+		s.KillWorker(t)
+		s.StartWorker(t)
+	})
+	r = build("evil.example:5000/loot:1")
+	want = "services.web.image names the registry evil.example:5000, which this worker does not allow: use one of ghcr.io, " + s.Settings.Registry + ", or add it to SLIPWAY_REGISTRY_ALLOW on the worker"
+	if r.Code != 1 || !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q, want one line with %q", r.Code, r.Stderr, want)
+	}
+	r = build(sample(s), "--registry", "127.0.0.2:5000")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "--registry 127.0.0.2:5000 names the registry 127.0.0.2:5000, which this worker does not allow") {
+		t.Fatalf("exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	// The worker's own registry is always allowed.
+	if out := s.MustCLI(t, "build", func() string {
+		dir := t.TempDir()
+		writeFile(t, dir, "convox.yml", "services:\n  web:\n    image: "+sample(s)+"\n")
+		return dir
+	}(), "-a", "regpol"); !strings.Contains(out, "Release: R") {
+		t.Fatalf("a build from the worker's own registry:\n%s", out)
+	}
+	nothingPushedBut(t, s, "regpol", 1)
+}
+
+// nothingPushedBut fails the test unless the app's repository holds n tags.
+func nothingPushedBut(t *testing.T, s *testsuite.Stack, app string, n int) {
+	t.Helper()
+	repo, _ := name.NewRepository(s.Settings.Registry + "/" + app)
+	tags, err := remote.List(repo)
+	if err != nil || len(tags) != n {
+		t.Fatalf("%s holds tags %v (%v), want %d", repo, tags, err, n)
+	}
+}
