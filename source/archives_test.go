@@ -24,7 +24,7 @@ func tgz(t testing.TB, hdrs []*tar.Header, bodies map[string]string) []byte {
 		if h.Typeflag == tar.TypeReg {
 			h.Size = int64(len(body))
 		}
-		if h.Mode == 0 {
+		if h.Mode == 0 && h.Typeflag != tar.TypeXGlobalHeader {
 			h.Mode = 0o644
 		}
 		if err := tw.WriteHeader(h); err != nil {

@@ -161,6 +161,9 @@ func walk(r io.Reader, l Limits, s sink) error {
 		if entries >= l.Entries {
 			return &LimitError{"entry count", int64(l.Entries), EnvMaxEntries}
 		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue // metadata (git archive writes its commit there), no file
+		}
 		name, err := entryName(hdr.Name)
 		if err != nil {
 			return &EntryError{hdr.Name, err.Error()}

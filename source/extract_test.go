@@ -230,3 +230,18 @@ func TestSparseBombExpands(t *testing.T) {
 		t.Fatalf("an 8 MiB sparse file under a 4 MiB cap: %v", err)
 	}
 }
+
+// A PAX global header, as git archive writes, is metadata, not an entry.
+func TestExtractSkipsGlobalHeaders(t *testing.T) {
+	archive := tgz(t, []*tar.Header{
+		{Typeflag: tar.TypeXGlobalHeader, PAXRecords: map[string]string{"comment": "0a1b2c3d"}},
+		reg("convox.yml"),
+	}, map[string]string{"convox.yml": "services: {}\n"})
+	dest := t.TempDir()
+	if err := Extract(bytes.NewReader(archive), dest, DefaultLimits); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := os.ReadDir(dest); len(es) != 1 || es[0].Name() != "convox.yml" {
+		t.Fatalf("unpacked %v", es)
+	}
+}
