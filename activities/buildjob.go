@@ -63,7 +63,7 @@ func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *recor
 	sec := builder.ArgsSecret(b.Namespace, secretName, args, labels)
 	if _, err := secrets.Create(ctx, sec, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
 		// A retry: the args are the same, but say so rather than trust it.
-		patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/data", "value": sec.Data}})
+		patch, _ := json.Marshal([]map[string]any{{"op": "add", "path": "/data", "value": sec.Data}})
 		if _, err := secrets.Patch(ctx, secretName, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 			return "", err
 		}
