@@ -4,11 +4,14 @@
 package activities
 
 import (
+	"context"
 	"errors"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"gocloud.dev/blob"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/source"
@@ -34,12 +37,14 @@ type Activities struct {
 	InsecureRegistries, RegistryAllow []string
 }
 
-// Error types that are not worth retrying: the input is wrong.
+// Error types that are not worth retrying: the input is wrong, or the API
+// server refuses for a reason a retry does not change.
 const (
 	ErrNotFound = "NotFound"
 	ErrInvalid  = "Invalid"
 	ErrConflict = "Conflict"
-	// ErrApplyFailed: the API server refused an object of the release.
+	// ErrApplyFailed: the API server refused an object of the release
+	// (invalid, forbidden, over quota, too large).
 	ErrApplyFailed = "ApplyFailed"
 )
 
@@ -49,15 +54,42 @@ func permanent(kind string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), kind, nil)
 }
 
-// classify turns a record's NotFoundError into a permanent error and lets
-// everything else (API server down, conflicts) be retried.
+// classify sorts an error into permanent (no retry can fix it: a record or
+// object that does not exist, a refusal by RBAC, an admission policy or a
+// quota, an invalid or oversized object) and transient (everything else:
+// conflicts, timeouts, throttling, 5xx, a connection refused while the API
+// server restarts), which the activity's retry policy retries for a while.
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return err // already classified
+	}
 	var nf *records.NotFoundError
-	if errors.As(err, &nf) {
+	if errors.As(err, &nf) || apierrors.IsNotFound(err) {
 		return permanent(ErrNotFound, err)
 	}
+	if refused(err) {
+		return permanent(ErrApplyFailed, err)
+	}
 	return err
+}
+
+// refused is true for the API server's answers that say "never", not "not
+// now".
+func refused(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) ||
+		apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) ||
+		apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsMethodNotSupported(err) ||
+		apierrors.IsNotAcceptable(err) || apierrors.IsUnsupportedMediaType(err)
+}
+
+// heartbeat tells Temporal the activity is alive, and lets a cancellation
+// reach it. Tests call some activities without an activity context.
+func heartbeat(ctx context.Context, details ...any) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, details...)
+	}
 }

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
-	"go.temporal.io/sdk/client"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -70,13 +68,13 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 		Status: records.PromotionStatus{Phase: records.PhasePending},
 	})
 	if err != nil {
-		return BeginResult{}, err
+		return BeginResult{}, classify(err)
 	}
 	if app, err = s.MutateApp(ctx, in.App, func(a *records.App) { a.Status.Status, a.Status.Reason = model.AppUpdating, "" }); err != nil {
-		return BeginResult{}, err
+		return BeginResult{}, classify(err)
 	}
 	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
-		return BeginResult{}, err
+		return BeginResult{}, classify(err)
 	}
 	return BeginResult{From: p.Spec.From}, nil
 }
@@ -98,7 +96,10 @@ type ApplyInput struct {
 	// Prune removes the objects of services that Release does not have
 	// (when rolling back: the services the failed release added).
 	Prune bool
-	Event Transition
+	// Paused applies the Deployments paused: the promotion was paused
+	// before they existed.
+	Paused bool
+	Event  Transition
 }
 
 type ApplyResult struct {
@@ -107,12 +108,17 @@ type ApplyResult struct {
 
 // ApplyRelease renders the release and applies every object with
 // server-side apply under one field manager, so applying it again changes
-// nothing. Applying a release always un-pauses its Deployments.
+// nothing. Applying a release un-pauses its Deployments unless in.Paused.
+// It heartbeats after every object and stops between two objects once
+// cancelled, so a rollback never races a half-finished apply.
 func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResult, error) {
 	s := a.Store
 	services, err := a.renderRelease(ctx, in.App, in.Release, in.ProgressDeadline)
 	if err != nil {
 		return ApplyResult{}, err
+	}
+	for i := range services {
+		services[i].Deployment.Spec.Paused = in.Paused
 	}
 	if _, err := s.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
 		p.Status.Phase = in.Phase
@@ -122,30 +128,35 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 	}
 	var names []string
 	for _, svc := range services {
+		if err := ctx.Err(); err != nil {
+			return ApplyResult{}, err
+		}
 		names = append(names, svc.Name)
 		if err := a.apply(ctx, svc); err != nil {
 			return ApplyResult{}, applyError(svc.Name, err)
 		}
+		heartbeat(ctx, svc.Name)
 	}
 	if in.Prune {
 		if err := a.prune(ctx, in.App, names, nil); err != nil {
-			return ApplyResult{}, err
+			return ApplyResult{}, classify(err)
 		}
 	}
 	app, err := s.GetApp(ctx, in.App)
 	if err != nil {
 		return ApplyResult{}, classify(err)
 	}
-	return ApplyResult{Services: names}, a.event(ctx, app, in.Promotion, in.Event)
+	return ApplyResult{Services: names}, classify(a.event(ctx, app, in.Promotion, in.Event))
 }
 
-// applyError makes the API server's refusals (invalid objects) permanent:
-// applying the same object again cannot succeed.
+// applyError makes the API server's refusals permanent (invalid, forbidden,
+// over quota, too large: applying the same object again cannot succeed), and
+// names the service either way.
 func applyError(service string, err error) error {
-	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+	if refused(err) || apierrors.IsNotFound(err) {
 		return permanent(ErrApplyFailed, fmt.Errorf("%s: apply: %v", service, err))
 	}
-	return err
+	return fmt.Errorf("%s: apply: %w", service, err)
 }
 
 func addStep(steps []records.Step, msg string) []records.Step {
@@ -162,6 +173,9 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 		return nil, classify(err)
 	}
 	env, err := s.GetReleaseEnv(ctx, r)
+	if apierrors.IsNotFound(err) {
+		return nil, permanent(ErrInvalid, fmt.Errorf("release %s has lost its env Secret %s: promote another release, or make a new one with `slipway env set`", release, r.Spec.Env))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -172,8 +186,11 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 	images := map[string]string{}
 	if r.Spec.Build != "" {
 		b, err := s.GetBuild(ctx, app, r.Spec.Build)
+		if records.IsNotFound(err) {
+			return nil, permanent(ErrInvalid, fmt.Errorf("release %s names build %s, which no longer exists: promote another release", release, r.Spec.Build))
+		}
 		if err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
 		for _, im := range b.Status.Images {
 			images[im.Service] = im.Ref
@@ -186,7 +203,7 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 	replicas := map[string]int32{}
 	deps, err := s.Core.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: render.LabelApp + "=" + app})
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
 	for _, d := range deps.Items {
 		if d.Spec.Replicas != nil {
@@ -267,7 +284,7 @@ func (a *Activities) SetPaused(ctx context.Context, in PauseInput) error {
 	ns := a.Store.Namespace(in.App)
 	for _, svc := range in.Services {
 		if err := a.setPaused(ctx, ns, svc, in.Paused); err != nil {
-			return err
+			return classify(err)
 		}
 	}
 	phase, step := records.PhasePaused, "paused"
@@ -352,8 +369,8 @@ type FinishInput struct {
 	Reason   string
 	Progress []records.ServiceProgress
 	Event    Transition
-	// KeepObjects leaves every object as it is: the promotion was refused
-	// before it applied anything, so what runs is the From release.
+	// KeepObjects leaves every object and the app's active release as they
+	// are: the promotion was refused before it applied anything.
 	KeepObjects bool
 	// Before, when set, is an event written ahead of Event.
 	Before Transition
@@ -365,11 +382,13 @@ func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error 
 	s := a.Store
 	if in.Result != records.ResultFailed && !in.KeepObjects {
 		if err := a.prune(ctx, in.App, in.Services, []string{in.Release, in.From}); err != nil {
-			return err
+			return classify(err)
 		}
 	}
 	app, err := s.MutateApp(ctx, in.App, func(a *records.App) {
-		a.Status.Release = in.Release
+		if !in.KeepObjects {
+			a.Status.Release = in.Release
+		}
 		a.Status.Status, a.Status.Reason = model.AppRunning, in.Reason
 		if in.Result == records.ResultFailed {
 			a.Status.Status = model.AppError
@@ -388,25 +407,35 @@ func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error 
 			p.Status.Ended = &now
 		}
 		p.Status.Steps = addStep(p.Status.Steps, in.Result)
-	}); err != nil {
+	}); err != nil && !records.IsNotFound(err) {
+		// No record: the promotion was refused before it wrote one.
 		return classify(err)
 	}
 	if err := a.event(ctx, app, in.Promotion, in.Before); err != nil {
-		return err
+		return classify(err)
 	}
-	return a.event(ctx, app, in.Promotion, in.Event)
+	return classify(a.event(ctx, app, in.Promotion, in.Event))
 }
 
-// signalProgress tells the promotion workflow how the rollout moves, so its
-// query and the Temporal UI's current details stay live.
-func signalProgress(ctx context.Context, c client.Client, wfID, runID string, p []records.ServiceProgress) {
-	if c == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_ = c.SignalWorkflow(ctx, wfID, runID, SignalProgress, p)
+type InspectInput struct {
+	App, Promotion string
 }
 
-// SignalProgress is the workflow signal that carries rollout progress.
+// PromotionInfo is what a repair needs to know of the promotion it repairs.
+type PromotionInfo struct {
+	Release, From string
+}
+
+// InspectPromotion reads a promotion's record.
+func (a *Activities) InspectPromotion(ctx context.Context, in InspectInput) (PromotionInfo, error) {
+	p, err := a.Store.GetPromotion(ctx, in.App, in.Promotion)
+	if err != nil {
+		return PromotionInfo{}, classify(err)
+	}
+	return PromotionInfo{Release: p.Spec.Release, From: p.Spec.From}, nil
+}
+
+// SignalProgress was the signal that carried rollout progress to runs from
+// before versionNeverStuck. Progress is now the watch's heartbeat, which
+// costs no history; those runs still listen for it, and get none.
 const SignalProgress = "progress"

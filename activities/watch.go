@@ -47,8 +47,10 @@ const maxRestarts = 3
 // WatchRollout returns once every service of the release has rolled out, as
 // `kubectl rollout status` decides it, or fails as soon as one cannot. It
 // watches Deployments and pods (no polling); its state is rebuilt from the
-// cluster on every start, so a retry on another worker simply resumes. It
-// heartbeats every second, so cancellation (a rollback) reaches it quickly.
+// cluster on every start, so a retry on another worker simply resumes. Its
+// heartbeat carries the progress, which is how the CLI and the Temporal UI
+// see a rollout live without a history event per change; it heartbeats at
+// least twice a second, so cancellation (a rollback) reaches it quickly.
 func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResult, error) {
 	if in.UnschedulableGrace == 0 {
 		in.UnschedulableGrace = 30 * time.Second
@@ -56,9 +58,7 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	core := a.Store.Core
 	ns := a.Store.Namespace(in.App)
 	sel := metav1.ListOptions{LabelSelector: render.LabelApp + "=" + in.App}
-	info := activity.GetInfo(ctx)
 	var last []records.ServiceProgress
-	var lastSignal time.Time
 	for {
 		deps, err := core.AppsV1().Deployments(ns).List(ctx, sel)
 		if err != nil {
@@ -89,7 +89,7 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 		res, err, relist := func() (WatchResult, error, bool) {
 			defer dw.Stop()
 			defer pw.Stop()
-			tick := time.NewTicker(time.Second)
+			tick := time.NewTicker(500 * time.Millisecond)
 			defer tick.Stop()
 			for {
 				progress, done, failure := st.evaluate(time.Now())
@@ -102,10 +102,6 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 				if !reflect.DeepEqual(progress, last) {
 					last = progress
 					activity.RecordHeartbeat(ctx, progress)
-					if time.Since(lastSignal) > 200*time.Millisecond {
-						signalProgress(ctx, a.Temporal, info.WorkflowExecution.ID, info.WorkflowExecution.RunID, progress)
-						lastSignal = time.Now()
-					}
 				}
 				select {
 				case ev, ok := <-dw.ResultChan():

@@ -24,19 +24,36 @@ var (
 	SearchBuild   = temporal.NewSearchAttributeKeyKeyword(config.SearchBuild)
 )
 
+// heartbeatTimeout is how long an activity that heartbeats may go silent
+// before Temporal gives its task to another worker. Two seconds: a SIGKILLed
+// worker's watch resumes on a new worker within about that, and a
+// cancellation reaches a running activity within 0.8 of it (the SDK sends
+// heartbeats at most that often). Shorter would make a loaded machine's
+// slow heartbeats look like dead workers; a retry costs little, because
+// every heartbeating activity resumes from the cluster's state.
+const heartbeatTimeout = 2 * time.Second
+
 // recordOptions suit the short Kubernetes writes of records: a killed
 // worker's attempt is retried after seconds, not minutes; bad input is not
-// retried at all.
+// retried at all, and nothing is retried for more than a minute, so that a
+// cluster that refuses writes ends the promotion instead of holding it.
 func recordOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: []string{activities.ErrNotFound, activities.ErrInvalid, activities.ErrConflict, activities.ErrApplyFailed},
+			NonRetryableErrorTypes: permanentErrors,
 		},
 	})
+}
+
+// permanentErrors are the error types no retry can fix.
+var permanentErrors = []string{
+	activities.ErrNotFound, activities.ErrInvalid, activities.ErrConflict,
+	activities.ErrApplyFailed, activities.ErrRolloutFailed,
 }
 
 // waitOptions suit activities that wait on the cluster: they heartbeat, so a
@@ -58,23 +75,51 @@ func AppWorkflowID(verb, app string) string    { return "apps/" + verb + "/" + a
 func BuildWorkflowID(app, build string) string { return "build/" + app + "/" + build }
 func ReleaseWorkflowID(app, rel string) string { return "release/" + app + "/" + rel }
 
-// applyOptions give server-side apply of every service room to finish.
+// applyOptions suit applying a release: it heartbeats per object, so that a
+// cancellation (a rollback) stops it between two objects, and the workflow
+// waits for it to stop, so that no write of the release lands after its
+// rollback began. Transient API errors are retried for two minutes at most.
 func applyOptions(ctx workflow.Context) workflow.Context {
-	ctx = recordOptions(ctx)
-	return workflow.WithStartToCloseTimeout(ctx, time.Minute)
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:       heartbeatTimeout,
+		WaitForCancellation:    true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Second,
+			NonRetryableErrorTypes: permanentErrors,
+		},
+	})
 }
 
 // watchOptions suit a rollout watch: it may last as long as the rollout
-// (pauses included), and heartbeats every second, so a dead worker or a
-// cancellation is noticed within seconds.
+// (pauses included; the promotion's own deadline ends it), and heartbeats,
+// so a dead worker is replaced and a cancellation seen within seconds.
 func watchOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 24 * time.Hour,
-		HeartbeatTimeout:    5 * time.Second,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: []string{activities.ErrNotFound, activities.ErrInvalid, activities.ErrRolloutFailed},
+			NonRetryableErrorTypes: permanentErrors,
+		},
+	})
+}
+
+// compensationWatchOptions bound watching the previous release come back:
+// one that cannot in a few attempts will not, and the app shows "error"
+// instead of a promotion that never ends.
+func compensationWatchOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    compensationTimeout,
+		ScheduleToCloseTimeout: compensationTimeout + time.Minute,
+		HeartbeatTimeout:       heartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 200 * time.Millisecond, MaximumInterval: 5 * time.Second, MaximumAttempts: 5,
+			NonRetryableErrorTypes: permanentErrors,
 		},
 	})
 }

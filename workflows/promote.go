@@ -13,8 +13,10 @@ import (
 	"github.com/slipway-dev/slipway/records"
 )
 
-// Signals an operator sends to a promotion, from the CLI or the Temporal
-// UI, and the query that shows its state.
+// Controls an operator sends to a promotion. Each is both a signal (durable,
+// accepted with no worker running, sendable from the Temporal UI) and an
+// update of the same name (the CLI's: answered at once with the effect, or
+// refused with the reason). The `state` query shows where the promotion is.
 const (
 	SignalPause    = "pause"
 	SignalResume   = "resume"
@@ -31,6 +33,15 @@ const DefaultTimeout = 10 * time.Minute
 // compensationTimeout bounds watching the previous release come back.
 const compensationTimeout = 5 * time.Minute
 
+// versionNeverStuck marks runs whose every phase answers the deadline, the
+// rollback controls and cancellation; older runs finish as they started
+// (promote_v0.go).
+const versionNeverStuck = "never-stuck"
+
+// repairSeq numbers the events of a repair after those of the promotion it
+// repairs, so that none of them is taken for one already written.
+const repairSeq = 100
+
 // PromoteWorkflowID is the one workflow ID of an app's promotions: starting
 // a second one while one runs is refused, which is the app's deploy lock.
 func PromoteWorkflowID(app string) string { return "promote/" + app }
@@ -42,10 +53,16 @@ type PromoteInput struct {
 	// RollbackTo, when set, first copies this release's build and env into
 	// Release ("rollback to RollbackTo") and then promotes the copy.
 	RollbackTo string
-	// Timeout bounds the rollout; time spent paused does not count.
+	// Timeout bounds the promotion up to the end of the rollout; time spent
+	// paused does not count.
 	Timeout time.Duration
 	// Promotion is the promotion's ID; a new one when empty.
 	Promotion string
+	// Repair, with Promotion, puts right a promotion whose own run ended
+	// before it finished (terminated, reset, timed out): it rolls the app
+	// back to the release before it, as a failed rollout would have been.
+	// Repair says why, for the record.
+	Repair string
 }
 
 type PromoteResult struct {
@@ -53,19 +70,26 @@ type PromoteResult struct {
 	Result                   string // records.ResultActive (errors carry the others)
 }
 
-// PromotionState is what the `state` query returns.
+// PromotionState is what the `state` query returns. Per-service progress
+// during the rollout is the WatchRollout activity's heartbeat (see
+// DescribeWorkflowExecution), which costs no history; Services here is the
+// last progress the workflow itself saw.
 type PromotionState struct {
 	Promotion, App, Release, From string
 	Phase                         string
 	Paused                        bool
 	Services                      []records.ServiceProgress
 	Result, Reason                string
+	// Notice is the answer to the last control sent as a signal, which
+	// cannot answer its sender: why it was refused, or "" when it took effect.
+	Notice string
 }
 
 // Promote rolls a release out until it is active on every service, or
-// completely rolled back to the release before it: never half way. A
-// failure of the rollout, its timeout, or a `rollback` signal re-applies
-// the previous release and watches it back to healthy.
+// completely rolled back to the release before it: never half way, never
+// stuck. A failure of the rollout or of an API call that cannot succeed,
+// the timeout, a `rollback` control or a cancel request, in any phase,
+// re-applies the previous release and watches it back to healthy.
 func Promote(ctx workflow.Context, in PromoteInput) (PromoteResult, error) {
 	p := &promotion{in: in, st: PromotionState{App: in.App, Release: in.Release, Phase: records.PhasePending}}
 	if p.in.Timeout <= 0 {
@@ -80,6 +104,17 @@ func Promote(ctx workflow.Context, in PromoteInput) (PromoteResult, error) {
 		}
 	}
 	p.st.Promotion = p.in.Promotion
+	if workflow.GetVersion(ctx, versionNeverStuck, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return p.runV0(ctx)
+	}
+	c, err := newControl(ctx, p)
+	if err != nil {
+		return PromoteResult{}, err
+	}
+	p.ctl = c
+	if in.Repair != "" {
+		return p.repair(ctx)
+	}
 	return p.run(ctx)
 }
 
@@ -88,6 +123,7 @@ type promotion struct {
 	st       PromotionState
 	seq      int      // events written so far
 	services []string // services of the release being promoted
+	ctl      *control
 }
 
 func (p *promotion) transition(from, to string) activities.Transition {
@@ -111,6 +147,9 @@ func (p *promotion) details(ctx workflow.Context) {
 	if p.st.Reason != "" {
 		b.WriteString("\n\nReason: " + p.st.Reason)
 	}
+	if p.st.Phase == records.PhaseRollingOut || p.st.Phase == records.PhasePaused {
+		b.WriteString("\n\nLive progress: the pending WatchRollout activity's heartbeat details.")
+	}
 	if len(p.st.Services) > 0 {
 		b.WriteString("\n\n| service | desired | updated | ready | available |\n|---|---|---|---|---|")
 		for _, s := range p.st.Services {
@@ -126,32 +165,57 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	if in.RollbackTo != "" {
 		p.st.Phase = PhaseCreating
 		p.details(ctx)
-		if err := p.copyRelease(ctx); err != nil {
+		// The copy is short and touches no running object: let it finish,
+		// then honour whatever arrived meanwhile.
+		if err := p.ctl.finishing(ctx, p.copyRelease(ctx)); err != nil {
 			return res, err
+		}
+		if why := p.ctl.stop; why != "" {
+			return res, temporal.NewNonRetryableApplicationError(why+" before anything was applied", "Rejected", nil)
 		}
 	}
 	info := workflow.GetInfo(ctx)
 	var begin activities.BeginResult
-	err := workflow.ExecuteActivity(recordOptions(ctx), a.BeginPromotion, activities.BeginInput{
+	// Begin is a few short writes: it runs to its end even in a cancelled
+	// run (a half-written record is worse than a second's wait), and what
+	// arrived meanwhile is honoured right after.
+	bctx, _ := workflow.NewDisconnectedContext(ctx)
+	beginF := workflow.ExecuteActivity(recordOptions(bctx), a.BeginPromotion, activities.BeginInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		Event: p.transition(activities.AtomRunning, activities.AtomPending),
-	}).Get(ctx, &begin)
-	if err != nil {
-		return res, err
+	})
+	if err := p.ctl.finishing(ctx, beginF); err != nil {
+		return res, p.reject(ctx, reason(err))
 	}
+	_ = beginF.Get(ctx, &begin)
 	p.st.From, res.From = begin.From, begin.From
+	if why := p.ctl.stop; why != "" {
+		return res, p.reject(ctx, why)
+	}
 	p.st.Phase = records.PhaseRollingOut
+	if p.st.Paused {
+		p.st.Phase = records.PhasePaused
+	}
 	p.details(ctx)
 
-	var applied activities.ApplyResult
-	err = workflow.ExecuteActivity(applyOptions(ctx), a.ApplyRelease, activities.ApplyInput{
+	// Apply writes: when stopped it is cancelled and waited for, so that no
+	// attempt writes the new release after the rollback began.
+	actx, cancelApply := workflow.WithCancel(ctx)
+	pausedAtApply := p.st.Paused
+	applyF := workflow.ExecuteActivity(applyOptions(actx), a.ApplyRelease, activities.ApplyInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
 		Phase: records.PhaseRollingOut, Step: "applying " + in.Release,
-		ProgressDeadline: int32(in.Timeout / time.Second),
-		Event:            p.transition(activities.AtomPending, activities.AtomUpdating),
-	}).Get(ctx, &applied)
-	if err != nil {
+		ProgressDeadline: int32(in.Timeout / time.Second), Paused: pausedAtApply,
+		Event: p.transition(activities.AtomPending, activities.AtomUpdating),
+	})
+	if why := p.ctl.wait(ctx, applyF); why != "" {
+		cancelApply()
+		_ = applyF.Get(ctx, nil)
+		return res, p.compensate(ctx, why)
+	}
+	var applied activities.ApplyResult
+	if err := applyF.Get(ctx, &applied); err != nil {
 		if isType(err, activities.ErrInvalid) {
 			// Rendering failed: nothing was applied, nothing to undo.
 			return res, p.reject(ctx, reason(err))
@@ -159,12 +223,29 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		return res, p.compensate(ctx, reason(err))
 	}
 	p.services = applied.Services
-
-	failure := p.watch(ctx)
-	if failure != "" {
-		return res, p.compensate(ctx, failure)
+	if p.st.Paused != pausedAtApply {
+		// Paused or resumed while applying: the Deployments exist now.
+		if err := p.setPaused(ctx, p.st.Paused); err != nil {
+			return res, p.compensate(ctx, "pause failed: "+reason(err))
+		}
 	}
-	err = workflow.ExecuteActivity(recordOptions(ctx), a.FinishPromotion, activities.FinishInput{
+
+	wctx, cancelWatch := workflow.WithCancel(ctx)
+	watchF := workflow.ExecuteActivity(watchOptions(wctx), a.WatchRollout, activities.WatchInput{
+		App: in.App, Release: in.Release, Promotion: in.Promotion, Services: p.services,
+	})
+	if why := p.ctl.wait(ctx, watchF); why != "" {
+		// Watching writes nothing: no need to wait for it to stop.
+		cancelWatch()
+		return res, p.compensate(ctx, why)
+	}
+	var watched activities.WatchResult
+	if err := watchF.Get(ctx, &watched); err != nil {
+		p.st.Services = watched.Services
+		return res, p.compensate(ctx, reason(err))
+	}
+	p.st.Services = watched.Services
+	err := workflow.ExecuteActivity(recordOptions(ctx), a.FinishPromotion, activities.FinishInput{
 		App: in.App, Promotion: in.Promotion, Release: in.Release, Services: p.services, From: p.st.From,
 		Result: records.ResultActive, Progress: p.st.Services,
 		Event: p.transition(activities.AtomUpdating, activities.AtomRunning),
@@ -178,8 +259,25 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	return res, nil
 }
 
+// repair rolls back a promotion whose own run ended before it finished. It
+// holds the app's deploy lock like any promotion, and writes on the
+// promotion's record, so the record says how it ended and why.
+func (p *promotion) repair(ctx workflow.Context) (PromoteResult, error) {
+	p.seq = repairSeq
+	var st activities.PromotionInfo
+	err := workflow.ExecuteActivity(recordOptions(ctx), a.InspectPromotion, activities.InspectInput{
+		App: p.in.App, Promotion: p.in.Promotion,
+	}).Get(ctx, &st)
+	if err != nil {
+		return PromoteResult{}, err
+	}
+	p.st.Release, p.st.From = st.Release, st.From
+	res := PromoteResult{Promotion: p.in.Promotion, Release: st.Release, From: st.From}
+	return res, p.compensate(ctx, p.in.Repair)
+}
+
 // copyRelease makes the rollback's release: the target's build and env.
-func (p *promotion) copyRelease(ctx workflow.Context) error {
+func (p *promotion) copyRelease(ctx workflow.Context) workflow.Future {
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: ReleaseWorkflowID(p.in.App, p.in.Release),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
@@ -189,93 +287,7 @@ func (p *promotion) copyRelease(ctx workflow.Context) error {
 	return workflow.ExecuteChildWorkflow(cctx, CreateRelease, activities.CreateReleaseInput{
 		App: p.in.App, ReleaseID: p.in.Release,
 		Change: activities.ReleaseChange{From: p.in.RollbackTo, Description: "rollback to " + p.in.RollbackTo},
-	}).Get(ctx, nil)
-}
-
-// watch waits for the rollout while serving pause, resume and rollback.
-// It returns "" once every service is rolled out, else why it failed.
-// The timeout's clock stops while the promotion is paused.
-func (p *promotion) watch(ctx workflow.Context) string {
-	in := p.in
-	wctx, cancelWatch := workflow.WithCancel(ctx)
-	defer cancelWatch()
-	watchF := workflow.ExecuteActivity(watchOptions(wctx), a.WatchRollout, activities.WatchInput{
-		App: in.App, Release: in.Release, Promotion: in.Promotion, Services: p.services,
 	})
-	pauseCh := workflow.GetSignalChannel(ctx, SignalPause)
-	resumeCh := workflow.GetSignalChannel(ctx, SignalResume)
-	rollbackCh := workflow.GetSignalChannel(ctx, SignalRollback)
-	progressCh := workflow.GetSignalChannel(ctx, activities.SignalProgress)
-
-	remaining := in.Timeout
-	var timerF workflow.Future
-	var cancelTimer workflow.CancelFunc
-	var timerStart time.Time
-	startTimer := func() {
-		var tctx workflow.Context
-		tctx, cancelTimer = workflow.WithCancel(ctx)
-		timerF, timerStart = workflow.NewTimer(tctx, remaining), workflow.Now(ctx)
-	}
-	startTimer()
-	defer func() { cancelTimer() }()
-
-	failure, done := "", false
-	for !done && failure == "" {
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(watchF, func(f workflow.Future) {
-			var res activities.WatchResult
-			if err := f.Get(ctx, &res); err != nil {
-				failure = reason(err)
-				return
-			}
-			p.st.Services, done = res.Services, true
-		})
-		if timerF != nil {
-			sel.AddFuture(timerF, func(f workflow.Future) {
-				if f.Get(ctx, nil) == nil {
-					failure = fmt.Sprintf("timeout: not rolled out within %s", in.Timeout)
-				}
-			})
-		}
-		sel.AddReceive(pauseCh, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, nil)
-			if p.st.Paused {
-				return
-			}
-			if err := p.setPaused(ctx, true); err != nil {
-				failure = "pause failed: " + reason(err)
-				return
-			}
-			cancelTimer()
-			remaining -= workflow.Now(ctx).Sub(timerStart)
-			timerF = nil
-		})
-		sel.AddReceive(resumeCh, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, nil)
-			if !p.st.Paused {
-				return
-			}
-			if err := p.setPaused(ctx, false); err != nil {
-				failure = "resume failed: " + reason(err)
-				return
-			}
-			startTimer()
-		})
-		sel.AddReceive(rollbackCh, func(c workflow.ReceiveChannel, _ bool) {
-			var by string
-			c.Receive(ctx, &by)
-			failure = "rollback requested"
-			if by != "" {
-				failure += " by " + by
-			}
-		})
-		sel.AddReceive(progressCh, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, &p.st.Services)
-			p.details(ctx)
-		})
-		sel.Select(ctx)
-	}
-	return failure
 }
 
 func (p *promotion) setPaused(ctx workflow.Context, paused bool) error {
@@ -305,7 +317,8 @@ func (p *promotion) reject(ctx workflow.Context, why string) error {
 
 // compensate puts the previous release back (or removes everything for a
 // first promotion) and watches it back to healthy. It runs on a
-// disconnected context: even a cancelled run undoes what it did.
+// disconnected context: even a cancelled run undoes what it did. Every step
+// is bounded, so it ends, at worst with the app in status error.
 func (p *promotion) compensate(ctx workflow.Context, why string) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	p.st.Phase, p.st.Reason, p.st.Paused = records.PhaseRollingBack, why, false
@@ -322,19 +335,8 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 		}).Get(ctx, &applied)
 		services = applied.Services
 		if failed == nil {
-			// Only the timeouts differ from watchOptions: WithActivityOptions
-			// would replace its retry policy with the server's default.
-			wctx := workflow.WithHeartbeatTimeout(
-				workflow.WithStartToCloseTimeout(watchOptions(ctx), compensationTimeout), 10*time.Second)
-			// A previous release that cannot come back in a few attempts
-			// will not: say so (the app shows "error") instead of retrying
-			// for ever.
-			wctx = workflow.WithRetryPolicy(wctx, temporal.RetryPolicy{
-				InitialInterval: 200 * time.Millisecond, MaximumInterval: 5 * time.Second, MaximumAttempts: 5,
-				NonRetryableErrorTypes: []string{activities.ErrNotFound, activities.ErrInvalid, activities.ErrRolloutFailed},
-			})
 			var res activities.WatchResult
-			failed = workflow.ExecuteActivity(wctx, a.WatchRollout, activities.WatchInput{
+			failed = workflow.ExecuteActivity(compensationWatchOptions(ctx), a.WatchRollout, activities.WatchInput{
 				App: p.in.App, Release: p.st.From, Promotion: p.in.Promotion, Services: services,
 			}).Get(ctx, &res)
 			p.st.Services = res.Services
@@ -363,8 +365,10 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 func (p *promotion) finish(ctx workflow.Context, in activities.FinishInput) {
 	in.App, in.Promotion, in.From = p.in.App, p.in.Promotion, p.st.From
 	in.Progress = p.st.Services
-	// A failed finish is retried by its policy; if it still fails the
-	// records lag, but the workflow's own result says what happened.
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	// A finish that still fails after its bounded retries leaves the records
+	// behind the workflow: the worker's reconciler puts them right once the
+	// run has closed, and the run's own result says what happened.
 	_ = workflow.ExecuteActivity(recordOptions(ctx), a.FinishPromotion, in).Get(ctx, nil)
 	p.st.Phase, p.st.Result, p.st.Reason = records.PhaseDone, in.Result, in.Reason
 	p.details(ctx)

@@ -60,23 +60,32 @@ type fake struct {
 	finishErr error // of a FinishPromotion that marks the release active
 	copyAfter time.Duration
 	copyErr   error
+	// beginAfter and applyAfter are test-clock times the activities take.
+	beginAfter time.Duration
+	applyAfter map[string]time.Duration
+	inspect    activities.PromotionInfo // of the promotion a repair repairs
 }
 
 func (f *fake) install(env *testsuite.TestWorkflowEnvironment) {
-	env.OnActivity(acts.BeginPromotion, mock.Anything, mock.Anything).Return(
+	env.OnActivity(acts.BeginPromotion, mock.Anything, mock.Anything).After(f.beginAfter).Return(
 		func(context.Context, activities.BeginInput) (activities.BeginResult, error) {
 			if f.beginErr != nil {
 				return activities.BeginResult{}, f.beginErr
 			}
 			return activities.BeginResult{From: f.from}, nil
 		})
-	env.OnActivity(acts.ApplyRelease, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ApplyInput) (activities.ApplyResult, error) {
-			if err := f.applyErr[in.Release]; err != nil {
-				return activities.ApplyResult{}, err
-			}
-			return activities.ApplyResult{Services: f.services[in.Release]}, nil
-		})
+	for _, rel := range []string{rNew, rOld} {
+		env.OnActivity(acts.ApplyRelease, mock.Anything,
+			mock.MatchedBy(func(in activities.ApplyInput) bool { return in.Release == rel }),
+		).After(f.applyAfter[rel]).Return(
+			func(_ context.Context, in activities.ApplyInput) (activities.ApplyResult, error) {
+				if err := f.applyErr[in.Release]; err != nil {
+					return activities.ApplyResult{}, err
+				}
+				return activities.ApplyResult{Services: f.services[in.Release]}, nil
+			})
+	}
+	env.OnActivity(acts.InspectPromotion, mock.Anything, mock.Anything).Return(f.inspect, nil)
 	for rel, w := range f.watch {
 		var attempts atomic.Int32
 		env.OnActivity(acts.WatchRollout, mock.Anything,
@@ -320,10 +329,14 @@ func TestPromoteBeginFailure(t *testing.T) {
 	f := &fake{beginErr: permanent(msg, activities.ErrInvalid)}
 	promote(t, env, f, workflows.PromoteInput{Promotion: promoID})
 
-	wantNames(t, rec, "BeginPromotion")
-	if got := appError(t, env.GetWorkflowError()).Message(); got != msg {
-		t.Errorf("workflow error %q, want %q", got, msg)
-	}
+	// Begin may have marked the app updating before it failed: the finish
+	// puts it back, touching no object and not the active release.
+	wantNames(t, rec, "BeginPromotion", "FinishPromotion")
+	wantFailure(t, env, "Rejected", msg)
+	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
+		App: app, Promotion: promoID, Result: records.ResultRolledBack, Reason: msg, KeepObjects: true,
+		Event: ev(2, activities.AtomPending, activities.AtomRunning),
+	})
 }
 
 func TestPromoteWatchFailureRollsBack(t *testing.T) {
@@ -355,8 +368,8 @@ func TestPromoteWatchFailureRollsBack(t *testing.T) {
 		App: app, Release: rOld, Promotion: promoID, Services: oldServices,
 	})
 	info := rec.callsOf("WatchRollout")[1].Info
-	if info.StartToCloseTimeout != 5*time.Minute || info.HeartbeatTimeout != 10*time.Second {
-		t.Errorf("compensation watch: start-to-close %s, heartbeat %s; want 5m and 10s",
+	if info.StartToCloseTimeout != 5*time.Minute || info.HeartbeatTimeout != 2*time.Second {
+		t.Errorf("compensation watch: start-to-close %s, heartbeat %s; want 5m and 2s",
 			info.StartToCloseTimeout, info.HeartbeatTimeout)
 	}
 	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
@@ -686,36 +699,6 @@ func TestPromoteRollbackCommandCopyFails(t *testing.T) {
 	if got := appError(t, env.GetWorkflowError()).Message(); got != msg {
 		t.Errorf("workflow error %q, want %q", got, msg)
 	}
-}
-
-func TestPromoteProgressSignal(t *testing.T) {
-	env, rec := newEnv(t)
-	mid := []records.ServiceProgress{
-		{Name: "web", Desired: 2, Updated: 1, Ready: 1, Available: 1},
-		{Name: "worker", Desired: 1},
-	}
-	f := &fake{
-		from:     rOld,
-		services: map[string][]string{rNew: newServices},
-		watch:    map[string]watchPlan{rNew: {after: 10 * time.Second, progress: newProgress}},
-	}
-	var before, during workflows.PromotionState
-	queryAt(t, env, 2*time.Second, &before)
-	signalAt(env, 3*time.Second, activities.SignalProgress, mid)
-	queryAt(t, env, 4*time.Second, &during)
-	promote(t, env, f, workflows.PromoteInput{Promotion: promoID})
-
-	if err := env.GetWorkflowError(); err != nil {
-		t.Fatalf("workflow failed: %v", err)
-	}
-	if before.Services != nil {
-		t.Errorf("services before any progress: %+v, want none", before.Services)
-	}
-	wantEqual(t, "services after the progress signal", during.Services, mid)
-	if during.Phase != records.PhaseRollingOut || during.From != rOld {
-		t.Errorf("state during the rollout: %+v", during)
-	}
-	wantEqual(t, "final progress", only[activities.FinishInput](rec, "FinishPromotion").Progress, newProgress)
 }
 
 // A cancelled run (temporal workflow cancel) still undoes what it applied.

@@ -1,0 +1,173 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/slipway-dev/slipway/records"
+)
+
+// Errors a retry cannot fix end the step at once; the others are retried
+// by the activity's (bounded) retry policy.
+func TestClassify(t *testing.T) {
+	deploy := schema.GroupResource{Group: "apps", Resource: "deployments"}
+	for _, tc := range []struct {
+		name      string
+		err       error
+		permanent string // error type, "" for transient
+	}{
+		{"record not found", &records.NotFoundError{Kind: "release", Name: "R1"}, ErrNotFound},
+		{"object not found", apierrors.NewNotFound(deploy, "web"), ErrNotFound},
+		{"forbidden by RBAC or an admission policy", apierrors.NewForbidden(deploy, "web", errors.New("denied request")), ErrApplyFailed},
+		{"over quota", apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "web", errors.New("exceeded quota: q, requested: pods=1")), ErrApplyFailed},
+		{"invalid", apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "Deployment"}, "web", nil), ErrApplyFailed},
+		{"bad request", apierrors.NewBadRequest("no"), ErrApplyFailed},
+		{"too large", apierrors.NewRequestEntityTooLargeError("limit is 3145728"), ErrApplyFailed},
+		{"unauthorized", apierrors.NewUnauthorized("token expired"), ErrApplyFailed},
+		{"conflict", apierrors.NewConflict(deploy, "web", errors.New("modified")), ""},
+		{"server error", apierrors.NewInternalError(errors.New("etcd")), ""},
+		{"unavailable", apierrors.NewServiceUnavailable("starting"), ""},
+		{"throttled", apierrors.NewTooManyRequests("slow down", 1), ""},
+		{"timeout", apierrors.NewTimeoutError("took too long", 1), ""},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, ""},
+		{"deadline", context.DeadlineExceeded, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := classify(tc.err)
+			var appErr *temporal.ApplicationError
+			isApp := errors.As(got, &appErr)
+			switch {
+			case tc.permanent == "" && isApp:
+				t.Errorf("classify(%v) = permanent %s, want the error as it was (transient)", tc.err, appErr.Type())
+			case tc.permanent == "" && got != tc.err:
+				t.Errorf("classify(%v) = %v, want the error as it was", tc.err, got)
+			case tc.permanent != "" && (!isApp || !appErr.NonRetryable() || appErr.Type() != tc.permanent):
+				t.Errorf("classify(%v) = %v, want a non-retryable %s", tc.err, got, tc.permanent)
+			case tc.permanent != "" && appErr.Message() != tc.err.Error():
+				t.Errorf("message %q, want the original %q", appErr.Message(), tc.err.Error())
+			}
+		})
+	}
+	if classify(nil) != nil {
+		t.Error("classify(nil) is not nil")
+	}
+}
+
+// A release whose env Secret was deleted cannot render: a permanent error
+// that says what to do, with nothing written.
+func TestApplyReleaseLostEnvSecret(t *testing.T) {
+	fs := newFakeStore(t, promoteRecords()) // no env Secret
+	a := &Activities{Store: fs.Store}
+	_, err := a.ApplyRelease(context.Background(), applyInput())
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrInvalid || !appErr.NonRetryable() {
+		t.Fatalf("error %v, want a permanent %s", err, ErrInvalid)
+	}
+	want := "release " + testRelease + " has lost its env Secret " + records.EnvSecretName(testRelease) + ": promote another release, or make a new one with `slipway env set`"
+	if appErr.Message() != want {
+		t.Errorf("message %q, want %q", appErr.Message(), want)
+	}
+	if w := fs.coreWrites(); len(w) != 0 {
+		t.Errorf("wrote %q", w)
+	}
+}
+
+// An API server that refuses a write (an admission policy, RBAC, a quota)
+// fails the apply at once, naming the service; a transient error is left
+// for the retry policy.
+func TestApplyReleaseRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		err       error
+		permanent bool
+	}{
+		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "web-env", errors.New("denied by policy")), true},
+		{"unavailable", apierrors.NewServiceUnavailable("apiserver restarting"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
+			fs.core.PrependReactor("patch", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, tc.err
+			})
+			a := &Activities{Store: fs.Store}
+			_, err := a.ApplyRelease(context.Background(), applyInput())
+			if err == nil || !strings.Contains(err.Error(), "web: apply: ") {
+				t.Fatalf("error %v, want one naming the service web", err)
+			}
+			var appErr *temporal.ApplicationError
+			if got := errors.As(err, &appErr) && appErr.NonRetryable(); got != tc.permanent {
+				t.Errorf("permanent = %v, want %v (error %v)", got, tc.permanent, err)
+			}
+		})
+	}
+}
+
+// A cancelled apply writes nothing more.
+func TestApplyReleaseStopsWhenCancelled(t *testing.T) {
+	fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
+	a := &Activities{Store: fs.Store}
+	ctx, cancel := context.WithCancel(context.Background())
+	patches := 0
+	fs.core.PrependReactor("patch", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		patches++
+		cancel() // cancelled right after the first service's Deployment
+		return false, nil, nil
+	})
+	_, err := a.ApplyRelease(ctx, applyInput())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if patches != 1 {
+		t.Errorf("patched %d Deployments, want 1: nothing after the cancellation", patches)
+	}
+}
+
+// A promotion refused before it applied anything leaves the app's active
+// release alone, and may have no record to close.
+func TestFinishPromotionKeepObjects(t *testing.T) {
+	recs := promoteRecords()[:3] // no Promotion record: Begin failed first
+	fs := newFakeStore(t, recs, releaseEnvSecret())
+	a := &Activities{Store: fs.Store}
+	err := a.FinishPromotion(context.Background(), FinishInput{
+		App: testApp, Promotion: testPromotion, Result: records.ResultRolledBack,
+		Reason: "no such release: R9", KeepObjects: true,
+		Event: Transition{Seq: 2, From: AtomPending, To: AtomRunning},
+	})
+	if err != nil {
+		t.Fatalf("FinishPromotion: %v", err)
+	}
+	app, err := fs.GetApp(context.Background(), testApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Status.Release != oldRelease || app.Status.Status != "running" || app.Status.Reason != "no such release: R9" {
+		t.Errorf("app status %+v, want running on %s with the reason", app.Status, oldRelease)
+	}
+	if w := fs.coreWrites(); len(w) != 1 || !strings.HasPrefix(w[0], "create events ") {
+		t.Errorf("core writes %q, want only the status event", w)
+	}
+}
+
+func TestInspectPromotion(t *testing.T) {
+	fs := newFakeStore(t, promoteRecords())
+	a := &Activities{Store: fs.Store}
+	got, err := a.InspectPromotion(context.Background(), InspectInput{App: testApp, Promotion: testPromotion})
+	if err != nil || got != (PromotionInfo{Release: testRelease, From: oldRelease}) {
+		t.Errorf("InspectPromotion = %+v, %v", got, err)
+	}
+	_, err = a.InspectPromotion(context.Background(), InspectInput{App: testApp, Promotion: "PNOSUCHPROMO"})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrNotFound {
+		t.Errorf("unknown promotion: %v, want a permanent %s", err, ErrNotFound)
+	}
+}

@@ -1,0 +1,205 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/slipway-dev/slipway/records"
+)
+
+// control serves, in every phase of a promotion, what can stop or pause it:
+// the deadline, the rollback control (signal or update), a cancel request
+// from Temporal, and pause and resume. Signals and updates go through the
+// same code, so the UI and the CLI get the same behaviour; only an update
+// can hear the answer.
+type control struct {
+	p *promotion
+	// stop says why the promotion must roll back; "" while it may go on.
+	stop string
+
+	remaining   time.Duration // of the timeout, while the clock runs
+	timerF      workflow.Future
+	cancelTimer workflow.CancelFunc
+	timerStart  time.Time
+
+	pauseCh, resumeCh, rollbackCh workflow.ReceiveChannel
+	requests                      workflow.Channel // updates, handled in order by the main loop
+}
+
+// request is one control sent as an update, answered by the main loop.
+type request struct {
+	name, by string
+	answered bool
+	err      error
+}
+
+func newControl(ctx workflow.Context, p *promotion) (*control, error) {
+	c := &control{
+		p:          p,
+		remaining:  p.in.Timeout,
+		pauseCh:    workflow.GetSignalChannel(ctx, SignalPause),
+		resumeCh:   workflow.GetSignalChannel(ctx, SignalResume),
+		rollbackCh: workflow.GetSignalChannel(ctx, SignalRollback),
+		requests:   workflow.NewBufferedChannel(ctx, 16),
+	}
+	for _, name := range []string{SignalPause, SignalResume, SignalRollback} {
+		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+			func(ctx workflow.Context, by string) (string, error) { return c.ask(ctx, name, by) },
+			workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, _ string) error { return c.refusal(name) }})
+		if err != nil {
+			return nil, err
+		}
+	}
+	c.startClock(ctx)
+	return c, nil
+}
+
+// ask hands an update to the main loop and waits for its answer. A
+// promotion that starts rolling back (or ends) before the main loop gets to
+// it answers with why the control no longer applies.
+func (c *control) ask(ctx workflow.Context, name, by string) (string, error) {
+	r := &request{name: name, by: by}
+	c.requests.Send(ctx, r)
+	if err := workflow.Await(ctx, func() bool { return r.answered || c.refusal(name) != nil }); err != nil {
+		return "", err
+	}
+	if !r.answered {
+		return "", c.refusal(name)
+	}
+	if r.err != nil {
+		return "", r.err
+	}
+	return c.p.st.Phase, nil
+}
+
+// refusal says why a control cannot act now; nil when it can.
+func (c *control) refusal(name string) error {
+	st := c.p.st
+	switch {
+	case st.Phase == records.PhaseDone:
+		return fmt.Errorf("the promotion has ended (%s)", st.Result)
+	case c.stop != "" || st.Phase == records.PhaseRollingBack:
+		return errors.New("the promotion is already rolling back")
+	case name == SignalPause && st.Paused:
+		return errors.New("the promotion is already paused: resume it with `slipway promotions resume`")
+	case name == SignalResume && !st.Paused:
+		return errors.New("the promotion is not paused")
+	}
+	return nil
+}
+
+func (c *control) startClock(ctx workflow.Context) {
+	var tctx workflow.Context
+	tctx, c.cancelTimer = workflow.WithCancel(ctx)
+	c.timerF, c.timerStart = workflow.NewTimer(tctx, c.remaining), workflow.Now(ctx)
+}
+
+func (c *control) stopClock(ctx workflow.Context) {
+	c.cancelTimer()
+	c.remaining -= workflow.Now(ctx).Sub(c.timerStart)
+	c.timerF = nil
+}
+
+// wait returns "" once f is ready, or why the promotion must stop, as soon
+// as something says so. Pause and resume are served meanwhile.
+func (c *control) wait(ctx workflow.Context, f workflow.Future) string {
+	for c.stop == "" && !f.IsReady() {
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(f, func(workflow.Future) {})
+		c.listen(ctx, sel)
+		sel.Select(ctx)
+	}
+	return c.stop
+}
+
+// finishing waits for f whatever happens meanwhile (c.stop records it) and
+// returns f's error: for steps too short and too delicate to interrupt.
+func (c *control) finishing(ctx workflow.Context, f workflow.Future) error {
+	for !f.IsReady() {
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(f, func(workflow.Future) {})
+		c.listen(ctx, sel)
+		sel.Select(ctx)
+	}
+	return f.Get(ctx, nil)
+}
+
+// listen adds every source of control to sel.
+func (c *control) listen(ctx workflow.Context, sel workflow.Selector) {
+	if c.timerF != nil {
+		sel.AddFuture(c.timerF, func(f workflow.Future) {
+			if f.Get(ctx, nil) == nil && c.stop == "" {
+				c.stop = fmt.Sprintf("timeout: not rolled out within %s", c.p.in.Timeout)
+			}
+			c.timerF = nil
+		})
+	}
+	if c.stop == "" {
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {
+			c.stop = "cancelled from Temporal"
+		})
+	}
+	sel.AddReceive(c.rollbackCh, func(ch workflow.ReceiveChannel, _ bool) {
+		var by string
+		ch.Receive(ctx, &by)
+		c.p.st.Notice = errText(c.handle(ctx, SignalRollback, by))
+	})
+	sel.AddReceive(c.pauseCh, func(ch workflow.ReceiveChannel, _ bool) {
+		ch.Receive(ctx, nil)
+		c.p.st.Notice = errText(c.handle(ctx, SignalPause, ""))
+	})
+	sel.AddReceive(c.resumeCh, func(ch workflow.ReceiveChannel, _ bool) {
+		ch.Receive(ctx, nil)
+		c.p.st.Notice = errText(c.handle(ctx, SignalResume, ""))
+	})
+	sel.AddReceive(c.requests, func(ch workflow.ReceiveChannel, _ bool) {
+		var r *request
+		ch.Receive(ctx, &r)
+		r.err, r.answered = c.handle(ctx, r.name, r.by), true
+	})
+}
+
+// handle carries out one control, or says why it cannot.
+func (c *control) handle(ctx workflow.Context, name, by string) error {
+	if err := c.refusal(name); err != nil {
+		return err
+	}
+	p := c.p
+	switch name {
+	case SignalRollback:
+		c.stop = "rollback requested"
+		if by != "" {
+			c.stop += " by " + by
+		}
+	case SignalPause, SignalResume:
+		paused := name == SignalPause
+		// Before the Deployments exist, only the state changes: the apply
+		// creates them paused, or pauses them right after.
+		if p.services != nil {
+			if err := p.setPaused(ctx, paused); err != nil {
+				c.stop = name + " failed: " + reason(err)
+				return err
+			}
+		}
+		p.st.Paused = paused
+		if paused {
+			p.st.Phase = records.PhasePaused
+			c.stopClock(ctx)
+		} else {
+			p.st.Phase = records.PhaseRollingOut
+			c.startClock(ctx)
+		}
+		p.details(ctx)
+	}
+	return nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
