@@ -159,4 +159,3 @@ func (p *promotion) watchV0(ctx workflow.Context) string {
 	}
 	return failure
 }
-
