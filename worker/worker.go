@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -45,9 +46,14 @@ func Run(ctx context.Context, s *config.Settings, logger *slog.Logger) error {
 		return err
 	}
 	acts.Temporal = c
-	w := sdkworker.New(c, config.TaskQueue, sdkworker.Options{})
+	w := sdkworker.New(c, config.TaskQueue, sdkworker.Options{
+		// A killed worker's cached runs move to another worker after this
+		// (the default is 5 s): part of how fast a promotion resumes.
+		StickyScheduleToStartTimeout: 2 * time.Second,
+	})
 	Register(w, acts)
 	logger.Info("worker started", "temporal", opts.HostPort, "namespace", opts.Namespace, "taskQueue", config.TaskQueue)
+	go (&Reconciler{Store: acts.Store, Temporal: c, Logger: logger}).Run(ctx)
 	stop := make(chan any)
 	go func() { <-ctx.Done(); close(stop) }()
 	return w.Run(stop)

@@ -19,6 +19,9 @@ type control struct {
 	p *promotion
 	// stop says why the promotion must roll back; "" while it may go on.
 	stop string
+	// pending is true while a pause or resume waits for the Deployments
+	// to exist: the apply takes it into account.
+	pending bool
 
 	remaining   time.Duration // of the timeout, while the clock runs
 	timerF      workflow.Future
@@ -57,32 +60,46 @@ func newControl(ctx workflow.Context, p *promotion) (*control, error) {
 	return c, nil
 }
 
-// ask hands an update to the main loop and waits for its answer. A
-// promotion that starts rolling back (or ends) before the main loop gets to
-// it answers with why the control no longer applies.
+// ask hands an update to the main loop and answers once its effect is
+// real (a pause: the Deployments are paused). A promotion that starts
+// rolling back (or ends) first answers with why the control no longer
+// applies.
 func (c *control) ask(ctx workflow.Context, name, by string) (string, error) {
 	r := &request{name: name, by: by}
 	c.requests.Send(ctx, r)
-	if err := workflow.Await(ctx, func() bool { return r.answered || c.refusal(name) != nil }); err != nil {
+	err := workflow.Await(ctx, func() bool { return (r.answered && !c.pending) || c.over() != nil })
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if !r.answered {
-		return "", c.refusal(name)
-	}
-	if r.err != nil {
+	case r.answered && r.err != nil:
 		return "", r.err
+	case r.answered && !c.pending:
+		return c.p.st.Phase, nil
+	case name == SignalRollback && r.answered:
+		return c.p.st.Phase, nil
 	}
-	return c.p.st.Phase, nil
+	return "", c.over()
 }
 
-// refusal says why a control cannot act now; nil when it can.
-func (c *control) refusal(name string) error {
+// over says why no control applies any more; nil while one may.
+func (c *control) over() error {
 	st := c.p.st
 	switch {
 	case st.Phase == records.PhaseDone:
 		return fmt.Errorf("the promotion has ended (%s)", st.Result)
 	case c.stop != "" || st.Phase == records.PhaseRollingBack:
 		return errors.New("the promotion is already rolling back")
+	}
+	return nil
+}
+
+// refusal says why a control cannot act now; nil when it can.
+func (c *control) refusal(name string) error {
+	st := c.p.st
+	if err := c.over(); err != nil {
+		return err
+	}
+	switch {
 	case name == SignalPause && st.Paused:
 		return errors.New("the promotion is already paused: resume it with `slipway promotions resume`")
 	case name == SignalResume && !st.Paused:
@@ -183,6 +200,8 @@ func (c *control) handle(ctx workflow.Context, name, by string) error {
 				c.stop = name + " failed: " + reason(err)
 				return err
 			}
+		} else {
+			c.pending = true
 		}
 		p.st.Paused = paused
 		if paused {

@@ -262,3 +262,38 @@ func TestPromoteRepair(t *testing.T) {
 		Event: ev(102, activities.AtomRollback, activities.AtomRunning),
 	})
 }
+
+// A pause sent as an update while the release is being applied is answered
+// only once the Deployments exist and are paused: OK means paused.
+func TestPromotePauseUpdateAnsweredWhenInEffect(t *testing.T) {
+	env, rec := newEnv(t)
+	f := slowApply()
+	f.watch[rNew] = watchPlan{after: 10 * time.Second, progress: newProgress}
+	var answeredAt time.Duration
+	start := env.Now()
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.SignalPause, "pause", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { t.Errorf("pause refused: %v", err) },
+			OnComplete: func(_ any, err error) {
+				if err != nil {
+					t.Errorf("pause failed: %v", err)
+				}
+				answeredAt = env.Now().Sub(start)
+			},
+		}, "bob")
+	}, 5*time.Second)
+	signalAt(env, 2*time.Minute, workflows.SignalResume, nil)
+	if began := promote(t, env, f, workflows.PromoteInput{Promotion: promoID}); !began.Equal(start) {
+		t.Fatalf("the test clock moved before the start: %s, %s", start, began)
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if answeredAt < time.Minute || answeredAt > 2*time.Minute {
+		t.Errorf("pause answered %s after the start, before the apply ended (1m)", answeredAt)
+	}
+	if calls := rec.callsOf("SetPaused"); len(calls) == 0 || calls[0].At.Sub(start) > answeredAt {
+		t.Errorf("pause answered at %s before the Deployments were paused", answeredAt)
+	}
+}

@@ -229,6 +229,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 			return res, p.compensate(ctx, "pause failed: "+reason(err))
 		}
 	}
+	p.ctl.pending = false
 
 	wctx, cancelWatch := workflow.WithCancel(ctx)
 	watchF := workflow.ExecuteActivity(watchOptions(wctx), a.WatchRollout, activities.WatchInput{

@@ -6,12 +6,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/user"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/records"
@@ -146,6 +151,8 @@ func newCmdInfo(f *cmdutil.Factory) *cobra.Command {
 }
 
 // state queries the promotion in flight; ErrNotUpdating when none runs.
+// The per-service progress of a rollout is its watch's last heartbeat,
+// which Temporal keeps outside the run's history.
 func state(ctx context.Context, f *cmdutil.Factory, app string) (*workflows.PromotionState, error) {
 	c, err := f.Temporal()
 	if err != nil {
@@ -168,12 +175,44 @@ func state(ctx context.Context, f *cmdutil.Factory, app string) (*workflows.Prom
 		return nil, fmt.Errorf("the promotion in flight does not answer (%v): is a worker running? `slipway dev status`", err)
 	}
 	var st workflows.PromotionState
-	return &st, v.Get(&st)
+	if err := v.Get(&st); err != nil {
+		return nil, err
+	}
+	if live := heartbeatProgress(f, d.GetPendingActivities()); live != nil {
+		st.Services = live
+	}
+	return &st, nil
 }
 
-// NewCmdSignal makes pause, resume and cancel: send the signal (as the
-// Temporal UI can), then print OK only once its effect is seen.
-func NewCmdSignal(f *cmdutil.Factory, use, signal, doing, short string) *cobra.Command {
+// heartbeatProgress decodes the progress a pending WatchRollout last
+// reported; nil when there is none.
+func heartbeatProgress(f *cmdutil.Factory, pending []*workflowpb.PendingActivityInfo) []records.ServiceProgress {
+	dc := converter.GetDefaultDataConverter()
+	if s, err := f.Settings(); err == nil && s.Temporal.DataConverter != nil {
+		dc = s.Temporal.DataConverter
+	}
+	for _, a := range pending {
+		if a.GetActivityType().GetName() != "WatchRollout" || a.GetHeartbeatDetails() == nil {
+			continue
+		}
+		var p []records.ServiceProgress
+		if dc.FromPayloads(a.GetHeartbeatDetails(), &p) == nil && len(p) > 0 {
+			return p
+		}
+	}
+	return nil
+}
+
+// answerTimeout bounds the wait for a promotion to answer a control. A
+// pause sent while the release is being applied is answered once the
+// Deployments exist and are paused.
+const answerTimeout = 30 * time.Second
+
+// NewCmdSignal makes pause, resume and cancel. Each is an update that the
+// promotion answers once its effect is real, or refuses with the reason.
+// A rollback must work even with no worker running: if none answers, it
+// is sent as a signal, which Temporal keeps until a worker acts on it.
+func NewCmdSignal(f *cmdutil.Factory, use, control, doing, short string) *cobra.Command {
 	var app string
 	cmd := &cobra.Command{
 		Use:     use,
@@ -191,15 +230,7 @@ func NewCmdSignal(f *cmdutil.Factory, use, signal, doing, short string) *cobra.C
 				return err
 			}
 			return cmdutil.Step(f.IO.Out, fmt.Sprintf("%s promotion of %s to %s", doing, a.Name, st.Release), func() (string, error) {
-				c, _ := f.Temporal()
-				var arg any
-				if signal == workflows.SignalRollback {
-					arg = "slipway promotions cancel"
-				}
-				if err := c.SignalWorkflow(ctx, workflows.PromoteWorkflowID(a.Name), "", signal, arg); err != nil {
-					return "", err
-				}
-				return "", waitEffect(ctx, f, a.Name, signal)
+				return send(ctx, f, a.Name, control, actor(cmd))
 			})
 		},
 	}
@@ -207,25 +238,45 @@ func NewCmdSignal(f *cmdutil.Factory, use, signal, doing, short string) *cobra.C
 	return cmd
 }
 
-func waitEffect(ctx context.Context, f *cmdutil.Factory, app, signal string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	for {
-		st, err := state(ctx, f, app)
-		switch {
-		case errors.Is(err, ErrNotUpdating):
-			return nil // the promotion ended: nothing left to pause, resume or cancel
-		case err != nil:
-			return err
-		case signal == workflows.SignalPause && st.Paused,
-			signal == workflows.SignalResume && !st.Paused,
-			signal == workflows.SignalRollback && (st.Phase == records.PhaseRollingBack || st.Phase == records.PhaseDone):
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no effect seen yet: see `slipway promotions info -a %s`", app)
-		case <-time.After(50 * time.Millisecond):
-		}
+// actor says who sent a control, for the promotion's reason.
+func actor(cmd *cobra.Command) string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username + " (" + cmd.CommandPath() + ")"
 	}
+	return cmd.CommandPath()
+}
+
+// send delivers one control and returns what to print after OK.
+func send(ctx context.Context, f *cmdutil.Factory, app, control, by string) (string, error) {
+	c, err := f.Temporal()
+	if err != nil {
+		return "", err
+	}
+	id := workflows.PromoteWorkflowID(app)
+	uctx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
+	h, err := c.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: control, Args: []any{by}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(uctx, nil)
+	}
+	var appErr *temporal.ApplicationError
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.As(err, &appErr):
+		return "", errors.New(appErr.Message())
+	case errors.As(err, &nf):
+		return "", ErrNotUpdating
+	case uctx.Err() != nil && ctx.Err() == nil && control == workflows.SignalRollback:
+		if err := c.SignalWorkflow(ctx, id, "", control, by); err != nil {
+			return "", err
+		}
+		return "requested: no worker answered; it rolls back as soon as one runs", nil
+	case uctx.Err() != nil && ctx.Err() == nil:
+		return "", fmt.Errorf("no answer within %s: is a worker running? `slipway dev status`", answerTimeout)
+	}
+	return "", err
 }
