@@ -96,6 +96,10 @@ func Info(p *records.Promotion, live *workflows.PromotionState) *cmdutil.Info {
 	i.Add("Phase", phase)
 	i.Add("Result", p.Status.Result)
 	i.Add("Reason", p.Status.Reason)
+	if live != nil && live.Notice != "" {
+		// A control sent as a signal (from the Temporal UI) and refused.
+		i.Add("Notice", live.Notice)
+	}
 	i.Add("Workflow", p.Spec.WorkflowID+" "+p.Spec.RunID)
 	var sv strings.Builder
 	for _, s := range services {

@@ -66,7 +66,7 @@ func TestInfo(t *testing.T) {
 	check(t, "info", func(b *bytes.Buffer) error { return Info(p, nil).Print(b) })
 
 	// In flight, the live state (here: paused) wins over the record.
-	live := &workflows.PromotionState{Phase: records.PhaseRollingOut, Paused: true,
+	live := &workflows.PromotionState{Phase: records.PhaseRollingOut, Paused: true, Notice: "the promotion is already paused: resume it with `slipway promotions resume`",
 		Services: []records.ServiceProgress{{Name: "web", Desired: 2, Updated: 1, Ready: 1, Available: 1}}}
 	inflight := promotion("PCDEFGHIJKL", "RCDEFGHIJKL", "RBCDEFGHIJK", "", "", 0)
 	check(t, "info_live", func(b *bytes.Buffer) error { return Info(inflight, live).Print(b) })
