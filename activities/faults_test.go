@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
@@ -169,5 +170,27 @@ func TestInspectPromotion(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != ErrNotFound {
 		t.Errorf("unknown promotion: %v, want a permanent %s", err, ErrNotFound)
+	}
+}
+
+// A promotion paused before its Deployments existed applies them paused,
+// and nothing un-pauses them.
+func TestApplyReleasePaused(t *testing.T) {
+	ctx := context.Background()
+	fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
+	a := &Activities{Store: fs.Store}
+	in := applyInput()
+	in.Paused = true
+	if _, err := a.ApplyRelease(ctx, in); err != nil {
+		t.Fatalf("ApplyRelease: %v", err)
+	}
+	for _, svc := range []string{"web", "worker"} {
+		d, err := fs.core.AppsV1().Deployments(testNS).Get(ctx, svc, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Spec.Paused {
+			t.Errorf("%s is not paused", svc)
+		}
 	}
 }

@@ -254,8 +254,10 @@ func (a *Activities) apply(ctx context.Context, svc render.Service) error {
 	if err != nil {
 		return err
 	}
-	if d.Spec.Paused {
-		return a.setPaused(ctx, d.Namespace, d.Name, false)
+	// A pause made by SetPaused belongs to its own field manager, which
+	// the apply above does not override: set it to what this apply wants.
+	if want := svc.Deployment.Spec.Paused; d.Spec.Paused != want {
+		return a.setPaused(ctx, d.Namespace, d.Name, want)
 	}
 	return nil
 }
