@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -13,39 +14,61 @@ import (
 )
 
 var resources = map[string]schema.GroupVersionResource{
-	"Namespace":          {Version: "v1", Resource: "namespaces"},
-	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
-	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
-	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
-	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+	"Namespace":                        {Version: "v1", Resource: "namespaces"},
+	"ServiceAccount":                   {Version: "v1", Resource: "serviceaccounts"},
+	"ClusterRole":                      {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
+	"ClusterRoleBinding":               {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	"RoleBinding":                      {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+	"ValidatingAdmissionPolicy":        {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"},
+	"ValidatingAdmissionPolicyBinding": {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"},
 }
 
-// Install applies Objects(rack) (server-side, so it is idempotent), then
-// binds AppRole in every app namespace the rack already has, so apps made
-// before the worker ran with its own ServiceAccount keep working under it.
-// It returns what it bound in.
-func Install(ctx context.Context, dyn dynamic.Interface, rack string) ([]string, error) {
+// Installed says what Install did.
+type Installed struct {
+	// Bound lists the app namespaces the worker was bound in.
+	Bound []string
+	// Policies is false when the cluster serves no ValidatingAdmissionPolicy
+	// (before Kubernetes 1.30): RBAC and slipway's own checks remain.
+	Policies bool
+}
+
+// Install applies Objects(rack) and AdmissionPolicies(rack) (server-side,
+// so it is idempotent), then binds AppRole in every app namespace the rack
+// already has, so apps made before the worker ran with its own
+// ServiceAccount keep working under it.
+func Install(ctx context.Context, dyn dynamic.Interface, rack string) (Installed, error) {
+	var done Installed
 	for _, obj := range Objects(rack) {
 		if err := apply(ctx, dyn, obj); err != nil {
-			return nil, err
+			return done, err
+		}
+	}
+	done.Policies = true
+	for _, obj := range AdmissionPolicies(rack) {
+		err := apply(ctx, dyn, obj)
+		if apierrors.IsNotFound(err) {
+			done.Policies = false // not served by this cluster
+			break
+		}
+		if err != nil {
+			return done, err
 		}
 	}
 	nss, err := dyn.Resource(resources["Namespace"]).List(ctx, metav1.ListOptions{LabelSelector: records.LabelRack + "=" + rack + "," + records.LabelApp})
 	if err != nil {
-		return nil, err
+		return done, err
 	}
-	var bound []string
 	for _, ns := range nss.Items {
 		app := ns.GetLabels()[records.LabelApp]
 		if ns.GetName() != AppBinding(rack, app).Namespace || ns.GetDeletionTimestamp() != nil {
 			continue // labelled by hand, or going: not an app namespace of this rack
 		}
 		if err := apply(ctx, dyn, AppBinding(rack, app)); err != nil {
-			return bound, err
+			return done, err
 		}
-		bound = append(bound, ns.GetName())
+		done.Bound = append(done.Bound, ns.GetName())
 	}
-	return bound, nil
+	return done, nil
 }
 
 func apply(ctx context.Context, dyn dynamic.Interface, obj runtime.Object) error {

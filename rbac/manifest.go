@@ -22,10 +22,11 @@ func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
-// Manifests returns Objects(rack) as YAML documents, for `kubectl apply -f -`.
+// Manifests returns Objects(rack) and AdmissionPolicies(rack) as YAML
+// documents, for `kubectl apply -f -`.
 func Manifests(rack string) ([]byte, error) {
 	var out []byte
-	for _, obj := range Objects(rack) {
+	for _, obj := range append(Objects(rack), AdmissionPolicies(rack)...) {
 		u, err := toUnstructured(obj)
 		if err != nil {
 			return nil, err

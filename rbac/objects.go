@@ -11,15 +11,19 @@
 //     namespace as far as RBAC goes; slipway's code refuses any namespace
 //     without its labels (activities.Owned) before it adopts, changes or
 //     deletes it, and deletes with a UID and resourceVersion precondition.
+//     Where the cluster has ValidatingAdmissionPolicy (Kubernetes 1.30+),
+//     admission.go adds what RBAC cannot: the API server itself refuses
+//     the worker a namespace create or delete without the rack's label.
 //   - So the worker's rights inside a namespace (Secrets, Deployments,
 //     Services, Jobs, Pods, Events) are not cluster-wide: they are in the
 //     ClusterRole AppRole, which the worker binds to itself with a
 //     RoleBinding in each app namespace it makes (and `slipway system
 //     install` binds in the rack's existing app namespaces). The worker
 //     holds `bind` on that one ClusterRole only, so it can grant nothing
-//     more than these rights; RBAC cannot stop it from binding them in a
-//     namespace that is not an app's, so the code binds only right after
-//     making (or finding its own) namespace.
+//     more than these rights. RBAC cannot stop it from binding them in a
+//     namespace that is not an app's: the code binds only right after
+//     making (or finding its own) namespace, and the admission policy
+//     refuses a RoleBinding in a namespace without the rack's label.
 //   - slipway's records (group slipway.dev) are read and written
 //     cluster-wide: apps are listed across the rack's namespaces.
 package rbac

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/slipway-dev/slipway/records"
@@ -162,8 +164,37 @@ func TestManifests(t *testing.T) {
 	want := []string{
 		"Namespace slipway-system", "ServiceAccount slipway-worker", "ClusterRole slipway-worker",
 		"ClusterRole slipway-worker-app", "ClusterRole slipway-user", "ClusterRoleBinding slipway-worker",
+		"ValidatingAdmissionPolicy slipway-worker-namespaces", "ValidatingAdmissionPolicyBinding slipway-worker-namespaces",
+		"ValidatingAdmissionPolicy slipway-worker-rolebindings", "ValidatingAdmissionPolicyBinding slipway-worker-rolebindings",
 	}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("manifests %q, want %q", kinds, want)
+	}
+}
+
+func TestAdmissionPolicies(t *testing.T) {
+	objs := AdmissionPolicies("prod")
+	if len(objs) != 4 {
+		t.Fatalf("%d objects, want 2 policies and their bindings", len(objs))
+	}
+	for i := 0; i < len(objs); i += 2 {
+		p := objs[i].(*admissionv1.ValidatingAdmissionPolicy)
+		b := objs[i+1].(*admissionv1.ValidatingAdmissionPolicyBinding)
+		if b.Spec.PolicyName != p.Name || !slices.Equal(b.Spec.ValidationActions, []admissionv1.ValidationAction{admissionv1.Deny}) {
+			t.Errorf("binding %s: policy %s, actions %v; want %s, Deny", b.Name, b.Spec.PolicyName, b.Spec.ValidationActions, p.Name)
+		}
+		if !strings.HasPrefix(p.Name, "prod-") {
+			t.Errorf("policy %s is not named after its rack", p.Name)
+		}
+		// Only the worker is held to it: people and controllers are not.
+		if len(p.Spec.MatchConditions) != 1 || p.Spec.MatchConditions[0].Expression != "request.userInfo.username == 'system:serviceaccount:prod-system:slipway-worker'" {
+			t.Errorf("policy %s matches %+v", p.Name, p.Spec.MatchConditions)
+		}
+		if *p.Spec.FailurePolicy != admissionv1.Fail || *p.Spec.Validations[0].Reason != metav1.StatusReasonForbidden {
+			t.Errorf("policy %s: failure policy %s, reason %s; want Fail, Forbidden", p.Name, *p.Spec.FailurePolicy, *p.Spec.Validations[0].Reason)
+		}
+		if e := p.Spec.Validations[0].Expression; !strings.Contains(e, "['slipway.dev/rack'] == 'prod'") {
+			t.Errorf("policy %s checks %q, want the rack's label", p.Name, e)
+		}
 	}
 }

@@ -24,8 +24,11 @@ its RBAC: the namespace <rack>-system with the ServiceAccount slipway-worker
 that workers run as; the ClusterRoles slipway-worker (bound to it
 cluster-wide), slipway-worker-app (bound to it in each app namespace, never
 cluster-wide) and slipway-user (for people who run the CLI: bind it with a
-RoleBinding per app namespace). It is safe to run again, e.g. after an
-upgrade: it also binds the worker in the rack's existing app namespaces.`,
+RoleBinding per app namespace); and ValidatingAdmissionPolicies that refuse
+the worker a namespace create or delete, or a RoleBinding, outside the
+rack's labelled namespaces (what RBAC cannot express). It is safe to run
+again, e.g. after an upgrade: it also binds the worker in the rack's
+existing app namespaces.`,
 		Example: `  slipway system install --kubeconfig ~/.kube/prod
   slipway system install --print | kubectl apply -f -`,
 		Args: cobra.NoArgs,
@@ -62,11 +65,14 @@ upgrade: it also binds the worker in the rack's existing app namespaces.`,
 			}
 			sa := model.SystemNamespace(s.Rack) + "/" + rbac.ServiceAccount
 			return cmdutil.Step(f.IO.Out, "Installing roles for ServiceAccount "+sa, func() (string, error) {
-				bound, err := rbac.Install(cmd.Context(), dyn, s.Rack)
+				done, err := rbac.Install(cmd.Context(), dyn, s.Rack)
 				if err != nil {
 					return "", cmdutil.KubeError(err)
 				}
-				return fmt.Sprintf("bound in %d app namespaces", len(bound)), nil
+				if !done.Policies {
+					return fmt.Sprintf("bound in %d app namespaces; no admission policies (this cluster serves no ValidatingAdmissionPolicy: Kubernetes 1.30+)", len(done.Bound)), nil
+				}
+				return fmt.Sprintf("bound in %d app namespaces", len(done.Bound)), nil
 			})
 		},
 	}
