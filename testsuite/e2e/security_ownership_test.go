@@ -198,7 +198,12 @@ func TestDeleteWhileUpdating(t *testing.T) {
 	deployGood(t, s, "inflight")
 	stuck := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=unready", "-a", "inflight"))
 	done := make(chan testsuite.Result, 1)
-	go func() { done <- s.CLI(t, "releases", "promote", stuck, "-a", "inflight", "--timeout", "60s") }()
+	var promoteEnded time.Time
+	go func() {
+		r := s.CLI(t, "releases", "promote", stuck, "-a", "inflight", "--timeout", "60s")
+		promoteEnded = time.Now()
+		done <- r
+	}()
 	waitPhase(t, s, "inflight", stuck, records.PhaseRollingOut)
 	// Compare from the moment everything is applied and only the watch runs.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -245,6 +250,7 @@ func TestDeleteWhileUpdating(t *testing.T) {
 		if r.Code == 0 {
 			t.Errorf("the cancelled promote exited 0:\n%s", r.Stdout)
 		}
+		t.Logf("the promotion ended %s after apps delete --force started: %s", promoteEnded.Sub(start).Round(time.Millisecond), strings.TrimSpace(r.Stderr))
 	case <-time.After(time.Minute):
 		t.Fatal("the cancelled promote never returned")
 	}
