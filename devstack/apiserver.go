@@ -52,8 +52,8 @@ func (k *kube) component(name string) (*kwokComponent, error) {
 	return nil, fmt.Errorf("%s: no component %s: run `slipway dev reset` to make the cluster again", filepath.Join(k.clusterDir(), "kwok.yaml"), name)
 }
 
-// restartAPIServer stops kube-apiserver alone (SIGTERM: it drains and
-// exits; SIGKILL after a grace period) and starts the same binary with the
+// restartAPIServer stops kube-apiserver alone (SIGTERM, then SIGKILL after
+// a grace period) and starts the same binary with the
 // same flags, in the same folder, with the same log and pid files as
 // kwokctl, so `kwokctl stop cluster` and `slipway dev down` still find it.
 // Restarting the whole cluster would also restart etcd and the controllers,
@@ -66,7 +66,10 @@ func (k *kube) restartAPIServer(ctx context.Context) error {
 	pidFile := filepath.Join(c.WorkDir, "pids", filepath.Base(c.Binary)+".pid")
 	if b, err := os.ReadFile(pidFile); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
-			if err := stopPid(pid, c.Binary, 15*time.Second); err != nil {
+			// Three seconds, not its full drain: kube-apiserver's graceful
+			// shutdown has been seen to take 15 s and more here, and a
+			// restart is meant to be a short outage.
+			if err := stopPid(pid, c.Binary, 3*time.Second); err != nil {
 				return err
 			}
 		}
