@@ -61,6 +61,7 @@ type Stack struct {
 	kube       *kube
 	registry   *registry
 	worker     *worker
+	codec      *codecServer
 }
 
 // component is one part of the stack. start returns only once the part
@@ -89,7 +90,8 @@ func New(o Options) *Stack {
 	s.kube = &kube{s: s}
 	s.registry = &registry{s: s}
 	s.worker = &worker{s: s}
-	s.components = []component{s.temporal, s.kube, s.registry, s.worker}
+	s.codec = &codecServer{s: s}
+	s.components = []component{s.temporal, s.kube, s.registry, s.codec, s.worker}
 	return s
 }
 
@@ -109,7 +111,9 @@ func (s *Stack) Settings() *config.Stack {
 		// cluster the blob store is s3://, gs:// or azblob://.
 		BlobURL: "file://" + filepath.Join(s.dir, "blobs") + "?create_dir=true&base_url=http://blobs.slipway.invalid/&secret_key_path=" +
 			url.QueryEscape(filepath.Join(s.dir, "blobs.key")),
-		WorkerLog: s.worker.proc().logFile(),
+		WorkerLog:     s.worker.proc().logFile(),
+		CodecKeysFile: s.codec.keysFile(),
+		CodecEndpoint: s.codec.endpoint(),
 	}
 	if !s.opts.Headless {
 		st.TemporalUI = fmt.Sprintf("http://127.0.0.1:%d", s.opts.UIPort)
@@ -124,6 +128,9 @@ func (s *Stack) Up(ctx context.Context) error {
 		return err
 	}
 	if err := writeKey(filepath.Join(s.dir, "blobs.key")); err != nil {
+		return err
+	}
+	if err := s.codec.prepare(); err != nil {
 		return err
 	}
 	// The worker reads the settings file when it starts, so write it first.

@@ -63,7 +63,9 @@ func (t *temporal) start(ctx context.Context) error {
 	if t.s.opts.Headless {
 		p.args = append(p.args, "--headless")
 	} else {
-		p.args = append(p.args, "--ui-port", fmt.Sprint(t.s.opts.UIPort))
+		// The UI shows payloads through the stack's codec server, since
+		// the stack's clients and workers encrypt them.
+		p.args = append(p.args, "--ui-port", fmt.Sprint(t.s.opts.UIPort), "--ui-codec-endpoint", t.s.codec.endpoint())
 	}
 	for _, sa := range config.SearchAttributes {
 		p.args = append(p.args, "--search-attribute", sa+"=Keyword")
