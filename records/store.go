@@ -223,6 +223,9 @@ func (s *Store) ReleaseEnv(ctx context.Context, app, id string) (map[string]stri
 // GetReleaseEnv returns the env of a release from its Secret.
 func (s *Store) GetReleaseEnv(ctx context.Context, r *Release) (map[string]string, error) {
 	sec, err := s.Core.CoreV1().Secrets(r.Namespace).Get(ctx, r.Spec.Env, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("release %s has lost its env Secret %s: work from another release (`slipway env set --release ID`): %w", r.Spec.ID, r.Spec.Env, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("env of release %s: %w", r.Spec.ID, err)
 	}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -146,8 +148,11 @@ func TestGetReleaseEnv(t *testing.T) {
 	if err == nil {
 		t.Fatal("GetReleaseEnv of a release without a Secret: no error")
 	}
-	if want := "env of release RLOSTLOSTLO: "; len(err.Error()) < len(want) || err.Error()[:len(want)] != want {
+	if want := "release RLOSTLOSTLO has lost its env Secret env-rlostlostlo: work from another release (`slipway env set --release ID`): "; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error = %q, want prefix %q", err, want)
+	}
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("error %v does not say NotFound: callers tell a lost Secret from a passing failure by it", err)
 	}
 }
 

@@ -140,8 +140,13 @@ func TestLostEnvSecretEndsAtOnce(t *testing.T) {
 	if p.Status.Result != records.ResultRolledBack || !strings.Contains(p.Status.Reason, "lost its env Secret") {
 		t.Errorf("promotion record %+v, want rolled back with the reason", p.Status)
 	}
+	// The newest release cannot be forked any more, and says so.
+	r := s.CLI(t, "env", "set", "X=2", "-a", "lostenv")
+	if r.Code != 1 || !strings.HasPrefix(r.Stderr, "ERROR: release "+rel+" has lost its env Secret") || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("env set on a release without env: exit %d, stderr %q", r.Code, r.Stderr)
+	}
 	// The lock is free: the next promotion goes through.
-	next := releaseOf(t, s.MustCLI(t, "env", "set", "X=2", "-a", "lostenv"))
+	next := releaseOf(t, s.MustCLI(t, "env", "set", "X=2", "--release", good, "-a", "lostenv"))
 	s.MustCLI(t, "releases", "promote", next, "-a", "lostenv")
 	settled(t, s, "lostenv", next)
 }
@@ -400,7 +405,9 @@ func TestLongRolloutHistoryBounded(t *testing.T) {
 	// the other.
 	rel := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow:"+(*rolloutFor/2).String(), "-a", "longy"))
 	done := make(chan testsuite.Result, 1)
-	go func() { done <- s.CLI(t, "releases", "promote", rel, "-a", "longy", "--timeout", (*rolloutFor * 3).String()) }()
+	go func() {
+		done <- s.CLI(t, "releases", "promote", rel, "-a", "longy", "--timeout", (*rolloutFor * 3).String())
+	}()
 	waitPhase(t, s, "longy", rel, records.PhaseRollingOut)
 	time.Sleep(*rolloutFor - 10*time.Second)
 
