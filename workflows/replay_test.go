@@ -23,8 +23,11 @@ import (
 // stack with `slipway dev up`, run the scenario (a build, a promotion, a
 // rollback...), then export its run:
 //
-//	temporal workflow show -w ID -r RUN -o json > workflows/testdata/NAME.json
+//	temporal workflow show -w ID -r RUN -o json \
+//	  --codec-endpoint http://127.0.0.1:8234 > workflows/testdata/NAME.json
 //
+// (the local stack encrypts payloads: the codec endpoint, which `slipway dev
+// status` names, stores them decoded)
 // (ID and RUN as `temporal workflow list` or the Web UI show them). Add a
 // history for every new path through a workflow.
 func TestReplayHistories(t *testing.T) {

@@ -15,6 +15,10 @@ import (
 // WorkflowError turns a failed workflow into the message a person needs:
 // the innermost application error's message, without Temporal's wrapping.
 func WorkflowError(err error) error {
+	var terminated *temporal.TerminatedError
+	if errors.As(err, &terminated) {
+		return errors.New("its workflow was terminated before it finished: slipway's workers put right what it left within a minute")
+	}
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) {
 		return err
