@@ -16,7 +16,7 @@ func TestWorkflowError(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"innermost application error", fmt.Errorf("workflow execution error: %w", temporal.NewApplicationErrorWithCause("activity error", "X", inner)), inner.Message()},
+		{"innermost application error", fmt.Errorf("workflow execution error: %w", temporal.NewApplicationErrorWithCause("activity error", "X", inner)), "rollback: web: container main is in CrashLoopBackOff"},
 		{"terminated", fmt.Errorf("workflow execution error: %w", &temporal.TerminatedError{}), "its workflow was terminated before it finished: slipway's workers put right what it left within a minute"},
 		{"anything else as it is", plain, plain.Error()},
 	} {
