@@ -129,3 +129,20 @@ func quoted(ids []string) []string {
 	}
 	return out
 }
+
+// NoKey is the codec of a process with no key: it encrypts nothing, and
+// an encrypted payload fails with what to set rather than with Temporal's
+// "unknown encoding".
+type NoKey struct{}
+
+func (NoKey) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) { return payloads, nil }
+
+func (NoKey) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	for _, p := range payloads {
+		if string(p.GetMetadata()[converter.MetadataEncoding]) == Encoding {
+			return nil, fmt.Errorf("payload is encrypted with codec key %q and this process has no codec key: set %s or %s (on the local stack, run `slipway dev up`)",
+				p.GetMetadata()[MetadataKeyID], EnvKeysFile, EnvKey)
+		}
+	}
+	return payloads, nil
+}

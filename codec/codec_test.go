@@ -213,3 +213,21 @@ func TestNewNeedsAKey(t *testing.T) {
 		t.Fatal("New accepted a 16-byte key for AES-256")
 	}
 }
+
+func TestNoKey(t *testing.T) {
+	enc, err := mustNew(t, key(t, "k9")).Encode([]*commonpb.Payload{payload(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NoKey{}.Decode(enc)
+	if err == nil || !strings.Contains(err.Error(), `"k9"`) || !strings.Contains(err.Error(), EnvKey) {
+		t.Fatalf("error = %v, want one naming key k9 and what to set", err)
+	}
+	plain := []*commonpb.Payload{payload(t)}
+	if out, err := (NoKey{}).Encode(plain); err != nil || out[0] != plain[0] {
+		t.Fatalf("NoKey encrypted: %v, %v", out, err)
+	}
+	if out, err := (NoKey{}).Decode(plain); err != nil || out[0] != plain[0] {
+		t.Fatalf("NoKey changed a plain payload: %v, %v", out, err)
+	}
+}

@@ -25,8 +25,11 @@ func TestResolveCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Codec != nil || s.Temporal.DataConverter != nil || s.Temporal.FailureConverter != nil {
+	if s.Codec != nil || s.Temporal.FailureConverter != nil {
 		t.Fatalf("no key configured, yet a codec: %+v", s)
+	}
+	if p, err := s.Temporal.DataConverter.ToPayload("x"); err != nil || string(p.Metadata[converter.MetadataEncoding]) != converter.MetadataEncodingJSON {
+		t.Fatalf("no key configured, yet payloads are not plain JSON: %v, %v", p, err)
 	}
 
 	keys := filepath.Join(home, "dev", "codec.keys")

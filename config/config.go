@@ -112,8 +112,14 @@ func Resolve(o Overrides) (*Settings, error) {
 // release env and errors may name what went wrong with it.
 func (s *Settings) useCodec(stackKeys string) error {
 	keys, err := codec.LoadKeys(stackKeys)
-	if err != nil || keys == nil {
+	if err != nil {
 		return err
+	}
+	if keys == nil {
+		// Nothing to encrypt with; an encrypted payload still fails
+		// saying which key it needs.
+		s.Temporal.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec.NoKey{})
+		return nil
 	}
 	if s.Codec, err = codec.New(keys); err != nil {
 		return err
