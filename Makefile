@@ -6,7 +6,7 @@ GO    ?= go
 TOOLS := $(CURDIR)/.tools/bin
 export SLIPWAY_TOOLS := $(TOOLS)
 
-.PHONY: all tools build demo test unit e2e lint fuzz bench clean
+.PHONY: all tools build demo test unit e2e lint fuzz bench chaos clean
 
 all: build
 
@@ -38,6 +38,9 @@ fuzz: ## run each fuzz target for a while
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseEnv$$' -fuzztime 30s
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParsePairs$$' -fuzztime 30s
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime 30s
+
+chaos: tools build ## 200 promotions under faults (N=… to resize, SEED=… to replay a run)
+	$(GO) test -count=1 -timeout 0 -v -run '^TestChaos$$' ./testsuite/chaos -args -n=$(or $(N),200) $(if $(SEED),-seed=$(SEED))
 
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin

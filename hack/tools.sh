@@ -17,6 +17,7 @@ tools=(
   "kube-apiserver|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver"
   "kube-controller-manager|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager"
   "kube-scheduler|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler"
+  "kubectl|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kubectl k8s.io/kubernetes/cmd/kubectl"
   "kwok|v0.7.0|go install sigs.k8s.io/kwok/cmd/kwok@v0.7.0"
   "kwokctl|v0.7.0|go install sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0"
   "registry|v3.1.2|go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
