@@ -194,3 +194,22 @@ func TestApplyReleasePaused(t *testing.T) {
 		}
 	}
 }
+
+// A promotion that starts while its app is being deleted is refused before
+// it writes anything.
+func TestBeginPromotionRefusesADeletingApp(t *testing.T) {
+	recs := promoteRecords()
+	recs[0].(*records.App).Status.Status = "deleting"
+	fs := newFakeStore(t, recs, releaseEnvSecret())
+	a := &Activities{Store: fs.Store}
+	_, err := a.BeginPromotion(context.Background(), BeginInput{App: testApp, Release: testRelease, Promotion: "PNEWPROMOTI"})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrInvalid || appErr.Message() != "app "+testApp+" is being deleted" {
+		t.Fatalf("error %v, want a permanent %s saying the app is being deleted", err, ErrInvalid)
+	}
+	for _, act := range fs.dyn.Actions() {
+		if v := act.GetVerb(); v != "get" && v != "list" {
+			t.Errorf("%s %s while the app is being deleted", v, act.GetResource().Resource)
+		}
+	}
+}

@@ -60,6 +60,9 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err != nil {
 		return BeginResult{}, classify(err)
 	}
+	if app.Status.Status == model.AppDeleting {
+		return BeginResult{}, permanent(ErrInvalid, fmt.Errorf("app %s is being deleted", in.App))
+	}
 	p, err := s.CreatePromotion(ctx, &records.Promotion{
 		Spec: records.PromotionSpec{
 			ID: in.Promotion, App: in.App, Release: in.Release, From: app.Status.Release,
