@@ -42,6 +42,8 @@ func TestManifestErrorsNeverShowEnvValues(t *testing.T) {
 		{"service name from env", "services:\n  ${S}:\n    image: x\n", Env{"S": "Canary_7Qx9"}, "services", "S"},
 		{"service names clash", "services:\n  ${S}:\n    image: x\n  canary-7qx9:\n    image: y\n", Env{"S": "Canary-7Qx9"}, "services", "S"},
 		{"port", "services:\n  web:\n    image: x\n    port: ${P}\n", Env{"P": canary}, "services.web.port", "P"},
+		{"flow style", "services: {web: {image: x, port: ${P}}}\n", Env{"P": canary}, "services.web.port", "P"},
+		{"flow style image", "services: {web: {image: nginx:${TAG}}}\n", Env{"TAG": canary + " x"}, "services.web.image", "TAG"},
 		{"scale", "services:\n  web:\n    image: x\n    scale: ${N}\n", Env{"N": canary}, "services.web.scale", "N"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

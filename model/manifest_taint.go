@@ -28,6 +28,9 @@ type taint struct {
 	// lines maps a line of the interpolated text to the keys whose values
 	// landed on it, for the YAML parser's errors, which know only lines.
 	lines map[int][]string
+	// placeholders maps the words that stand for ${KEY} in the file as
+	// written to their keys.
+	placeholders map[string]string
 }
 
 // interpolateTracked is Interpolate that also returns where the values
@@ -54,7 +57,15 @@ func interpolateTracked(data []byte, env Env) ([]byte, *taint) {
 		last = m[1]
 	}
 	out.Write(data[last:])
-	if root, err := decodeYAML(data); err == nil {
+	// The file as written, with each ${KEY} as a word that is plain YAML
+	// anywhere (`{image: ${IMG}}` is not YAML as it stands).
+	t.placeholders = map[string]string{}
+	written := interpolation.ReplaceAllFunc(data, func(m []byte) []byte {
+		ph := fmt.Sprintf("slipwayref%dx", len(t.placeholders))
+		t.placeholders[ph] = string(m[2 : len(m)-1])
+		return []byte(ph)
+	})
+	if root, err := decodeYAML(written); err == nil {
 		t.known, t.refs = map[string]bool{}, map[string][]string{}
 		t.walk(node{v: root})
 	}
@@ -68,10 +79,15 @@ func addKey(keys []string, key string) []string {
 	return keys
 }
 
-func referenced(s string) []string {
+var placeholder = regexp.MustCompile(`slipwayref\d+x`)
+
+// referenced returns the keys whose placeholders are in s.
+func (t *taint) referenced(s string) []string {
 	var keys []string
-	for _, m := range interpolation.FindAllStringSubmatch(s, -1) {
-		keys = addKey(keys, m[1])
+	for _, ph := range placeholder.FindAllString(s, -1) {
+		if k, ok := t.placeholders[ph]; ok {
+			keys = addKey(keys, k)
+		}
 	}
 	return keys
 }
@@ -81,13 +97,13 @@ func (t *taint) walk(n node) {
 	t.known[n.path] = true
 	switch v := n.v.(type) {
 	case string:
-		if keys := referenced(v); len(keys) > 0 {
+		if keys := t.referenced(v); len(keys) > 0 {
 			t.refs[n.path] = keys
 		}
 	case map[string]any:
 		for k := range v {
 			c := n.child(v, k)
-			if keys := referenced(k); len(keys) > 0 {
+			if keys := t.referenced(k); len(keys) > 0 {
 				t.refs[c.path] = keys
 			}
 			t.walk(c)
@@ -184,12 +200,17 @@ func (t *taint) errorf(path string, keys []string, format string, args ...any) e
 // the keys, and what to fix.
 func interpolatedHint(path string, keys []string) string {
 	refs := make([]string, len(keys))
+	names := make([]string, len(keys))
 	for i, k := range keys {
+		names[i] = showKey(k)
 		refs[i] = "${" + k + "}"
+		if !ValidEnvName(k) {
+			refs[i] = strconv.Quote(truncate(refs[i], 40))
+		}
 	}
-	what := "the value of " + keys[0]
+	what := "the value of " + names[0]
 	if len(keys) > 1 {
-		what = "the values of " + strings.Join(keys, ", ")
+		what = "the values of " + strings.Join(names, ", ")
 	}
 	return fmt.Sprintf(" (after interpolating %s): fix %s or %s", strings.Join(refs, ", "), fieldName(path), what)
 }
