@@ -114,3 +114,25 @@ func TestEnvErrorsNeverShowValues(t *testing.T) {
 		}
 	}
 }
+
+// No manifest shows an interpolated value in its error: the value is
+// marked at both ends, so even a shortened quote of it would be caught.
+func FuzzManifestErrorsHideValues(f *testing.F) {
+	f.Add([]byte("services:\n  web:\n    image: x\n    command: server --token '${V}'\n"), "s3cr'et")
+	f.Add([]byte("services:\n  web:\n    image: ${V}\n"), ": x")
+	f.Add([]byte("services:\n  web:\n    image: x\n    labels: {\"${V}\": x}\n"), "-bad")
+	f.Add([]byte("services: {web: {image: x, annotations: [\"${V}\"]}}\n"), "nokey")
+	f.Add([]byte("services:\n  ${V}:\n    image: x\n"), "Bad")
+	f.Add([]byte("services:\n  web:\n    build: {path: \"${V}\", manifest: ../../D}\n"), "a")
+	f.Fuzz(func(t *testing.T, data []byte, value string) {
+		const mark = "QZXV"
+		if strings.Contains(string(data), mark) {
+			return
+		}
+		value = mark + value + mark
+		_, err := ParseManifest(data, Env{"V": value, "W": value})
+		if err != nil && strings.Contains(err.Error(), mark) {
+			t.Fatalf("error shows the value: %v", err)
+		}
+	})
+}
