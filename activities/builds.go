@@ -45,6 +45,8 @@ type BuildInput struct {
 	Builder string
 	// Registry overrides the worker's registry for this build (--registry).
 	Registry string
+	// Actor is who started the build.
+	Actor string
 }
 
 type PrepareBuildResult struct {
@@ -93,7 +95,7 @@ func (a *Activities) StartBuild(ctx context.Context, in BuildInput) error {
 		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{records.LabelApp: in.App}},
 		Spec: records.BuildSpec{
 			ID: in.BuildID, App: in.App, Description: in.Description,
-			Source: blobs.SourceKey(in.App, in.BuildID), ManifestPath: in.ManifestPath,
+			Source: blobs.SourceKey(in.App, in.BuildID), ManifestPath: in.ManifestPath, Actor: in.Actor,
 		},
 		Status: records.BuildStatus{Status: model.BuildRunning, Started: &now},
 	})

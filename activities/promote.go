@@ -36,6 +36,7 @@ type Transition struct {
 type BeginInput struct {
 	App, Release, Promotion string
 	WorkflowID, RunID       string
+	Actor                   string // who started the promotion
 	Event                   Transition
 }
 
@@ -66,7 +67,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	p, err := s.CreatePromotion(ctx, &records.Promotion{
 		Spec: records.PromotionSpec{
 			ID: in.Promotion, App: in.App, Release: in.Release, From: app.Status.Release,
-			WorkflowID: in.WorkflowID, RunID: in.RunID, Started: metav1.NowMicro(),
+			WorkflowID: in.WorkflowID, RunID: in.RunID, Actor: in.Actor, Started: metav1.NowMicro(),
 		},
 		Status: records.PromotionStatus{Phase: records.PhasePending},
 	})

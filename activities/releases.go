@@ -21,6 +21,7 @@ type ReleaseChange struct {
 	Build       string   // a new build, or "" to keep the forked one
 	From        string   // fork this release rather than the newest
 	Description string   // overrides the computed description
+	Actor       string   // who asked for the release
 }
 
 type CreateReleaseInput struct {
@@ -104,7 +105,7 @@ func (a *Activities) fork(ctx context.Context, in CreateReleaseInput, latest *re
 		}
 		spec.Build, spec.Manifest = ch.Build, b.Status.Manifest
 	}
-	spec.Description = ch.Description
+	spec.Description, spec.Actor = ch.Description, ch.Actor
 	if spec.Description == "" {
 		spec.Description = model.Diff(baseEnv, env).Description()
 	}

@@ -43,6 +43,8 @@ type PromotionSpec struct {
 	From       string `json:"from,omitempty"` // the active release before
 	WorkflowID string `json:"workflowID"`
 	RunID      string `json:"runID"`
+	// Actor is who started the promotion (or "slipway reconciler").
+	Actor string `json:"actor,omitempty"`
 	// Started has microseconds: promotions of an app follow each other
 	// within a second, and their order must not be a coin toss.
 	Started metav1.MicroTime `json:"started"`

@@ -70,6 +70,8 @@ type BuildSpec struct {
 	Source string `json:"source"`
 	// ManifestPath is the manifest's path inside the source (convox.yml).
 	ManifestPath string `json:"manifestPath"`
+	// Actor is who started the build.
+	Actor string `json:"actor,omitempty"`
 }
 
 type BuildStatus struct {
@@ -116,4 +118,7 @@ type ReleaseSpec struct {
 	Sequence int64 `json:"sequence"`
 	// Env is the name of the Secret that holds the release's env.
 	Env string `json:"env"`
+	// Actor is who made the release: their Kubernetes identity, else their
+	// OS user.
+	Actor string `json:"actor,omitempty"`
 }

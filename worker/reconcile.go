@@ -23,6 +23,9 @@ import (
 // without finishing. A repair starts within this of the run's end.
 const ReconcileEvery = 15 * time.Second
 
+// Actor is the reconciler's name on what it does.
+const Actor = "slipway reconciler"
+
 // Reconciler puts right what no workflow code can: a promotion whose run
 // was terminated, reset, timed out or cut by the history limit stops
 // between two steps, leaving its app updating and the deploy lock's records
@@ -91,10 +94,11 @@ func (r *Reconciler) reconcile(ctx context.Context, app string) (bool, error) {
 		TaskQueue: config.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SearchApp.ValueSet(app), workflows.SearchRelease.ValueSet(p.Spec.Release)),
+		Memo:                                     map[string]any{"actor": Actor},
 		StaticSummary:                            fmt.Sprintf("repair %s: promotion %s of %s %s", app, p.Spec.ID, p.Spec.Release, why),
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, workflows.Promote, workflows.PromoteInput{
-		App: app, Promotion: p.Spec.ID,
+		App: app, Promotion: p.Spec.ID, Actor: Actor,
 		Repair: "its workflow run " + why + " before it finished; slipway rolled it back",
 	})
 	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {

@@ -57,7 +57,7 @@ func build(ctx workflow.Context, in activities.BuildInput, res *BuildResult) err
 	var rel activities.CreateReleaseResult
 	err := workflow.ExecuteChildWorkflow(cctx, CreateRelease, activities.CreateReleaseInput{
 		App: in.App, ReleaseID: rid,
-		Change: activities.ReleaseChange{Build: in.BuildID, Description: in.Description},
+		Change: activities.ReleaseChange{Build: in.BuildID, Description: in.Description, Actor: in.Actor},
 	}).Get(ctx, &rel)
 	res.ReleaseID = rel.ReleaseID
 	return err

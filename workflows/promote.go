@@ -63,6 +63,9 @@ type PromoteInput struct {
 	// back to the release before it, as a failed rollout would have been.
 	// Repair says why, for the record.
 	Repair string
+	// Actor is who asked: a person's Kubernetes identity or OS user, or
+	// "slipway reconciler".
+	Actor string
 }
 
 type PromoteResult struct {
@@ -182,7 +185,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	bctx, _ := workflow.NewDisconnectedContext(ctx)
 	beginF := workflow.ExecuteActivity(recordOptions(bctx), a.BeginPromotion, activities.BeginInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
-		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Actor: in.Actor,
 		Event: p.transition(activities.AtomRunning, activities.AtomPending),
 	})
 	if err := p.ctl.finishing(ctx, beginF); err != nil {
@@ -287,7 +290,7 @@ func (p *promotion) copyRelease(ctx workflow.Context) workflow.Future {
 	})
 	return workflow.ExecuteChildWorkflow(cctx, CreateRelease, activities.CreateReleaseInput{
 		App: p.in.App, ReleaseID: p.in.Release,
-		Change: activities.ReleaseChange{From: p.in.RollbackTo, Description: "rollback to " + p.in.RollbackTo},
+		Change: activities.ReleaseChange{From: p.in.RollbackTo, Description: "rollback to " + p.in.RollbackTo, Actor: p.in.Actor},
 	})
 }
 

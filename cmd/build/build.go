@@ -133,7 +133,10 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	}); err != nil {
 		return res, err
 	}
-	in := activities.BuildInput{App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest, Builder: builderName, Registry: o.Registry}
+	in := activities.BuildInput{
+		App: a.Name, BuildID: bid, Description: o.Description, ManifestPath: o.Manifest,
+		Builder: builderName, Registry: o.Registry, Actor: f.Actor(ctx),
+	}
 	if len(buildArgs) > 0 {
 		// Values go to a Secret, never into the workflow's input (its
 		// history is readable in the Temporal UI); the build deletes it.

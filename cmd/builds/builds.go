@@ -94,6 +94,9 @@ func Info(b *records.Build) *cmdutil.Info {
 	i.Add("Status", b.Status.Status)
 	i.Add("Release", b.Status.Release)
 	i.Add("Description", b.Spec.Description)
+	if b.Spec.Actor != "" {
+		i.Add("By", b.Spec.Actor)
+	}
 	i.Add("Started", started(b).UTC().Format(time.RFC3339))
 	i.Add("Elapsed", elapsed(b))
 	if b.Status.Builder != "" {

@@ -27,6 +27,7 @@ type Factory struct {
 	settings *config.Settings
 	temporal client.Client
 	store    *records.Store
+	actor    string
 }
 
 // New returns a Factory on the given streams.

@@ -37,6 +37,7 @@ func (f *Factory) Start(ctx context.Context, o RunOptions, workflow any, input a
 		TaskQueue:                                config.TaskQueue,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
 		StaticSummary:                            o.Summary,
+		Memo:                                     map[string]any{"actor": f.Actor(ctx)},
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, workflow, input)
 }

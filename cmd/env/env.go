@@ -167,7 +167,7 @@ func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, s
 	}
 	rid := model.NewReleaseID()
 	in := activities.CreateReleaseInput{App: a.Name, ReleaseID: rid, Change: activities.ReleaseChange{
-		Unset: unset, Replace: o.replace, From: o.release,
+		Unset: unset, Replace: o.replace, From: o.release, Actor: f.Actor(ctx),
 	}}
 	var res activities.CreateReleaseResult
 	err = cmdutil.Step(f.IO.Out, msg, func() (string, error) {

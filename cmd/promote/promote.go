@@ -59,7 +59,9 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) error {
 	}
 	run, err := f.Start(ctx, cmdutil.RunOptions{
 		ID: workflows.PromoteWorkflowID(o.App), App: o.App, Release: o.Release, Summary: summary,
-	}, workflows.Promote, workflows.PromoteInput{App: o.App, Release: o.Release, RollbackTo: o.RollbackTo, Timeout: o.Timeout})
+	}, workflows.Promote, workflows.PromoteInput{
+		App: o.App, Release: o.Release, RollbackTo: o.RollbackTo, Timeout: o.Timeout, Actor: f.Actor(ctx),
+	})
 	if err != nil {
 		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 			return ErrUpdating

@@ -92,6 +92,7 @@ func Info(p *records.Promotion, live *workflows.PromotionState) *cmdutil.Info {
 	i.Add("Release", p.Spec.Release)
 	i.Add("From", p.Spec.From)
 	i.Add("Started", p.Spec.Started.UTC().Format(time.RFC3339))
+	i.Add("By", p.Spec.Actor)
 	i.Add("Duration", duration(p))
 	i.Add("Phase", phase)
 	i.Add("Result", p.Status.Result)

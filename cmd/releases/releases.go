@@ -90,6 +90,9 @@ func Info(r *records.Release, env model.Env) *cmdutil.Info {
 	i.Add("Build", r.Spec.Build)
 	i.Add("Created", r.CreationTimestamp.UTC().Format(time.RFC3339))
 	i.Add("Description", r.Spec.Description)
+	if r.Spec.Actor != "" {
+		i.Add("By", r.Spec.Actor)
+	}
 	i.Add("Env", strings.TrimSuffix(env.String(), "\n"))
 	return i
 }

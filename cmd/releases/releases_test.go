@@ -109,6 +109,13 @@ func TestInfo(t *testing.T) {
 	}
 	got = render(t, func(b *bytes.Buffer) error { return Info(r, env).Print(b) })
 	assertGolden(t, "releases_info_env", got)
+
+	// Who made it, when known, under the description.
+	by := release("RCDEFGHIJKL", "BABCDEFGHIJ", "env add:FOO", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	by.Spec.Actor = "alice@example.com"
+	if got := render(t, func(b *bytes.Buffer) error { return Info(by, model.Env{"FOO": "bar"}).Print(b) }); !strings.Contains(string(got), "Description  env add:FOO\nBy           alice@example.com\nEnv          FOO=bar\n") {
+		t.Errorf("releases info with an actor:\n%s", got)
+	}
 	back, err := model.ParseEnv(strings.Join(indentedValue(t, string(got), "Env"), "\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -55,6 +55,7 @@ $`)
 Build        ` + build + `
 Created      \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ
 Description  env add:FOO
+By           \S+
 Env          FOO=bar
 $`)
 	if !info.MatchString(out) {
