@@ -55,7 +55,7 @@ func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *recor
 	}
 	jobs := a.Store.Core.BatchV1().Jobs(b.Namespace)
 	jobName := truncate("build-"+records.ObjectName(b.Spec.ID)+"-"+svc.Name, 63)
-	labels := map[string]string{records.LabelApp: b.Spec.App, "slipway.dev/build": b.Spec.ID, "slipway.dev/service": svc.Name}
+	labels := map[string]string{model.LabelApp: b.Spec.App, model.LabelBuild: b.Spec.ID, model.LabelService: svc.Name}
 	secretName := truncate(jobName, 58) + "-args"
 	// The Secret comes first so the pod never waits for it; it is made the
 	// Job's once the Job exists (a retry finds both and fixes the owner).

@@ -18,7 +18,7 @@ import (
 var reservedLabels = map[string]bool{
 	"system": true, "rack": true, "app": true, "name": true,
 	"service": true, "release": true, "type": true,
-	"app.kubernetes.io/managed-by": true,
+	LabelManagedBy: true,
 }
 
 // ReservedLabelPrefix is the label key prefix slipway keeps for itself.

@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,10 +11,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 )
 
 // Store reads and writes the records of one rack.
@@ -51,22 +53,23 @@ func kindOf(gvr schema.GroupVersionResource) string {
 	return strings.TrimSuffix(gvr.Resource, "s")
 }
 
+// toUnstructured and fromUnstructured follow the json tags of the record
+// types, and the MicroTime fields keep their microseconds (the unit tests
+// hold them to what a JSON round trip gives).
 func toUnstructured(obj any) (*unstructured.Unstructured, error) {
-	b, err := json.Marshal(obj)
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
-	u := &unstructured.Unstructured{}
-	return u, u.UnmarshalJSON(b)
+	return &unstructured.Unstructured{Object: m}, nil
 }
 
 func fromUnstructured[T any](u *unstructured.Unstructured) (*T, error) {
-	b, err := u.MarshalJSON()
-	if err != nil {
+	var out T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &out); err != nil {
 		return nil, err
 	}
-	var out T
-	return &out, json.Unmarshal(b, &out)
+	return &out, nil
 }
 
 func get[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns, name, id string) (*T, error) {
@@ -122,21 +125,32 @@ func update[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResourc
 	return fromUnstructured[T](u)
 }
 
+// conflictBackoff paces mutate's attempts. It is longer than
+// retry.DefaultRetry (5 tries within about 50ms) because an app record also
+// takes a write from every concurrent `env set` (AppendRelease), and a
+// promotion's status write must outlast a burst of those: 10 tries, growing
+// from 10ms, spread over about a second.
+var conflictBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 0.5}
+
 // mutate applies change to the newest version of a record and writes it,
 // reading again and reapplying change after a conflict, so concurrent
-// writers never lose an update.
+// writers never lose an update. If every attempt conflicts it returns the
+// conflict (apierrors.IsConflict), for the caller to retry later.
 func mutate[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns, name, id string, change func(*T)) (*T, error) {
-	for {
+	var out *T
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		obj, err := get[T](ctx, s, gvr, ns, name, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		change(obj)
-		out, err := update(ctx, s, gvr, ns, obj)
-		if !apierrors.IsConflict(err) {
-			return out, err
-		}
+		out, err = update(ctx, s, gvr, ns, obj)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 func typeMeta(kind string) metav1.TypeMeta {

@@ -7,6 +7,8 @@ package records
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/slipway-dev/slipway/model"
 )
 
 // Group and version of slipway's custom resources.
@@ -15,10 +17,11 @@ const (
 	Version = "v1"
 )
 
-// Labels and annotations slipway puts on what it owns.
+// Labels and annotations slipway puts on what it owns (label keys are
+// model's).
 const (
-	LabelRack = "slipway.dev/rack"
-	LabelApp  = "slipway.dev/app"
+	LabelRack = model.LabelRack
+	LabelApp  = model.LabelApp
 	// AnnotationCreatedBy names the workflow that created a record, so a
 	// retried activity can tell its own earlier write from someone else's.
 	AnnotationCreatedBy = "slipway.dev/created-by"

@@ -20,14 +20,15 @@ import (
 	"github.com/slipway-dev/slipway/model"
 )
 
-// Labels slipway puts on what it renders. Selectors use app and service
-// only, so a Deployment keeps its pods across releases.
+// Labels slipway puts on what it renders (their keys are model's).
+// Selectors use app and service only, so a Deployment keeps its pods across
+// releases.
 const (
-	LabelApp       = "slipway.dev/app"
-	LabelService   = "slipway.dev/service"
-	LabelRelease   = "slipway.dev/release"
-	LabelBuild     = "slipway.dev/build"
-	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelApp       = model.LabelApp
+	LabelService   = model.LabelService
+	LabelRelease   = model.LabelRelease
+	LabelBuild     = model.LabelBuild
+	LabelManagedBy = model.LabelManagedBy
 	// Container is the name of every service's one container.
 	Container = "main"
 )
