@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
 
@@ -54,6 +55,21 @@ func InstallCRDs(ctx context.Context, dyn dynamic.Interface) error {
 		}
 	}
 	return nil
+}
+
+// InstallCRDsFromKubeconfig installs the CRDs on the cluster of a
+// kubeconfig file: the shape of devstack's AfterKubernetes hook, used by
+// `slipway dev up` and the test stack.
+func InstallCRDsFromKubeconfig(ctx context.Context, kubeconfig string) error {
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	return InstallCRDs(ctx, dyn)
 }
 
 // CRDManifests returns the CRDs as YAML, for `kubectl apply -f -`.

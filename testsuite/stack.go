@@ -20,7 +20,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/slipway-dev/slipway/cmd/dev"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/devstack"
 	"github.com/slipway-dev/slipway/records"
@@ -103,7 +102,7 @@ func Start(ctx context.Context) (*Stack, error) {
 	s.dev = devstack.New(devstack.Options{
 		Home: home, Tools: tools, Slipway: s.Slipway,
 		TemporalPort: ports[0], RegistryPort: ports[1], Headless: true,
-		Ephemeral: true, AfterKubernetes: dev.InstallCRDs,
+		Ephemeral: true, AfterKubernetes: records.InstallCRDsFromKubeconfig,
 		Out: prefixWriter{},
 	})
 	start := time.Now()

@@ -2,7 +2,6 @@
 package dev
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/config"
@@ -135,7 +132,7 @@ func stack(f *cmdutil.Factory, sz size) (*devstack.Stack, error) {
 		Home:            config.Home(),
 		Tools:           tools,
 		Slipway:         exe,
-		AfterKubernetes: InstallCRDs,
+		AfterKubernetes: records.InstallCRDsFromKubeconfig,
 		Out:             f.IO.Out,
 	}
 	// Other ports, for a second stack beside the usual one (0: default).
@@ -189,17 +186,4 @@ func toolsDir(exe string) (string, error) {
 		return "", fmt.Errorf("the local stack's tools are not in %s: run `make tools` in slipway's checkout, or set SLIPWAY_TOOLS", filepath.Clean(d))
 	}
 	return filepath.Clean(d), nil
-}
-
-// InstallCRDs installs slipway's records on the cluster of a kubeconfig.
-func InstallCRDs(ctx context.Context, kubeconfig string) error {
-	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return err
-	}
-	dyn, err := dynamic.NewForConfig(rc)
-	if err != nil {
-		return err
-	}
-	return records.InstallCRDs(ctx, dyn)
 }
