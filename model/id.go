@@ -4,8 +4,8 @@ import "crypto/rand"
 
 // IDLetters is the number of random letters after the one-letter prefix of a
 // build or release ID. Convox's docs show 10 characters in all (prefix plus
-// 9); slipway uses 10 letters after the prefix (see DESIGN.md section 1), so
-// an ID is 11 characters long.
+// 9); slipway uses 10 letters after the prefix, as in its examples
+// (BABCDEFGHIJ, RBCDEFGHIJK), so an ID is 11 characters long.
 const IDLetters = 10
 
 // Prefixes of the IDs, as in Convox.

@@ -104,7 +104,7 @@ func TestAgo(t *testing.T) {
 	fmt.Fprintf(&buf, "zero time: %q\n", Ago(time.Time{}, now))
 	assertGolden(t, "ago", buf.Bytes())
 
-	// The values DESIGN.md shows.
+	// The values Convox's releases table shows.
 	for d, want := range map[time.Duration]string{
 		0: "now", time.Minute: "1 minute ago", 5 * time.Minute: "5 minutes ago", 2 * time.Hour: "2 hours ago",
 	} {

@@ -39,7 +39,8 @@ func release(id, build, desc string, created time.Time) *records.Release {
 	}
 }
 
-// The rows of `slipway releases -a myapp` in DESIGN.md section 1.
+// The rows of the reference `slipway releases -a myapp`: an env change on
+// top of an active build release, as Convox's releases table shows them.
 func designReleases() []*records.Release {
 	return []*records.Release{
 		release("RCDEFGHIJKL", "BABCDEFGHIJ", "env add:FOO", now.Add(-time.Minute)),
@@ -51,13 +52,14 @@ func TestTable(t *testing.T) {
 	got := render(t, func(b *bytes.Buffer) error { return Table(designReleases(), "RBCDEFGHIJK", now).Print(b) })
 	assertGolden(t, "releases_table", got)
 
-	// Byte for byte what DESIGN.md section 1 shows.
+	// Byte for byte Convox's releases table: columns two spaces apart,
+	// newest first, STATUS active for the app's current release.
 	design := "" +
 		"ID           STATUS  BUILD        CREATED        DESCRIPTION\n" +
 		"RCDEFGHIJKL          BABCDEFGHIJ  1 minute ago   env add:FOO\n" +
 		"RBCDEFGHIJK  active  BABCDEFGHIJ  5 minutes ago  build 0a1b2c3d4e my commit message\n"
 	if string(got) != design {
-		t.Errorf("releases table differs from DESIGN.md:\n%s\nwant:\n%s", got, design)
+		t.Errorf("releases table differs from Convox's:\n%s\nwant:\n%s", got, design)
 	}
 }
 
@@ -85,7 +87,8 @@ func TestTableVariants(t *testing.T) {
 func TestInfo(t *testing.T) {
 	r := release("RCDEFGHIJKL", "BABCDEFGHIJ", "env add:FOO", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 
-	// DESIGN.md section 1, `slipway releases info`.
+	// The reference `slipway releases info`: Convox's info block, labels
+	// padded to the widest plus two spaces.
 	got := render(t, func(b *bytes.Buffer) error { return Info(r, model.Env{"FOO": "bar"}).Print(b) })
 	assertGolden(t, "releases_info", got)
 	design := "" +
@@ -95,7 +98,7 @@ func TestInfo(t *testing.T) {
 		"Description  env add:FOO\n" +
 		"Env          FOO=bar\n"
 	if string(got) != design {
-		t.Errorf("releases info differs from DESIGN.md:\n%s\nwant:\n%s", got, design)
+		t.Errorf("releases info differs from Convox's:\n%s\nwant:\n%s", got, design)
 	}
 
 	// Several keys, listed sorted and indented to the value column; a

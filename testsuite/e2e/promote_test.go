@@ -67,7 +67,8 @@ func deployGood(t *testing.T, s *testsuite.Stack, app string) string {
 	return rel
 }
 
-// The seed's promote and rollback sequence, printed as DESIGN.md shows.
+// The seed's promote and rollback sequence, printed as `convox releases
+// promote` and `convox releases rollback` print it.
 func TestPromoteAndRollback(t *testing.T) {
 	s := testsuite.Get(t)
 	newApp(t, s, "seedp")

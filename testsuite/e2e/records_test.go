@@ -17,7 +17,7 @@ import (
 )
 
 // The seed's sequence: build, env set, releases, releases info, releases
-// manifest, printed as DESIGN.md shows.
+// manifest, printed as the convox CLI prints them.
 func TestSeedSequence(t *testing.T) {
 	s := testsuite.Get(t)
 	newApp(t, s, "seed")
