@@ -37,6 +37,7 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	env.RegisterWorkflow(workflows.CreateRelease)
 	rec := &recorder{t: t, env: env}
 	env.SetOnActivityStartedListener(rec.started)
+	env.SetOnLocalActivityStartedListener(rec.startedLocal)
 	env.SetOnActivityCanceledListener(rec.canceled)
 	return env, rec
 }
@@ -49,6 +50,7 @@ type call struct {
 	At         time.Time // test clock
 	Info       activity.Info
 	args       converter.EncodedValues
+	local      []any // a local activity's arguments, as passed
 }
 
 type recorder struct {
@@ -66,6 +68,16 @@ func (r *recorder) started(info *activity.Info, _ context.Context, args converte
 	r.calls = append(r.calls, call{
 		Name: info.ActivityType.Name, WorkflowID: info.WorkflowExecution.ID,
 		Attempt: info.Attempt, At: r.env.Now(), Info: *info, args: args,
+	})
+}
+
+// startedLocal records a local activity as started, like any other.
+func (r *recorder) startedLocal(info *activity.Info, _ context.Context, args []any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, call{
+		Name: info.ActivityType.Name, WorkflowID: info.WorkflowExecution.ID,
+		Attempt: info.Attempt, At: r.env.Now(), Info: *info, local: args,
 	})
 }
 
@@ -104,7 +116,9 @@ func inputs[T any](r *recorder, name string) []T {
 	var out []T
 	for _, c := range r.callsOf(name) {
 		var in T
-		if err := c.args.Get(&in); err != nil {
+		if c.local != nil {
+			in = c.local[0].(T)
+		} else if err := c.args.Get(&in); err != nil {
 			r.t.Fatalf("decode %s input: %v", name, err)
 		}
 		out = append(out, in)

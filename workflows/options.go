@@ -50,6 +50,22 @@ func recordOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// localOptions suit a few quick writes made while the workflow waits for
+// them, such as pausing the Deployments: retried briefly, never for bad
+// input.
+func localOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        100 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        2 * time.Second,
+			NonRetryableErrorTypes: permanentErrors,
+		},
+	})
+}
+
 // permanentErrors are the error types no retry can fix.
 var permanentErrors = []string{
 	activities.ErrNotFound, activities.ErrInvalid, activities.ErrConflict,

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -189,6 +190,33 @@ func state(ctx context.Context, f *cmdutil.Factory, app string) (*workflows.Prom
 	return &st, nil
 }
 
+// inFlight returns the release the app's running promotion promotes, from
+// its search attributes: no query, so no wait for a worker before the
+// control is sent; ErrNotUpdating when none runs.
+func inFlight(ctx context.Context, f *cmdutil.Factory, app string) (string, error) {
+	c, err := f.Temporal()
+	if err != nil {
+		return "", err
+	}
+	d, err := c.DescribeWorkflowExecution(ctx, workflows.PromoteWorkflowID(app), "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return "", ErrNotUpdating
+	}
+	if err != nil {
+		return "", err
+	}
+	info := d.GetWorkflowExecutionInfo()
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return "", ErrNotUpdating
+	}
+	var release string
+	if p := info.GetSearchAttributes().GetIndexedFields()[config.SearchRelease]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &release)
+	}
+	return release, nil
+}
+
 // heartbeatProgress decodes the progress a pending WatchRollout last
 // reported; nil when there is none.
 func heartbeatProgress(f *cmdutil.Factory, pending []*workflowpb.PendingActivityInfo) []records.ServiceProgress {
@@ -230,11 +258,11 @@ func NewCmdSignal(f *cmdutil.Factory, use, control, doing, short string) *cobra.
 			if err != nil {
 				return err
 			}
-			st, err := state(ctx, f, a.Name)
+			release, err := inFlight(ctx, f, a.Name)
 			if err != nil {
 				return err
 			}
-			return cmdutil.Step(f.IO.Out, fmt.Sprintf("%s promotion of %s to %s", doing, a.Name, st.Release), func() (string, error) {
+			return cmdutil.Step(f.IO.Out, fmt.Sprintf("%s promotion of %s to %s", doing, a.Name, release), func() (string, error) {
 				return send(ctx, f, a.Name, control, actor(cmd))
 			})
 		},

@@ -401,9 +401,8 @@ func historyBound(services int) int { return 300 + 20*services }
 func TestLongRolloutHistoryBounded(t *testing.T) {
 	s := testsuite.Get(t)
 	good := deployGood(t, s, "longy")
-	// web's two pods each take half the time to become ready, one after
-	// the other.
-	rel := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow:"+(*rolloutFor/2).String(), "-a", "longy"))
+	// web's new pods take the whole time to become ready.
+	rel := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow:"+rolloutFor.String(), "-a", "longy"))
 	done := make(chan testsuite.Result, 1)
 	go func() {
 		done <- s.CLI(t, "releases", "promote", rel, "-a", "longy", "--timeout", (*rolloutFor * 3).String())
