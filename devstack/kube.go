@@ -221,11 +221,39 @@ func (k *kube) writeStages() (string, error) {
 		}
 		docs = append(docs, strings.TrimSpace(string(b)))
 	}
+	ports, err := k.ports()
+	if err != nil {
+		return "", err
+	}
+	docs = append(docs, ports)
 	path := filepath.Join(k.s.dir, "kwok-stages.yaml")
 	if err := os.MkdirAll(k.s.dir, 0o755); err != nil {
 		return "", err
 	}
 	return path, os.WriteFile(path, []byte(strings.Join(docs, "\n---\n")+"\n"), 0o644)
+}
+
+// ports gives every component of the cluster a port the kernel chose.
+// Left to itself, kwokctl takes the first free port counting down from
+// 32767, so two stacks created at the same moment (the e2e and chaos test
+// binaries run side by side) pick the same ports and one of them dies.
+func (k *kube) ports() (string, error) {
+	names := []string{"etcdPort", "etcdPeerPort", "kubeApiserverPort", "kwokControllerPort", "kubeControllerManagerPort", "kubeSchedulerPort"}
+	seen := map[int]bool{}
+	var b strings.Builder
+	b.WriteString("apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokctlConfiguration\noptions:\n")
+	for _, name := range names {
+		p, err := FreePort()
+		for err == nil && seen[p] {
+			p, err = FreePort()
+		}
+		if err != nil {
+			return "", err
+		}
+		seen[p] = true
+		fmt.Fprintf(&b, "  %s: %d\n", name, p)
+	}
+	return strings.TrimSpace(b.String()), nil
 }
 
 func (k *kube) stop(ctx context.Context) error {
