@@ -39,8 +39,9 @@ fuzz: ## run each fuzz target for a while
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParsePairs$$' -fuzztime 30s
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime 30s
 
-chaos: tools build ## 200 promotions under faults (N=… to resize, SEED=… to replay a run)
+chaos: tools build ## 200 promotions under faults (N=… to resize, SEED=… to replay a run), then a 5-minute rollout's history
 	$(GO) test -count=1 -timeout 0 -v -run '^TestChaos$$' ./testsuite/chaos -args -n=$(or $(N),200) $(if $(SEED),-seed=$(SEED))
+	$(GO) test -count=1 -timeout 30m -v -run '^TestLongRolloutHistoryBounded$$' ./testsuite/e2e -args -rollout 5m
 
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
