@@ -216,48 +216,49 @@ func denyRelease(t *testing.T, s *testsuite.Stack, app, release string) {
 // they were retried for ever.
 func TestRefusedWritesRollBackAtOnce(t *testing.T) {
 	s := testsuite.Get(t)
-	t.Run("admission policy", func(t *testing.T) {
-		good := deployGood(t, s, "denied")
-		rel := releaseOf(t, s.MustCLI(t, "env", "set", "X=1", "-a", "denied"))
-		denyRelease(t, s, "denied", rel)
-		msg, took := promoteFails(t, s, "denied", rel)
-		if !strings.HasPrefix(msg, "ERROR: rollback: web: apply: ") || !strings.Contains(msg, "is not allowed here") {
-			t.Errorf("promote said %q, want the policy's refusal, rolled back", msg)
-		}
-		if took > 20*time.Second {
-			t.Errorf("took %s: a refusal must not be retried for minutes", took)
-		}
-		settled(t, s, "denied", good)
-	})
-	t.Run("quota", func(t *testing.T) {
-		good := deployGood(t, s, "quota")
-		rel := releaseOf(t, s.MustCLI(t, "env", "set", "X=1", "-a", "quota"))
-		ns := s.Store.Namespace("quota")
-		ctx := context.Background()
-		secrets, err := s.Kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// No room for one more Secret: the new release's service env.
-		q := &corev1.ResourceQuota{
-			ObjectMeta: metav1.ObjectMeta{Name: "full", Namespace: ns},
-			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
-				"count/secrets": *resource.NewQuantity(int64(len(secrets.Items)), resource.DecimalSI),
-			}},
-		}
-		if _, err := s.Kube.CoreV1().ResourceQuotas(ns).Create(ctx, q, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		waitQuotaCounted(t, s, ns, "full")
-		msg, took := promoteFails(t, s, "quota", rel)
-		if !strings.HasPrefix(msg, "ERROR: rollback: web: apply: ") || !strings.Contains(msg, "exceeded quota") {
-			t.Errorf("promote said %q, want the quota's refusal, rolled back", msg)
-		}
-		if took > 20*time.Second {
-			t.Errorf("took %s: a refusal must not be retried for minutes", took)
-		}
-		settled(t, s, "quota", good)
-	})
+	for _, tc := range []struct {
+		app, refusal string
+		refuse       func(t *testing.T, app, release string)
+	}{
+		{"denied", "is not allowed here", func(t *testing.T, app, release string) { denyRelease(t, s, app, release) }},
+		{"quota", "exceeded quota", func(t *testing.T, app, _ string) { fillSecretQuota(t, s, app) }},
+	} {
+		t.Run(tc.app, func(t *testing.T) {
+			good := deployGood(t, s, tc.app)
+			rel := releaseOf(t, s.MustCLI(t, "env", "set", "X=1", "-a", tc.app))
+			tc.refuse(t, tc.app, rel)
+			msg, took := promoteFails(t, s, tc.app, rel)
+			if !strings.HasPrefix(msg, "ERROR: rollback: web: apply: ") || !strings.Contains(msg, tc.refusal) {
+				t.Errorf("promote said %q, want the refusal (%s), rolled back", msg, tc.refusal)
+			}
+			if took > 20*time.Second {
+				t.Errorf("took %s: a refusal must not be retried for minutes", took)
+			}
+			settled(t, s, tc.app, good)
+		})
+	}
+}
+
+// fillSecretQuota leaves no room for one more Secret in the app's
+// namespace: the new release's service env cannot be written.
+func fillSecretQuota(t *testing.T, s *testsuite.Stack, app string) {
+	t.Helper()
+	ns := s.Store.Namespace(app)
+	ctx := context.Background()
+	secrets, err := s.Kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "full", Namespace: ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
+			"count/secrets": *resource.NewQuantity(int64(len(secrets.Items)), resource.DecimalSI),
+		}},
+	}
+	if _, err := s.Kube.CoreV1().ResourceQuotas(ns).Create(ctx, q, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitQuotaCounted(t, s, ns, "full")
 }
 
 func waitQuotaCounted(t *testing.T, s *testsuite.Stack, ns, name string) {
