@@ -1,34 +1,41 @@
 # slipway: `make demo` shows it working, `make test` runs every test.
-# Both build what is missing first (the first `make tools` takes ~15 minutes).
+# Both build what is missing first (the first `make stack-tools` takes ~15 minutes).
 
 SHELL := /bin/bash
 GO    ?= go
 TOOLS := $(CURDIR)/.tools/bin
 export SLIPWAY_TOOLS := $(TOOLS)
 
-.PHONY: all tools build demo test unit e2e lint fuzz bench chaos clean
+# What the local stack and the tests run; make bench also needs kubectl and
+# helm, the peers it measures against, which a test run never builds.
+STACK_TOOLS := temporal etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl registry workflowcheck
+
+.PHONY: all tools stack-tools build demo test unit e2e lint fuzz bench chaos clean
 
 all: build
 
-tools: ## build the local stack's programs from pinned modules into .tools/bin
+tools: ## build every program (the stack's, kubectl, helm) from pinned modules into .tools/bin
 	@hack/tools.sh
+
+stack-tools: ## build only what the local stack and the tests run
+	@hack/tools.sh $(STACK_TOOLS)
 
 build: ## the CLI at bin/slipway
 	$(GO) build -o bin/slipway ./cmd/slipway
 
-demo: tools build ## bring the local stack up and walk through slipway
+demo: stack-tools build ## bring the local stack up and walk through slipway
 	@hack/demo.sh
 
-test: tools build lint ## every unit and end-to-end test, with the race detector
+test: stack-tools build lint ## every unit and end-to-end test, with the race detector
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 unit: ## unit tests only (no stack)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /testsuite)
 
-e2e: tools build ## end-to-end tests only, against a real stack the harness starts
+e2e: stack-tools build ## end-to-end tests only, against a real stack the harness starts
 	$(GO) test -race -count=1 -timeout 30m ./testsuite/...
 
-lint: tools ## gofmt, go vet, go mod tidy and workflowcheck leave nothing to change
+lint: stack-tools ## gofmt, go vet, go mod tidy and workflowcheck leave nothing to change
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
@@ -39,7 +46,7 @@ fuzz: ## run each fuzz target for a while
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParsePairs$$' -fuzztime 30s
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime 30s
 
-chaos: tools build ## 200 promotions under faults (N=… to resize, SEED=… to replay a run), then a 5-minute rollout's history
+chaos: stack-tools build ## 200 promotions under faults (N=… to resize, SEED=… to replay a run), then a 5-minute rollout's history
 	$(GO) test -count=1 -timeout 0 -v -run '^TestChaos$$' ./testsuite/chaos -args -n=$(or $(N),200) $(if $(SEED),-seed=$(SEED))
 	$(GO) test -count=1 -timeout 30m -v -run '^TestLongRolloutHistoryBounded$$' ./testsuite/e2e -args -rollout 5m
 
