@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/activities"
@@ -145,7 +144,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 		if err != nil {
 			return res, err
 		}
-		if err := stageArgs(ctx, s, a, in.BuildArgsSecret, buildArgs); err != nil {
+		if err := cmdutil.StageSecret(ctx, s, a, in.BuildArgsSecret, buildArgs); err != nil {
 			return res, err
 		}
 		defer func() {
@@ -186,19 +185,6 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 // argName is what a build arg may be called: a name that Dockerfiles, the
 // kubernetes builder's environment and Secret keys all accept.
 var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// stageArgs writes the build args to the Secret the build reads them from.
-func stageArgs(ctx context.Context, s *records.Store, a *records.App, name string, args map[string]string) error {
-	data := make(map[string][]byte, len(args))
-	for k, v := range args {
-		data[k] = []byte(v)
-	}
-	_, err := s.Core.CoreV1().Secrets(a.Namespace).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{records.LabelApp: a.Name}},
-		Data:       data,
-	}, metav1.CreateOptions{})
-	return cmdutil.KubeError(err)
-}
 
 // checkManifest fails fast, before anything is uploaded or recorded, on a
 // manifest the build would reject.

@@ -11,14 +11,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/cmd/promote"
 	"github.com/slipway-dev/slipway/model"
-	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -173,7 +171,7 @@ func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, s
 	err = cmdutil.Step(f.IO.Out, msg, func() (string, error) {
 		if set != nil || o.replace {
 			in.Change.EnvSecret = activities.StagedEnvName(rid)
-			if err := stage(ctx, s, a, in.Change.EnvSecret, set); err != nil {
+			if err := cmdutil.StageSecret(ctx, s, a, in.Change.EnvSecret, set); err != nil {
 				return "", err
 			}
 			// The workflow deletes the staged values once the release holds
@@ -198,16 +196,4 @@ func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, s
 		return promote.Run(ctx, f, promote.Options{App: a.Name, Release: res.ReleaseID, Timeout: workflows.DefaultTimeout})
 	}
 	return nil
-}
-
-func stage(ctx context.Context, s *records.Store, a *records.App, name string, env model.Env) error {
-	data := make(map[string][]byte, len(env))
-	for k, v := range env {
-		data[k] = []byte(v)
-	}
-	_, err := s.Core.CoreV1().Secrets(a.Namespace).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{records.LabelApp: a.Name}},
-		Data:       data,
-	}, metav1.CreateOptions{})
-	return cmdutil.KubeError(err)
 }
