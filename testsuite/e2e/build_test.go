@@ -219,20 +219,7 @@ func TestKubernetesBuilderJob(t *testing.T) {
 	ns := s.Store.Namespace("jobby")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	w, err := s.Kube.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	seen := make(chan *batchv1.Job, 1)
-	go func() {
-		for ev := range w.ResultChan() {
-			if j, ok := ev.Object.(*batchv1.Job); ok && ev.Type == watch.Added {
-				seen <- j
-				return
-			}
-		}
-	}()
+	seen := firstJob(ctx, t, s, ns)
 	r := s.CLI(t, "build", helloSource(t, s), "-a", "jobby", "--builder", "kubernetes")
 	if r.Code != 1 || !regexp.MustCompile(`^ERROR: build failed: services\.web: build Job build-b[a-z]{10}-web ended without pushing `+regexp.QuoteMeta(s.Settings.Registry)+`/jobby:web\.B[A-Z]{10}: check the builder image and its registry credentials\n$`).MatchString(r.Stderr) {
 		t.Fatalf("exit %d, stderr %q\n%s", r.Code, r.Stderr, r.Stdout)
@@ -256,4 +243,25 @@ func TestKubernetesBuilderJob(t *testing.T) {
 	if rs := releases(t, s, "jobby"); len(rs) != 0 {
 		t.Fatalf("releases %v after a failed build", rs)
 	}
+}
+
+// firstJob reports the first Job created in ns from now on: a build Job
+// lives only as long as its build, so the test watches for it.
+func firstJob(ctx context.Context, t *testing.T, s *testsuite.Stack, ns string) <-chan *batchv1.Job {
+	t.Helper()
+	w, err := s.Kube.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	seen := make(chan *batchv1.Job, 1)
+	go func() {
+		for ev := range w.ResultChan() {
+			if j, ok := ev.Object.(*batchv1.Job); ok && ev.Type == watch.Added {
+				seen <- j
+				return
+			}
+		}
+	}()
+	return seen
 }

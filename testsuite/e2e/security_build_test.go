@@ -21,7 +21,6 @@ import (
 	"go.temporal.io/sdk/client"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/blobs"
@@ -186,20 +185,7 @@ func TestBuildArgsStayOutOfHistoryAndJobSpec(t *testing.T) {
 
 	// The kubernetes builder: its Job names the arg and takes the value
 	// from a Secret.
-	w, err := s.Kube.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	seen := make(chan *batchv1.Job, 1)
-	go func() {
-		for ev := range w.ResultChan() {
-			if j, ok := ev.Object.(*batchv1.Job); ok && ev.Type == watch.Added {
-				seen <- j
-				return
-			}
-		}
-	}()
+	seen := firstJob(ctx, t, s, ns)
 	r := s.CLI(t, "build", helloSource(t, s), "-a", "argsafe", "--builder", "kubernetes", "--build-arg", "VERSION="+canary)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "ended without pushing") {
 		t.Fatalf("exit %d, stderr %q (on kwok the Job pushes nothing)", r.Code, r.Stderr)
