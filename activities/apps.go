@@ -4,25 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/rbac"
 	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/runs"
 )
 
 type AppInput struct {
@@ -39,37 +34,10 @@ type AppInput struct {
 }
 
 // AppRuns are the workflow IDs of an app's builds and promotions.
-type AppRuns struct {
-	Promote     string // the app's one promotion workflow ID
-	BuildPrefix string // every build workflow ID of the app starts with it
-}
+type AppRuns = runs.AppRuns
 
 type AppResult struct {
 	Namespace string
-}
-
-// Owned reports whether an object carries the labels slipway puts on what
-// it makes for an app of a rack. slipway adopts, changes and deletes only
-// what is Owned: RBAC cannot scope a namespace by its labels, so this check
-// is the guard.
-func Owned(labels map[string]string, rack, app string) bool {
-	return labels[records.LabelRack] == rack && labels[records.LabelApp] == app
-}
-
-// NotOwnedError is why slipway refuses to make an app whose namespace
-// exists without slipway's labels.
-func NotOwnedError(ns string) error {
-	return fmt.Errorf("namespace %s exists and is not slipway's: pick another app name", ns)
-}
-
-// NotOwnedDeleteError is why slipway refuses to delete a namespace.
-func NotOwnedDeleteError(ns string) error {
-	return fmt.Errorf("namespace %s is not slipway's (it lacks slipway's labels): slipway will not delete it; delete it with kubectl if you mean to", ns)
-}
-
-// BusyError is why an app is not deleted while work on it runs.
-func BusyError(app string) error {
-	return fmt.Errorf("app %s is currently updating: wait for it or use --force", app)
 }
 
 // CreateApp makes the app's namespace and record. It never adopts a
@@ -80,7 +48,7 @@ func (a *Activities) CreateApp(ctx context.Context, in AppInput) (AppResult, err
 		return AppResult{}, permanent(ErrInvalid, err)
 	}
 	ns := s.Namespace(in.App)
-	if _, err := a.ownedNamespace(ctx, in.App, NotOwnedError); err != nil {
+	if _, err := a.ownedNamespace(ctx, in.App, model.NotOwnedError); err != nil {
 		return AppResult{}, err
 	}
 	if existing, err := s.GetApp(ctx, in.App); err == nil {
@@ -97,7 +65,7 @@ func (a *Activities) CreateApp(ctx context.Context, in AppInput) (AppResult, err
 	}}, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// Someone made it since the check: adopt it only if it is ours.
-		n, err := a.ownedNamespace(ctx, in.App, NotOwnedError)
+		n, err := a.ownedNamespace(ctx, in.App, model.NotOwnedError)
 		if err != nil {
 			return AppResult{}, err
 		}
@@ -149,7 +117,7 @@ func (a *Activities) ownedNamespace(ctx context.Context, app string, refuse func
 	if err != nil {
 		return nil, err
 	}
-	if !Owned(n.Labels, s.Rack, app) {
+	if !model.Owned(n.Labels, s.Rack, app) {
 		return nil, permanent(ErrConflict, refuse(n.Name))
 	}
 	return n, nil
@@ -161,97 +129,8 @@ func (a *Activities) checkDeletable(ctx context.Context, app string) error {
 	if err := model.ValidateApp(a.Store.Rack, app); err != nil {
 		return permanent(ErrInvalid, err)
 	}
-	_, err := a.ownedNamespace(ctx, app, NotOwnedDeleteError)
+	_, err := a.ownedNamespace(ctx, app, model.NotOwnedDeleteError)
 	return err
-}
-
-// InFlight is the work on an app that a delete would cut short.
-type InFlight struct {
-	// Promotion: the app's promotion workflow runs, or its record says
-	// updating.
-	Promotion bool
-	// Builds are the IDs of builds whose workflow runs or whose record
-	// says running.
-	Builds []string
-}
-
-// Busy reports whether anything runs.
-func (f InFlight) Busy() bool { return f.Promotion || len(f.Builds) > 0 }
-
-// FindInFlight finds the builds and promotion of an app that run. The
-// records never lag but miss a run that has not written one yet; Temporal
-// (when tc is not nil) sees every run, its visibility a moment late. Both
-// are asked.
-func FindInFlight(ctx context.Context, s *records.Store, tc client.Client, app string, runs AppRuns) (InFlight, error) {
-	var f InFlight
-	rec, err := s.GetApp(ctx, app)
-	if err != nil && !records.IsNotFound(err) {
-		return f, err
-	}
-	if rec != nil && rec.Status.Status == model.AppUpdating {
-		f.Promotion = true
-	}
-	builds, err := s.ListBuilds(ctx, app)
-	if err != nil {
-		return f, err
-	}
-	for _, b := range builds {
-		if b.Status.Status == model.BuildRunning || b.Status.Status == model.BuildCreated {
-			f.Builds = append(f.Builds, b.Spec.ID)
-		}
-	}
-	if tc != nil {
-		if running, err := workflowRunning(ctx, tc, runs.Promote); err != nil {
-			return f, err
-		} else if running {
-			f.Promotion = true
-		}
-		ids, err := openBuilds(ctx, tc, app, runs.BuildPrefix)
-		if err != nil {
-			return f, err
-		}
-		f.Builds = append(f.Builds, ids...)
-	}
-	slices.Sort(f.Builds)
-	f.Builds = slices.Compact(f.Builds)
-	return f, nil
-}
-
-// workflowRunning reports whether the newest run of a workflow ID is open.
-func workflowRunning(ctx context.Context, tc client.Client, id string) (bool, error) {
-	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
-}
-
-// openBuilds lists the IDs of the app's open build runs from visibility.
-func openBuilds(ctx context.Context, tc client.Client, app, prefix string) ([]string, error) {
-	var ids []string
-	req := &workflowservice.ListWorkflowExecutionsRequest{
-		// App names are DNS labels: nothing in them needs quoting.
-		Query: fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", config.SearchApp, app),
-	}
-	for {
-		resp, err := tc.ListWorkflow(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range resp.GetExecutions() {
-			if id, ok := strings.CutPrefix(e.GetExecution().GetWorkflowId(), prefix); ok && prefix != "" {
-				ids = append(ids, id)
-			}
-		}
-		if len(resp.GetNextPageToken()) == 0 {
-			return ids, nil
-		}
-		req.NextPageToken = resp.GetNextPageToken()
-	}
 }
 
 // StopAppWork makes way for a delete: it refuses a reserved name or a
@@ -262,7 +141,7 @@ func (a *Activities) StopAppWork(ctx context.Context, in AppInput) error {
 	if err := a.checkDeletable(ctx, in.App); err != nil {
 		return err
 	}
-	f, err := FindInFlight(ctx, a.Store, a.Temporal, in.App, in.Runs)
+	f, err := runs.Find(ctx, a.Store, a.Temporal, in.App, in.Runs)
 	if err != nil {
 		return err
 	}
@@ -270,7 +149,7 @@ func (a *Activities) StopAppWork(ctx context.Context, in AppInput) error {
 		return nil
 	}
 	if !in.Force {
-		return permanent(ErrConflict, BusyError(in.App))
+		return permanent(ErrConflict, runs.BusyError(in.App))
 	}
 	if a.Temporal == nil {
 		return permanent(ErrInvalid, errors.New("this worker has no Temporal client to cancel runs with"))
@@ -291,7 +170,7 @@ func (a *Activities) StopAppWork(ctx context.Context, in AppInput) error {
 	}
 	for _, id := range ids {
 		for {
-			running, err := workflowRunning(ctx, a.Temporal, id)
+			running, err := runs.Running(ctx, a.Temporal, id)
 			if err != nil {
 				return err
 			}
@@ -326,7 +205,7 @@ func (a *Activities) MarkAppDeleting(ctx context.Context, in AppInput) error {
 			return err
 		}
 		if app.Status.Status == model.AppUpdating && !in.Force {
-			return permanent(ErrConflict, BusyError(in.App))
+			return permanent(ErrConflict, runs.BusyError(in.App))
 		}
 		if app.Status.Status == model.AppDeleting {
 			return nil
@@ -348,7 +227,7 @@ func (a *Activities) DeleteNamespace(ctx context.Context, in AppInput) error {
 	core := a.Store.Core.CoreV1().Namespaces()
 	ns := a.Store.Namespace(in.App)
 	for {
-		n, err := a.ownedNamespace(ctx, in.App, NotOwnedDeleteError)
+		n, err := a.ownedNamespace(ctx, in.App, model.NotOwnedDeleteError)
 		if err != nil {
 			return err
 		}

@@ -93,7 +93,7 @@ func TestCreateAppLabelsAndBinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !Owned(n.Labels, testRack, testApp) {
+	if !model.Owned(n.Labels, testRack, testApp) {
 		t.Errorf("namespace labels %v", n.Labels)
 	}
 	b, err := fs.core.RbacV1().RoleBindings(testNS).Get(context.Background(), rbac.AppBindingName, metav1.GetOptions{})
@@ -152,33 +152,6 @@ func TestDeleteRefusesReservedNames(t *testing.T) {
 		if n := len(fs.core.Actions()) + len(fs.dyn.Actions()); n != 0 {
 			t.Errorf("%s: %d API calls for a reserved name, want none", name, n)
 		}
-	}
-}
-
-func TestFindInFlightFromRecords(t *testing.T) {
-	now := metav1.NowMicro()
-	build := func(id, status string) *records.Build {
-		return &records.Build{
-			TypeMeta:   metav1.TypeMeta{APIVersion: records.Group + "/" + records.Version, Kind: "Build"},
-			ObjectMeta: metav1.ObjectMeta{Name: records.ObjectName(id), Namespace: testNS},
-			Spec:       records.BuildSpec{ID: id, App: testApp},
-			Status:     records.BuildStatus{Status: status, Started: &now},
-		}
-	}
-	fs := newFakeStore(t, []any{
-		appRecord(model.AppUpdating),
-		build("BAAAAAAAAAA", model.BuildComplete), build("BBBBBBBBBBB", model.BuildRunning), build("BCCCCCCCCCC", model.BuildFailed),
-	})
-	f, err := FindInFlight(context.Background(), fs.Store, nil, testApp, AppRuns{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !f.Promotion || !slices.Equal(f.Builds, []string{"BBBBBBBBBBB"}) || !f.Busy() {
-		t.Errorf("in flight %+v, want the promotion and build BBBBBBBBBBB", f)
-	}
-	fs = newFakeStore(t, []any{appRecord(model.AppRunning), build("BAAAAAAAAAA", model.BuildComplete)})
-	if f, err := FindInFlight(context.Background(), fs.Store, nil, testApp, AppRuns{}); err != nil || f.Busy() {
-		t.Errorf("in flight %+v, %v; want nothing", f, err)
 	}
 }
 

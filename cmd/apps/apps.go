@@ -7,11 +7,11 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/cmd/promotions"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/runs"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -71,8 +71,8 @@ func newCmdCreate(f *cmdutil.Factory) *cobra.Command {
 			}
 			// Fail fast on a namespace that is someone else's; the workflow
 			// checks again (a user may not be allowed to read namespaces).
-			if n, err := s.Core.CoreV1().Namespaces().Get(cmd.Context(), s.Namespace(name), metav1.GetOptions{}); err == nil && !activities.Owned(n.Labels, s.Rack, name) {
-				return activities.NotOwnedError(n.Name)
+			if n, err := s.Core.CoreV1().Namespaces().Get(cmd.Context(), s.Namespace(name), metav1.GetOptions{}); err == nil && !model.Owned(n.Labels, s.Rack, name) {
+				return model.NotOwnedError(n.Name)
 			}
 			return cmdutil.Step(f.IO.Out, "Creating "+name, func() (string, error) {
 				var res workflows.AppResult
@@ -146,20 +146,20 @@ without slipway's labels is never deleted.`,
 			}
 			// The workflow checks all of this again; these checks only make
 			// a refusal fast and start no workflow.
-			if n, err := s.Core.CoreV1().Namespaces().Get(ctx, s.Namespace(a.Name), metav1.GetOptions{}); err == nil && !activities.Owned(n.Labels, s.Rack, a.Name) {
-				return activities.NotOwnedDeleteError(n.Name)
+			if n, err := s.Core.CoreV1().Namespaces().Get(ctx, s.Namespace(a.Name), metav1.GetOptions{}); err == nil && !model.Owned(n.Labels, s.Rack, a.Name) {
+				return model.NotOwnedDeleteError(n.Name)
 			}
 			if !force {
 				tc, err := f.Temporal()
 				if err != nil {
 					return err
 				}
-				busy, err := activities.FindInFlight(ctx, s, tc, a.Name, workflows.AppRuns(a.Name))
+				busy, err := runs.Find(ctx, s, tc, a.Name, workflows.AppRuns(a.Name))
 				if err != nil {
 					return cmdutil.KubeError(err)
 				}
 				if busy.Busy() {
-					return activities.BusyError(a.Name)
+					return runs.BusyError(a.Name)
 				}
 			}
 			return cmdutil.Step(f.IO.Out, "Deleting "+a.Name, func() (string, error) {
