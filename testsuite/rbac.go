@@ -15,6 +15,7 @@ import (
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -79,7 +80,9 @@ func KubeFor(t testing.TB, kubeconfig string) kubernetes.Interface {
 // `kubectl auth can-i` sends).
 func CanI(t testing.TB, c kubernetes.Interface, verb, group, resource, namespace string) bool {
 	t.Helper()
-	r, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(), &authzv1.SelfSubjectAccessReview{
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authzv1.SelfSubjectAccessReview{
 		Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{
 			Verb: verb, Group: group, Resource: resource, Namespace: namespace,
 		}},
@@ -111,41 +114,65 @@ func (s *Stack) StartExtraWorker(t testing.TB, env ...string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+	// One goroutine waits for the worker, so the wait below sees at once
+	// if it dies, and the cleanup knows when it has stopped.
+	exited := make(chan struct{})
+	var exitErr error
+	go func() {
+		exitErr = cmd.Wait()
+		close(exited)
+	}()
+	log := func() string {
+		b, err := os.ReadFile(logPath)
+		if err != nil {
+			return fmt.Sprintf("(cannot read %s: %v)", logPath, err)
 		}
-		logFile.Close()
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				t.Logf("extra worker's log:\n%s", b)
+		return string(b)
+	}
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+			t.Errorf("the extra worker ended before the test did: %v", exitErr)
+		default:
+			// A worker that ended between the select and the signal
+			// makes Signal fail; the wait below covers both.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				// Kill fails only if it ended meanwhile: waiting is enough.
+				_ = cmd.Process.Kill()
+				<-exited
 			}
+		}
+		if err := logFile.Close(); err != nil {
+			t.Errorf("close the extra worker's log: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("extra worker's log:\n%s", log())
 		}
 	})
 	prefix := fmt.Sprintf("%d@", cmd.Process.Pid)
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		resp, err := s.Temporal.DescribeTaskQueue(ctx, config.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		cancel()
-		if err == nil {
-			for _, p := range resp.GetPollers() {
-				if strings.HasPrefix(p.GetIdentity(), prefix) {
-					return
-				}
+	polling := func(ctx context.Context) (bool, error) {
+		select {
+		case <-exited:
+			return false, fmt.Errorf("the extra worker exited (%v)", exitErr)
+		default:
+		}
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		resp, err := s.Temporal.DescribeTaskQueue(actx, config.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err != nil {
+			return false, nil // the server may be busy: ask again
+		}
+		for _, p := range resp.GetPollers() {
+			if strings.HasPrefix(p.GetIdentity(), prefix) {
+				return true, nil
 			}
 		}
-		if cmd.ProcessState != nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+		return false, nil
 	}
-	b, _ := os.ReadFile(logPath)
-	t.Fatalf("the extra worker never polled %s; its log:\n%s", config.TaskQueue, b)
+	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, polling); err != nil {
+		t.Fatalf("the extra worker did not poll %s within 1m: %v; its log:\n%s", config.TaskQueue, err, log())
+	}
 }

@@ -115,9 +115,13 @@ func Start(ctx context.Context) (*Stack, error) {
 
 // connect resolves settings exactly as the CLI does, from the stack file.
 func (s *Stack) connect() error {
-	os.Setenv("SLIPWAY_HOME", s.Home)
+	if err := os.Setenv("SLIPWAY_HOME", s.Home); err != nil {
+		return err
+	}
 	for _, k := range []string{"KUBECONFIG", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_PROFILE", "SLIPWAY_RACK", "SLIPWAY_BLOB_URL", "SLIPWAY_REGISTRY"} {
-		os.Unsetenv(k)
+		if err := os.Unsetenv(k); err != nil {
+			return err
+		}
 	}
 	settings, err := config.Resolve(config.Overrides{})
 	if err != nil {
@@ -156,6 +160,9 @@ func (s *Stack) Stop() {
 		s.Temporal.Close()
 	}
 	if s.guardian != nil {
+		// The watchdog only waits for this process; killing it can fail
+		// only if it is already gone, and Wait then reports the kill
+		// itself ("signal: killed"): neither is worth a word.
 		_ = s.guardian.Process.Kill()
 		_ = s.guardian.Wait()
 	}
@@ -166,7 +173,9 @@ func (s *Stack) Stop() {
 			fmt.Fprintf(os.Stderr, "testsuite: reset: %v\n", err)
 		}
 	}
-	_ = os.RemoveAll(s.Home)
+	if err := os.RemoveAll(s.Home); err != nil {
+		fmt.Fprintf(os.Stderr, "testsuite: remove %s: %v\n", s.Home, err)
+	}
 }
 
 func repoRoot() (string, error) {

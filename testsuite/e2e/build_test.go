@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,7 +47,7 @@ func TestBuildFromDockerfile(t *testing.T) {
 			t.Errorf("build output lacks %q:\n%s", want, out)
 		}
 	}
-	build := regexp.MustCompile(`(?m)^Build:   (B[A-Z]{10})$`).FindStringSubmatch(out)[1]
+	build := buildOf(t, out)
 	rec, err := s.Store.GetBuild(context.Background(), "hello", build)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +63,7 @@ func TestBuildFromDockerfile(t *testing.T) {
 	}
 	// The image: service is resolved to its digest and copied in as the
 	// build's tag.
-	sampleRef, _ := name.ParseReference(sample(s))
+	sampleRef := parseRef(t, sample(s))
 	sampleDesc, err := remote.Head(sampleRef)
 	if err != nil {
 		t.Fatal(err)
@@ -72,17 +73,15 @@ func TestBuildFromDockerfile(t *testing.T) {
 			t.Fatalf("worker image recorded as %s@%s, want %s/hello:worker.%s@%s", im.Ref, im.Digest, s.Settings.Registry, build, sampleDesc.Digest)
 		}
 	}
-	workerRef, _ := name.ParseReference(s.Settings.Registry + "/hello:worker." + build)
-	if d, err := remote.Head(workerRef); err != nil || d.Digest != sampleDesc.Digest {
+	if d, err := remote.Head(parseRef(t, s.Settings.Registry+"/hello:worker."+build)); err != nil || d.Digest != sampleDesc.Digest {
 		t.Fatalf("the worker image is not in the registry under the build's tag: %v", err)
 	}
-	r, _ := name.ParseReference(ref)
-	img, err := remote.Image(r)
+	img, err := remote.Image(parseRef(t, ref))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := img.Digest(); d.String() != digest {
-		t.Fatalf("registry has %s, the build recorded %s", d, digest)
+	if d, err := img.Digest(); err != nil || d.String() != digest {
+		t.Fatalf("registry has %s (%v), the build recorded %s", d, err, digest)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -98,7 +97,7 @@ func TestBuildFromDockerfile(t *testing.T) {
 	}
 
 	again := s.MustCLI(t, "build", dir, "-a", "hello", "-d", "again")
-	second := regexp.MustCompile(`(?m)^Build:   (B[A-Z]{10})$`).FindStringSubmatch(again)[1]
+	second := buildOf(t, again)
 	if want := "Pushed " + s.Settings.Registry + "/hello:web." + second + "@" + digest + "\n"; !strings.Contains(again, want) {
 		t.Fatalf("the second build of the same source did not log %q:\n%s", want, again)
 	}
@@ -169,7 +168,10 @@ func TestDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, _ := img.ConfigFile()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v := cf.Config.Labels["org.opencontainers.image.version"]; v != "2.0" {
 		t.Fatalf("--build-arg VERSION=2.0 gave version label %q", v)
 	}
@@ -181,24 +183,28 @@ func TestBuildBadInput(t *testing.T) {
 	newApp(t, s, "badbuild")
 	for _, c := range []struct {
 		name, err string
-		change    func(dir string)
+		change    func(t *testing.T, dir string) // on the subtest's own t
 		args      []string
 	}{
-		{"missing Dockerfile", "no Dockerfile", func(dir string) { os.Remove(filepath.Join(dir, "Dockerfile")) }, nil},
-		{"syntax error", "Dockerfile: dockerfile parse error on line 2: COPY requires at least two arguments", func(dir string) { writeFile(t, dir, "Dockerfile", "FROM scratch\nCOPY\n") }, nil},
-		{"FROM not found", "FROM " + s.Settings.Registry + "/nothing:here: cannot fetch the image", func(dir string) {
+		{"missing Dockerfile", "no Dockerfile", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "Dockerfile")); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"syntax error", "Dockerfile: dockerfile parse error on line 2: COPY requires at least two arguments", func(t *testing.T, dir string) { writeFile(t, dir, "Dockerfile", "FROM scratch\nCOPY\n") }, nil},
+		{"FROM not found", "FROM " + s.Settings.Registry + "/nothing:here: cannot fetch the image", func(t *testing.T, dir string) {
 			writeFile(t, dir, "Dockerfile", "FROM "+s.Settings.Registry+"/nothing:here\n")
 		}, nil},
-		{"dockerignore excludes the Dockerfile", "no Dockerfile", func(dir string) { writeFile(t, dir, ".dockerignore", "Dockerfile\n") }, nil},
-		{"build arg without value", `--build-arg "VERSION" has no value`, func(string) {}, []string{"--build-arg", "VERSION"}},
-		{"source over the limit", "over the 0 MB limit", func(string) {}, []string{"--max-context", "1000"}},
-		{"build path leaves the source", "services.web.build", func(dir string) {
+		{"dockerignore excludes the Dockerfile", "no Dockerfile", func(t *testing.T, dir string) { writeFile(t, dir, ".dockerignore", "Dockerfile\n") }, nil},
+		{"build arg without value", `--build-arg "VERSION" has no value`, func(*testing.T, string) {}, []string{"--build-arg", "VERSION"}},
+		{"source over the limit", "over the 0 MB limit", func(*testing.T, string) {}, []string{"--max-context", "1000"}},
+		{"build path leaves the source", "services.web.build", func(t *testing.T, dir string) {
 			writeFile(t, dir, "convox.yml", "services:\n  web:\n    build: ../elsewhere\n")
 		}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := helloSource(t, s)
-			c.change(dir)
+			c.change(t, dir)
 			r := s.CLIIn(t, "", "", append([]string{"build", dir, "-a", "badbuild"}, c.args...)...)
 			if r.Code != 1 || !strings.Contains(r.Stderr, c.err) || strings.Count(r.Stderr, "\n") != 1 {
 				t.Fatalf("exit %d, stderr %q, want one line containing %q", r.Code, r.Stderr, c.err)
@@ -219,21 +225,21 @@ func TestKubernetesBuilderJob(t *testing.T) {
 	ns := s.Store.Namespace("jobby")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	seen := firstJob(ctx, t, s, ns)
+	seen := firstJob(t, s, ns)
 	r := s.CLI(t, "build", helloSource(t, s), "-a", "jobby", "--builder", "kubernetes")
 	if r.Code != 1 || !regexp.MustCompile(`^ERROR: build failed: services\.web: build Job build-b[a-z]{10}-web ended without pushing `+regexp.QuoteMeta(s.Settings.Registry)+`/jobby:web\.B[A-Z]{10}: check the builder image and its registry credentials\n$`).MatchString(r.Stderr) {
 		t.Fatalf("exit %d, stderr %q\n%s", r.Code, r.Stderr, r.Stdout)
 	}
-	select {
-	case j := <-seen:
-		args := strings.Join(j.Spec.Template.Spec.Containers[0].Args, " ")
-		if !strings.Contains(args, "--destination="+s.Settings.Registry+"/jobby:web.B") || j.Spec.Template.Spec.InitContainers[0].Env[0].Value == "" {
-			t.Fatalf("the Job does not build the service: %s", args)
-		}
-	default:
-		t.Fatal("no build Job was created")
+	j := await(t, seen).Obj
+	args := strings.Join(j.Spec.Template.Spec.Containers[0].Args, " ")
+	if !strings.Contains(args, "--destination="+s.Settings.Registry+"/jobby:web.B") || j.Spec.Template.Spec.InitContainers[0].Env[0].Value == "" {
+		t.Fatalf("the Job does not build the service: %s", args)
 	}
-	if jobs, _ := s.Kube.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); len(jobs.Items) != 0 {
+	jobs, err := s.Kube.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs.Items) != 0 {
 		t.Fatalf("%d build Jobs left behind", len(jobs.Items))
 	}
 	out := s.MustCLI(t, "builds", "-a", "jobby")
@@ -245,23 +251,35 @@ func TestKubernetesBuilderJob(t *testing.T) {
 	}
 }
 
-// firstJob reports the first Job created in ns from now on: a build Job
-// lives only as long as its build, so the test watches for it.
-func firstJob(ctx context.Context, t *testing.T, s *testsuite.Stack, ns string) <-chan *batchv1.Job {
+// firstJob sees the first Job created in ns (within 2 minutes of now):
+// a build Job lives only as long as its build, so the test watches for it.
+func firstJob(t *testing.T, s *testsuite.Stack, ns string) <-chan sighting[*batchv1.Job] {
 	t.Helper()
-	w, err := s.Kube.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
+	jobs := s.Kube.BatchV1().Jobs(ns)
+	return watchFor(t, "a Job in "+ns, 2*time.Minute, listWatch("", jobs.List, jobs.Watch), &batchv1.Job{},
+		func(ev watch.EventType, j *batchv1.Job) (bool, string) {
+			return ev == watch.Added, fmt.Sprintf("Job %s %s", j.Name, ev)
+		})
+}
+
+var buildLine = regexp.MustCompile(`(?m)^Build:   (B[A-Z]{10})$`)
+
+// buildOf returns the ID a command printed on its `Build:` line.
+func buildOf(t *testing.T, out string) string {
+	t.Helper()
+	m := buildLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no Build: line in\n%s", out)
+	}
+	return m[1]
+}
+
+// parseRef parses an image reference the test made.
+func parseRef(t *testing.T, ref string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.Stop)
-	seen := make(chan *batchv1.Job, 1)
-	go func() {
-		for ev := range w.ResultChan() {
-			if j, ok := ev.Object.(*batchv1.Job); ok && ev.Type == watch.Added {
-				seen <- j
-				return
-			}
-		}
-	}()
-	return seen
+	return r
 }

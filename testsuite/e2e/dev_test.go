@@ -44,9 +44,13 @@ func TestDevUpStatusDownTwice(t *testing.T) {
 		return string(out)
 	}
 	t.Cleanup(func() {
-		cmd := exec.Command(s.Slipway, "dev", "reset")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, s.Slipway, "dev", "reset")
 		cmd.Env = append(os.Environ(), env...)
-		_ = cmd.Run()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("slipway dev reset of the test's stack: %v\n%s", err, out)
+		}
 	})
 	for round := 1; round <= 2; round++ {
 		dev("up")
@@ -57,7 +61,7 @@ func TestDevUpStatusDownTwice(t *testing.T) {
 			}
 		}
 		dev("down")
-		if left := processesOf(home); len(left) > 0 {
+		if left := processesOf(t, home); len(left) > 0 {
 			t.Fatalf("round %d: processes left after dev down:\n%s", round, strings.Join(left, "\n"))
 		}
 		for _, p := range ports {
@@ -65,23 +69,31 @@ func TestDevUpStatusDownTwice(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: port %d still in use after dev down", round, p)
 			}
-			l.Close()
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
 
 // processesOf lists the live processes whose command line or environment
 // names the stack's home: all of its servers and its worker.
-func processesOf(home string) []string {
+func processesOf(t *testing.T, home string) []string {
+	t.Helper()
 	var out []string
-	procs, _ := filepath.Glob("/proc/[0-9]*")
+	procs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil || len(procs) == 0 {
+		t.Fatalf("list processes: %d found (%v)", len(procs), err)
+	}
 	for _, p := range procs {
+		// A process may end while it is read: its files then fail to read
+		// or read empty, and a process that is gone is not left behind.
 		stat, _ := os.ReadFile(filepath.Join(p, "stat"))
 		if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
 			continue // gone, or a zombie waiting for its parent
 		}
 		cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline"))
-		environ, _ := os.ReadFile(filepath.Join(p, "environ"))
+		environ, _ := os.ReadFile(filepath.Join(p, "environ")) // this user's processes' are readable
 		if bytes.Contains(cmdline, []byte(home)) || bytes.Contains(environ, []byte("SLIPWAY_HOME="+home)) {
 			out = append(out, p+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
 		}

@@ -11,8 +11,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
 	"github.com/slipway-dev/slipway/model"
@@ -40,7 +43,10 @@ func settled(t *testing.T, s *testsuite.Stack, app, want string) *records.Promot
 		t.Fatalf("active release %s, want %s", a.Status.Release, want)
 	}
 	d, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.PromoteWorkflowID(app), "")
-	if err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if err != nil {
+		t.Fatalf("the deploy lock of %s: %v", app, err)
+	}
+	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Fatalf("the deploy lock of %s is still held", app)
 	}
 	ps, err := s.Store.ListPromotions(ctx, app)
@@ -53,11 +59,10 @@ func settled(t *testing.T, s *testsuite.Stack, app, want string) *records.Promot
 	images := releaseImages(t, s, app, want)
 	ns := s.Store.Namespace(app)
 	// Pods of the replaced ReplicaSet go within moments of the rollout's end.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	eventually(t, "every pod of "+app+" on "+want+" (none half way)", 30*time.Second, 200*time.Millisecond, func(ctx context.Context) (bool, string) {
 		pods, err := s.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: render.LabelApp + "=" + app})
 		if err != nil {
-			t.Fatal(err)
+			return false, err.Error()
 		}
 		var wrong []string
 		for _, p := range pods.Items {
@@ -71,14 +76,9 @@ func settled(t *testing.T, s *testsuite.Stack, app, want string) *records.Promot
 				wrong = append(wrong, fmt.Sprintf("pod %s runs %s, want %s", p.Name, img, images[svc]))
 			}
 		}
-		if len(wrong) == 0 {
-			return ps[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("half way: %s", strings.Join(wrong, "; "))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(wrong) == 0, "half way: " + strings.Join(wrong, "; ")
+	})
+	return ps[0]
 }
 
 // releaseImages are the images a release runs per service, by digest.
@@ -193,22 +193,24 @@ func denyRelease(t *testing.T, s *testsuite.Stack, app, release string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = adm.ValidatingAdmissionPolicyBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
-		_ = adm.ValidatingAdmissionPolicies().Delete(context.Background(), name, metav1.DeleteOptions{})
+		// A policy left behind would refuse writes in this app's namespace
+		// for the rest of the run: say so.
+		if err := adm.ValidatingAdmissionPolicyBindings().Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete the admission policy binding %s: %v", name, err)
+		}
+		if err := adm.ValidatingAdmissionPolicies().Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete the admission policy %s: %v", name, err)
+		}
 	})
 	// The API server loads policies asynchronously: wait until it denies.
-	deadline := time.Now().Add(30 * time.Second)
 	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: s.Store.Namespace(app), Labels: map[string]string{render.LabelRelease: release}}}
-	for {
+	eventually(t, "the admission policy denying "+release, 30*time.Second, 100*time.Millisecond, func(ctx context.Context) (bool, string) {
 		_, err := s.Kube.CoreV1().Secrets(probe.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err != nil {
-			return
+		if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
+			return true, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the admission policy never took effect")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("a dry-run write of the release's Secret: %v", err)
+	})
 }
 
 // Writes the API server refuses (an admission policy, RBAC, a quota) end
@@ -261,36 +263,26 @@ func fillSecretQuota(t *testing.T, s *testsuite.Stack, app string) {
 	waitQuotaCounted(t, s, ns, "full")
 }
 
+// waitQuotaCounted waits until the quota controller has counted the
+// namespace's Secrets against the quota: only then does it refuse.
 func waitQuotaCounted(t *testing.T, s *testsuite.Stack, ns, name string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		q, err := s.Kube.CoreV1().ResourceQuotas(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err == nil && q.Status.Used != nil {
-			if _, ok := q.Status.Used["count/secrets"]; ok {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("the quota was never counted")
+	quotas := s.Kube.CoreV1().ResourceQuotas(ns)
+	await(t, watchFor(t, "secrets counted in quota "+name, 30*time.Second, listWatch("", quotas.List, quotas.Watch), &corev1.ResourceQuota{},
+		func(_ watch.EventType, q *corev1.ResourceQuota) (bool, string) {
+			used, ok := q.Status.Used["count/secrets"]
+			return q.Name == name && ok, fmt.Sprintf("quota %s: used %v", q.Name, used.String())
+		}))
 }
 
-// rollbackBegun waits until the app's promotion of release is rolling
-// back (or done) and returns when it saw that.
-func rollbackBegun(t *testing.T, s *testsuite.Stack, app, release string) time.Time {
+// rollbackBegun sees when the app's promotion of release is rolling back
+// (or done): a watch on the promotion records, so the time is when the
+// record changed, give or take the watch's delivery.
+func rollbackBegun(t *testing.T, s *testsuite.Stack, app, release string) <-chan sighting[*unstructured.Unstructured] {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ps, err := s.Store.ListPromotions(context.Background(), app)
-		if err == nil && len(ps) > 0 && ps[0].Spec.Release == release &&
-			(ps[0].Status.Phase == records.PhaseRollingBack || ps[0].Status.Phase == records.PhaseDone) {
-			return time.Now()
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("the promotion of %s never began to roll back", release)
-	return time.Time{}
+	return watchPromotion(t, s, app, "the promotion of "+release+" rolling back", func(p *records.Promotion) bool {
+		return p.Spec.Release == release && (p.Status.Phase == records.PhaseRollingBack || p.Status.Phase == records.PhaseDone)
+	})
 }
 
 // A cancel request from the Temporal UI (or API) means "roll back", and
@@ -300,14 +292,17 @@ func TestTemporalCancelRollsBack(t *testing.T) {
 	good := deployGood(t, s, "cancelly")
 	rel := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=unready", "-a", "cancelly"))
 	done := startPromote(t, s, "cancelly", rel)
+	begun := rollbackBegun(t, s, "cancelly", rel)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	sent := time.Now()
-	if err := s.Temporal.CancelWorkflow(context.Background(), workflows.PromoteWorkflowID("cancelly"), ""); err != nil {
+	if err := s.Temporal.CancelWorkflow(ctx, workflows.PromoteWorkflowID("cancelly"), ""); err != nil {
 		t.Fatal(err)
 	}
-	if took := rollbackBegun(t, s, "cancelly", rel).Sub(sent); took > 2*time.Second {
+	if took := await(t, begun).At.Sub(sent); took > 2*time.Second {
 		t.Errorf("rollback began %s after the cancel request, want within 2s", took)
 	}
-	if r := <-done; r.Code != 1 || r.Stderr != "ERROR: rollback: cancelled from Temporal\n" {
+	if r := testsuite.Wait(t, done); r.Code != 1 || r.Stderr != "ERROR: rollback: cancelled from Temporal\n" {
 		t.Fatalf("promote: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 	settled(t, s, "cancelly", good)
@@ -322,24 +317,22 @@ func TestTerminatedPromotionIsRepaired(t *testing.T) {
 	rel := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=unready", "-a", "termy"))
 	done := startPromote(t, s, "termy", rel)
 	terminated := time.Now()
-	if err := s.Temporal.TerminateWorkflow(context.Background(), workflows.PromoteWorkflowID("termy"), "", "chaos"); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Temporal.TerminateWorkflow(ctx, workflows.PromoteWorkflowID("termy"), "", "chaos"); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	deadline := terminated.Add(60 * time.Second)
-	for {
-		a, err := s.Store.GetApp(context.Background(), "termy")
+	// The CLI sees its run terminated: how it words that is not what this
+	// test is about; the repair below is.
+	o := testsuite.Wait(t, done)
+	t.Logf("promote ended with exit %d: %s", o.Code, strings.TrimSpace(o.Stderr))
+	eventually(t, "termy running again a minute after its promotion was terminated", time.Until(terminated.Add(time.Minute)), 200*time.Millisecond, func(ctx context.Context) (bool, string) {
+		a, err := s.Store.GetApp(ctx, "termy")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.Status.Status == model.AppRunning {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("app still %s a minute after its promotion was terminated", a.Status.Status)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return a.Status.Status == model.AppRunning, "app " + a.Status.Status
+	})
 	t.Logf("repaired %s after the terminate", time.Since(terminated).Round(100*time.Millisecond))
 	p := settled(t, s, "termy", good)
 	if p.Spec.Release != rel || p.Status.Result != records.ResultRolledBack || !strings.Contains(p.Status.Reason, "was terminated before it finished") {
@@ -363,29 +356,22 @@ func TestWorkerKillResumesFast(t *testing.T) {
 	s.StartWorker(t)
 	started := time.Now()
 	id := workflows.PromoteWorkflowID("resumy")
-	for {
-		d, err := s.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+	eventually(t, "the watch resumed 3s after the new worker started", time.Until(started.Add(3*time.Second)), 50*time.Millisecond, func(ctx context.Context) (bool, string) {
+		d, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		resumed := false
 		for _, a := range d.GetPendingActivities() {
 			if a.GetActivityType().GetName() == "WatchRollout" && a.GetAttempt() > 1 &&
 				a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED && a.GetLastHeartbeatTime().AsTime().After(started) {
-				resumed = true
+				return true, ""
 			}
 		}
-		if resumed {
-			break
-		}
-		if time.Since(started) > 3*time.Second {
-			t.Fatalf("the watch had not resumed 3s after the new worker started: %v", d.GetPendingActivities())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("pending activities %v", d.GetPendingActivities())
+	})
 	t.Logf("resumed %s after the new worker started", time.Since(started).Round(10*time.Millisecond))
 	s.MustCLI(t, "promotions", "cancel", "-a", "resumy")
-	if r := <-done; r.Code != 1 {
+	if r := testsuite.Wait(t, done); r.Code != 1 {
 		t.Fatalf("promote: exit %d\n%s", r.Code, r.Stderr)
 	}
 }
@@ -404,11 +390,11 @@ func TestLongRolloutHistoryBounded(t *testing.T) {
 	good := deployGood(t, s, "longy")
 	// web's new pods take the whole time to become ready.
 	rel := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow:"+rolloutFor.String(), "-a", "longy"))
-	done := make(chan testsuite.Result, 1)
-	go func() {
-		done <- s.CLI(t, "releases", "promote", rel, "-a", "longy", "--timeout", (*rolloutFor * 3).String())
-	}()
-	waitPhase(t, s, "longy", rel, records.PhaseRollingOut)
+	rolling := watchPhase(t, s, "longy", rel, records.PhaseRollingOut)
+	// The CLI waits for the whole promotion, which may take its --timeout
+	// and then its rollback.
+	done := s.BackgroundWithin(*rolloutFor*3+2*time.Minute, "releases", "promote", rel, "-a", "longy", "--timeout", (*rolloutFor * 3).String())
+	await(t, rolling)
 	time.Sleep(*rolloutFor - 10*time.Second)
 
 	for _, c := range []struct{ control, out string }{
@@ -420,7 +406,7 @@ func TestLongRolloutHistoryBounded(t *testing.T) {
 			t.Fatalf("promotions %s printed %q, want %q", c.control, out, c.out)
 		}
 	}
-	if r := <-done; r.Code != 1 || !strings.Contains(r.Stderr, "rollback requested by") {
+	if r := testsuite.Wait(t, done); r.Code != 1 || !strings.Contains(r.Stderr, "rollback requested by") {
 		t.Fatalf("promote: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 	settled(t, s, "longy", good)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +11,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/render"
@@ -87,12 +91,14 @@ func TestPromoteAndRollback(t *testing.T) {
 	}
 
 	out = s.MustCLI(t, "releases", "rollback", first, "-a", "seedp")
-	m := regexp.MustCompile(`^Rolling back to ` + first + `\.\.\. OK, (R[A-Z]{10})\n`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("rollback printed:\n%s", out)
+	// The copy is the release the rollback made: the newest on the chain,
+	// read from the records, not from what the command printed.
+	rs := releases(t, s, "seedp")
+	if len(rs) != 3 || rs[1] != second || rs[2] != first {
+		t.Fatalf("releases after the rollback %v, want a new one on top of %s and %s", rs, second, first)
 	}
-	copy := m[1]
-	checkPromoteOutput(t, strings.SplitN(out, "\n", 2)[1], strings.SplitN(strings.SplitN(out, "\n", 2)[1], "\n", 2)[0])
+	copy := rs[0]
+	checkPromoteOutput(t, out, "Rolling back to "+first+"... OK, "+copy)
 	if got := activeRelease(t, s, "seedp"); got != copy {
 		t.Fatalf("active release %s, want the copy %s", got, copy)
 	}
@@ -120,8 +126,8 @@ func TestFailingReleasesRollBack(t *testing.T) {
 		t.Run(c.simulate, func(t *testing.T) {
 			good := deployGood(t, s, c.app)
 			bad := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE="+c.simulate, "-a", c.app))
-			failedAt := watchFirstFailure(t, s, c.app, bad)
-			rolledBackAt := watchStatus(t, s, c.app, "Updating => Rollback")
+			failed := watchFirstFailure(t, s, c.app, bad)
+			rolledBack := watchStatus(t, s, c.app, "Updating => Rollback")
 
 			r := s.CLI(t, append([]string{"releases", "promote", bad, "-a", c.app}, c.args...)...)
 			if r.Code != 1 || !regexp.MustCompile(c.reason).MatchString(strings.TrimSpace(r.Stderr)) {
@@ -134,13 +140,17 @@ func TestFailingReleasesRollBack(t *testing.T) {
 				t.Fatalf("web runs %s (available %v), want %s serving", rel, ok, good)
 			}
 			if c.simulate != "unready" {
-				if d := (<-rolledBackAt).Sub(<-failedAt); d > 5*time.Second {
+				failedAt, rolledBackAt := await(t, failed).At, await(t, rolledBack).At
+				if d := rolledBackAt.Sub(failedAt); d > 5*time.Second {
 					t.Fatalf("rollback began %s after the first %s status, want within 5s", d, c.simulate)
 				}
 			}
 			ps, err := s.Store.ListPromotions(context.Background(), c.app)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(ps) == 0 {
+				t.Fatalf("%s has no promotion records", c.app)
 			}
 			if ps[0].Spec.Release != bad || ps[0].Status.Result != records.ResultRolledBack || ps[0].Status.Reason == "" {
 				t.Fatalf("newest promotion record: %+v", ps[0])
@@ -149,78 +159,64 @@ func TestFailingReleasesRollBack(t *testing.T) {
 	}
 }
 
-// watchFirstFailure reports when a pod of the release first shows a
-// waiting reason.
-func watchFirstFailure(t *testing.T, s *testsuite.Stack, app, release string) <-chan time.Time {
+// watchFirstFailure sees when a pod of the release first shows a waiting
+// reason (within a minute of now).
+func watchFirstFailure(t *testing.T, s *testsuite.Stack, app, release string) <-chan sighting[*corev1.Pod] {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	w, err := s.Kube.CoreV1().Pods(s.Store.Namespace(app)).Watch(ctx, metav1.ListOptions{LabelSelector: render.LabelRelease + "=" + release})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := make(chan time.Time, 1)
-	go func() {
-		defer w.Stop()
-		for ev := range w.ResultChan() {
-			if p, ok := ev.Object.(*corev1.Pod); ok {
-				for _, cs := range p.Status.ContainerStatuses {
-					if cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
-						at <- time.Now()
-						return
-					}
+	pods := s.Kube.CoreV1().Pods(s.Store.Namespace(app))
+	return watchFor(t, "a waiting pod of "+release, time.Minute, listWatch(render.LabelRelease+"="+release, pods.List, pods.Watch), &corev1.Pod{},
+		func(_ watch.EventType, p *corev1.Pod) (bool, string) {
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
+					return true, fmt.Sprintf("pod %s: container %s waiting: %s", p.Name, cs.Name, cs.State.Waiting.Reason)
 				}
 			}
-		}
-	}()
-	return at
+			return false, fmt.Sprintf("pod %s: phase %q, no container waiting", p.Name, p.Status.Phase)
+		})
 }
 
-// watchStatus reports when the app's status event with msg appears.
-func watchStatus(t *testing.T, s *testsuite.Stack, app, msg string) <-chan time.Time {
+// watchStatus sees when the app's status event with msg appears (within
+// a minute of now).
+func watchStatus(t *testing.T, s *testsuite.Stack, app, msg string) <-chan sighting[*corev1.Event] {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	w, err := s.Kube.CoreV1().Events(s.Store.Namespace(app)).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := make(chan time.Time, 1)
-	go func() {
-		defer w.Stop()
-		for ev := range w.ResultChan() {
-			if e, ok := ev.Object.(*corev1.Event); ok && e.Reason == "Status" && e.Message == msg {
-				at <- time.Now()
-				return
-			}
-		}
-	}()
-	return at
+	events := s.Kube.CoreV1().Events(s.Store.Namespace(app))
+	return watchFor(t, fmt.Sprintf("status event %q of %s", msg, app), time.Minute, listWatch("", events.List, events.Watch), &corev1.Event{},
+		func(_ watch.EventType, e *corev1.Event) (bool, string) {
+			return e.Reason == "Status" && e.Message == msg, fmt.Sprintf("event %s: %s", e.Reason, e.Message)
+		})
 }
 
-// startPromote runs `releases promote` in the background.
-func startPromote(t *testing.T, s *testsuite.Stack, app, release string) <-chan testsuite.Result {
+// startPromote runs `releases promote` in the background and returns once
+// the promotion is rolling out.
+func startPromote(t *testing.T, s *testsuite.Stack, app, release string) <-chan testsuite.Outcome {
 	t.Helper()
-	done := make(chan testsuite.Result, 1)
-	go func() { done <- s.CLI(t, "releases", "promote", release, "-a", app) }()
-	waitPhase(t, s, app, release, records.PhaseRollingOut)
+	rolling := watchPhase(t, s, app, release, records.PhaseRollingOut)
+	done := s.Background("releases", "promote", release, "-a", app)
+	await(t, rolling)
 	return done
 }
 
-// waitPhase waits until the app's newest promotion of release is in phase.
-func waitPhase(t *testing.T, s *testsuite.Stack, app, release, phase string) {
+// watchPromotion watches the app's promotion records (within 30 s of
+// now) until match holds for one.
+func watchPromotion(t *testing.T, s *testsuite.Stack, app, what string, match func(*records.Promotion) bool) <-chan sighting[*unstructured.Unstructured] {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ps, err := s.Store.ListPromotions(context.Background(), app)
-		for _, p := range ps {
-			if err == nil && p.Spec.Release == release && p.Status.Phase == phase {
-				return
+	promotions := s.Dynamic.Resource(records.PromotionResource).Namespace(s.Store.Namespace(app))
+	return watchFor(t, what, 30*time.Second, listWatch("", promotions.List, promotions.Watch), &unstructured.Unstructured{},
+		func(_ watch.EventType, u *unstructured.Unstructured) (bool, string) {
+			var p records.Promotion
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &p); err != nil {
+				return false, fmt.Sprintf("promotion %s unreadable: %v", u.GetName(), err)
 			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("promotion of %s never reached phase %q", release, phase)
+			return match(&p), fmt.Sprintf("promotion %s of %s: phase %q, result %q", p.Spec.ID, p.Spec.Release, p.Status.Phase, p.Status.Result)
+		})
+}
+
+// watchPhase sees when a promotion of release is in phase.
+func watchPhase(t *testing.T, s *testsuite.Stack, app, release, phase string) <-chan sighting[*unstructured.Unstructured] {
+	t.Helper()
+	return watchPromotion(t, s, app, fmt.Sprintf("promotion of %s in phase %q", release, phase), func(p *records.Promotion) bool {
+		return p.Spec.Release == release && p.Status.Phase == phase
+	})
 }
 
 func deployments(t *testing.T, s *testsuite.Stack, app string) []appsv1.Deployment {
@@ -256,7 +252,7 @@ func TestPauseResumeCancel(t *testing.T) {
 		t.Fatalf("promotions info while paused:\n%s", info)
 	}
 	s.MustCLI(t, "promotions", "resume", "-a", "pausy")
-	if r := <-done; r.Code != 0 || !strings.HasSuffix(r.Stdout, "OK\n") {
+	if r := testsuite.Wait(t, done); r.Code != 0 || !strings.HasSuffix(r.Stdout, "OK\n") {
 		t.Fatalf("promote after resume: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	if got := activeRelease(t, s, "pausy"); got != slow {
@@ -266,7 +262,7 @@ func TestPauseResumeCancel(t *testing.T) {
 	slower := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow", "X=1", "-a", "pausy"))
 	done = startPromote(t, s, "pausy", slower)
 	s.MustCLI(t, "apps", "cancel", "-a", "pausy")
-	if r := <-done; r.Code != 1 || !strings.Contains(r.Stderr, "rollback requested") {
+	if r := testsuite.Wait(t, done); r.Code != 1 || !strings.Contains(r.Stderr, "rollback requested") {
 		t.Fatalf("cancelled promote: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 	if got := activeRelease(t, s, "pausy"); got != slow {
@@ -287,16 +283,25 @@ func TestSecondPromotionRefused(t *testing.T) {
 	slow := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow", "-a", "locky"))
 	other := releaseOf(t, s.MustCLI(t, "env", "set", "OTHER=1", "-a", "locky"))
 	done := startPromote(t, s, "locky", slow)
-	before, _ := s.Store.ListPromotions(context.Background(), "locky")
+	before, err := s.Store.ListPromotions(context.Background(), "locky")
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := s.CLI(t, "releases", "promote", other, "-a", "locky")
 	if r.Code != 1 || r.Stderr != "ERROR: app is currently updating\n" {
 		t.Fatalf("second promote: exit %d, stderr %q", r.Code, r.Stderr)
 	}
-	after, _ := s.Store.ListPromotions(context.Background(), "locky")
+	after, err := s.Store.ListPromotions(context.Background(), "locky")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) == 0 {
+		t.Fatal("no record of the promotion in flight")
+	}
 	if len(after) != len(before) {
 		t.Fatalf("the refused promotion left a record: %d before, %d after", len(before), len(after))
 	}
-	if r := <-done; r.Code != 0 {
+	if r := testsuite.Wait(t, done); r.Code != 0 {
 		t.Fatalf("first promote: exit %d\n%s", r.Code, r.Stderr)
 	}
 	if got := activeRelease(t, s, "locky"); got != slow {
@@ -314,7 +319,7 @@ func TestPromotionSurvivesWorkerKill(t *testing.T) {
 	s.KillWorker(t)
 	time.Sleep(time.Second)
 	s.StartWorker(t)
-	if r := <-done; r.Code != 0 {
+	if r := testsuite.Wait(t, done); r.Code != 0 {
 		t.Fatalf("promote: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	checkOnePromotion(t, s, "killy", slow)
@@ -327,11 +332,14 @@ func TestPromotionSurvivesTemporalRestart(t *testing.T) {
 	slow := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow", "-a", "restarty"))
 	done := startPromote(t, s, "restarty", slow)
 	s.RestartTemporal(t)
-	<-done // the CLI may lose its connection; the promotion must not
-	deadline := time.Now().Add(time.Minute)
-	for activeRelease(t, s, "restarty") != slow && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	// The CLI may lose its connection, so how it ends proves nothing; the
+	// promotion must still end, which is what is checked below.
+	o := testsuite.Wait(t, done)
+	t.Logf("promote ended with exit %d: %s", o.Code, strings.TrimSpace(o.Stderr))
+	eventually(t, slow+" active on restarty", time.Minute, 100*time.Millisecond, func(context.Context) (bool, string) {
+		got := activeRelease(t, s, "restarty")
+		return got == slow, "active release " + got
+	})
 	checkOnePromotion(t, s, "restarty", slow)
 }
 

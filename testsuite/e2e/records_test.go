@@ -85,31 +85,32 @@ func TestConcurrentEnvSetLosesNothing(t *testing.T) {
 	s := testsuite.Get(t)
 	newApp(t, s, "busy")
 	const n = 20
+	// The goroutines only run the CLI; what it did is judged below, on
+	// the test's goroutine.
 	var wg sync.WaitGroup
-	ids := make([]string, n)
-	errs := make([]string, n)
+	results := make([]testsuite.Result, n)
+	errs := make([]error, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := s.CLI(t, "env", "set", fmt.Sprintf("K%d=V%d", i, i), "-a", "busy")
-			if r.Code != 0 {
-				errs[i] = r.Stderr
-				return
-			}
-			ids[i] = releaseLine.FindStringSubmatch(r.Stdout)[1]
+			results[i], errs[i] = s.CLIResult("env", "set", fmt.Sprintf("K%d=V%d", i, i), "-a", "busy")
 		}()
 	}
 	wg.Wait()
 	seen := map[string]bool{}
-	for i := range n {
-		if errs[i] != "" {
-			t.Fatalf("env set K%d failed: %s", i, errs[i])
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatalf("env set K%d: %v", i, errs[i])
 		}
-		if seen[ids[i]] {
-			t.Fatalf("release %s made twice", ids[i])
+		if r.Code != 0 {
+			t.Fatalf("env set K%d failed: exit %d: %s", i, r.Code, r.Stderr)
 		}
-		seen[ids[i]] = true
+		id := releaseOf(t, r.Stdout)
+		if seen[id] {
+			t.Fatalf("release %s made twice", id)
+		}
+		seen[id] = true
 	}
 	ctx := context.Background()
 	app, err := s.Store.GetApp(ctx, "busy")
@@ -150,25 +151,19 @@ func TestEnvSetSurvivesWorkerDeath(t *testing.T) {
 	t.Cleanup(func() { s.StartWorker(t) })
 	s.KillWorker(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := s.Command(ctx, "env", "set", "SURVIVOR=yes", "-a", "crash")
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	done := s.Background("env", "set", "SURVIVOR=yes", "-a", "crash")
 	time.Sleep(time.Second)
 	if rs := releases(t, s, "crash"); len(rs) != 0 {
 		t.Fatalf("a release was made with no worker: %v", rs)
 	}
 	s.StartWorker(t)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("env set: %v\n%s", err, out.String())
+	o := testsuite.Wait(t, done)
+	if o.Code != 0 {
+		t.Fatalf("env set: exit %d\n%s%s", o.Code, o.Stdout, o.Stderr)
 	}
 	rs := releases(t, s, "crash")
-	if len(rs) != 1 || rs[0] != releaseOf(t, out.String()) {
-		t.Fatalf("releases %v after the change, want exactly the one printed:\n%s", rs, out.String())
+	if len(rs) != 1 || rs[0] != releaseOf(t, o.Stdout) {
+		t.Fatalf("releases %v after the change, want exactly the one printed:\n%s", rs, o.Stdout)
 	}
 }
 

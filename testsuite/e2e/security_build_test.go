@@ -6,6 +6,8 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,11 +17,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/client"
-	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/activities"
@@ -38,16 +40,32 @@ const (
 	attackManifest   = "services:\n  web:\n    build:\n      path: host/etc\n      manifest: ../../Dockerfile\n"
 )
 
-// nothingPushed fails the test if the registry holds any tag of the app.
+// nothingPushed fails the test if the registry holds any tag of the app,
+// or cannot say: a registry that does not answer proves nothing.
 func nothingPushed(t *testing.T, s *testsuite.Stack, app string) {
+	t.Helper()
+	if tags := tagsOf(t, s, app); len(tags) > 0 {
+		t.Fatalf("the registry holds %s/%s:%v after a refused build", s.Settings.Registry, app, tags)
+	}
+}
+
+// tagsOf lists the tags of the app's repository in the stack's registry:
+// none if the registry does not know the repository.
+func tagsOf(t *testing.T, s *testsuite.Stack, app string) []string {
 	t.Helper()
 	repo, err := name.NewRepository(s.Settings.Registry + "/" + app)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tags, err := remote.List(repo); err == nil && len(tags) > 0 {
-		t.Fatalf("the registry holds %s:%v after a refused build", repo, tags)
+	tags, err := remote.List(repo)
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return nil // nothing was ever pushed to it
 	}
+	if err != nil {
+		t.Fatalf("list the tags of %s: %v", repo, err)
+	}
+	return tags
 }
 
 // With the real CLI, the build stops while packaging, with one line that
@@ -88,7 +106,11 @@ func TestBuildSymlinkAttackRefusedByTheWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer bucket.Close()
+	t.Cleanup(func() {
+		if err := bucket.Close(); err != nil {
+			t.Errorf("close the blob store: %v", err)
+		}
+	})
 	for _, builder := range []string{activities.BuilderLocal, activities.BuilderKubernetes} {
 		bid := model.NewBuildID()
 		if err := bucket.WriteAll(ctx, blobs.SourceKey("attack2", bid), attackTarball(t), nil); err != nil {
@@ -116,7 +138,11 @@ func TestBuildSymlinkAttackRefusedByTheWorker(t *testing.T) {
 			t.Fatalf("%s builder: build log lacks the reason:\n%s", builder, out)
 		}
 	}
-	if jobs, _ := s.Kube.BatchV1().Jobs(s.Store.Namespace("attack2")).List(ctx, metav1.ListOptions{}); len(jobs.Items) != 0 {
+	jobs, err := s.Kube.BatchV1().Jobs(s.Store.Namespace("attack2")).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs.Items) != 0 {
 		t.Fatalf("a refused source got %d build Jobs", len(jobs.Items))
 	}
 	nothingPushed(t, s, "attack2")
@@ -136,15 +162,17 @@ func attackTarball(t *testing.T) []byte {
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
-		switch h.Name {
-		case "Dockerfile":
-			tw.Write([]byte(attackDockerfile))
-		case "convox.yml":
-			tw.Write([]byte(attackManifest))
+		body := map[string]string{"Dockerfile": attackDockerfile, "convox.yml": attackManifest}[h.Name]
+		if _, err := tw.Write([]byte(body)); err != nil {
+			t.Fatal(err)
 		}
 	}
-	tw.Close()
-	zw.Close()
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return buf.Bytes()
 }
 
@@ -162,41 +190,46 @@ func TestBuildArgsStayOutOfHistoryAndJobSpec(t *testing.T) {
 
 	// The local builder: the value reaches the image.
 	out := s.MustCLI(t, "build", helloSource(t, s), "-a", "argsafe", "--build-arg", "VERSION="+canary)
-	local := regexp.MustCompile(`(?m)^Build:   (B[A-Z]{10})$`).FindStringSubmatch(out)[1]
+	local := buildOf(t, out)
 	rec, err := s.Store.GetBuild(ctx, "argsafe", local)
 	if err != nil {
 		t.Fatal(err)
 	}
+	web := 0
 	for _, im := range rec.Status.Images {
 		if im.Service != "web" {
 			continue
 		}
-		ref, _ := name.ParseReference(im.Ref)
-		img, err := remote.Image(ref)
+		web++
+		img, err := remote.Image(parseRef(t, im.Ref))
 		if err != nil {
 			t.Fatal(err)
 		}
-		cf, _ := img.ConfigFile()
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v := cf.Config.Labels["org.opencontainers.image.version"]; v != canary {
 			t.Fatalf("the build arg did not reach the build: version label %q", v)
 		}
+	}
+	if web != 1 {
+		t.Fatalf("build %s recorded %d web images, want 1: %+v", local, web, rec.Status.Images)
 	}
 	historyLacks(ctx, t, s, workflows.BuildWorkflowID("argsafe", local), canary)
 
 	// The kubernetes builder: its Job names the arg and takes the value
 	// from a Secret.
-	seen := firstJob(ctx, t, s, ns)
+	seen := firstJob(t, s, ns)
 	r := s.CLI(t, "build", helloSource(t, s), "-a", "argsafe", "--builder", "kubernetes", "--build-arg", "VERSION="+canary)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "ended without pushing") {
 		t.Fatalf("exit %d, stderr %q (on kwok the Job pushes nothing)", r.Code, r.Stderr)
 	}
-	var job *batchv1.Job
-	select {
-	case job = <-seen:
-	default:
-		t.Fatal("no build Job was created")
+	job := await(t, seen).Obj
+	spec, err := json.Marshal(job)
+	if err != nil {
+		t.Fatal(err)
 	}
-	spec, _ := json.Marshal(job)
 	if strings.Contains(string(spec), canary) {
 		t.Fatalf("the Job spec holds the build arg's value:\n%s", spec)
 	}
@@ -295,22 +328,30 @@ func TestBuildRegistryPolicy(t *testing.T) {
 		writeFile(t, dir, "convox.yml", "services:\n  web:\n    image: "+image+"\n")
 		return s.CLI(t, append([]string{"build", dir, "-a", "regpol"}, args...)...)
 	}
-	_, port, _ := strings.Cut(s.Settings.Registry, ":")
+	_, port, ok := strings.Cut(s.Settings.Registry, ":")
+	if !ok {
+		t.Fatalf("the stack's registry %q has no port", s.Settings.Registry)
+	}
 	r := build("localhost:" + port + "/slipway/sample:1")
 	want := "the registry localhost:" + port + " was reached over plain HTTP, which this worker allows only for registries named insecure: serve it over HTTPS, or add it to SLIPWAY_INSECURE_REGISTRIES on the worker"
 	if r.Code != 1 || !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
 		t.Fatalf("exit %d, stderr %q, want one line with %q", r.Code, r.Stderr, want)
 	}
 
-	// A worker with an allowlist.
-	os.Setenv("SLIPWAY_REGISTRY_ALLOW", "ghcr.io")
-	s.KillWorker(t)
-	s.StartWorker(t)
+	// A worker with an allowlist; the workers the stack starts inherit
+	// this process's environment.
+	if err := os.Setenv("SLIPWAY_REGISTRY_ALLOW", "ghcr.io"); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		os.Unsetenv("SLIPWAY_REGISTRY_ALLOW")
+		if err := os.Unsetenv("SLIPWAY_REGISTRY_ALLOW"); err != nil {
+			t.Fatal(err)
+		}
 		s.KillWorker(t)
 		s.StartWorker(t)
 	})
+	s.KillWorker(t)
+	s.StartWorker(t)
 	r = build("evil.example:5000/loot:1")
 	want = "services.web.image names the registry evil.example:5000, which this worker does not allow: use one of ghcr.io, " + s.Settings.Registry + ", or add it to SLIPWAY_REGISTRY_ALLOW on the worker"
 	if r.Code != 1 || !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
@@ -334,9 +375,7 @@ func TestBuildRegistryPolicy(t *testing.T) {
 // nothingPushedBut fails the test unless the app's repository holds n tags.
 func nothingPushedBut(t *testing.T, s *testsuite.Stack, app string, n int) {
 	t.Helper()
-	repo, _ := name.NewRepository(s.Settings.Registry + "/" + app)
-	tags, err := remote.List(repo)
-	if err != nil || len(tags) != n {
-		t.Fatalf("%s holds tags %v (%v), want %d", repo, tags, err, n)
+	if tags := tagsOf(t, s, app); len(tags) != n {
+		t.Fatalf("%s/%s holds tags %v, want %d", s.Settings.Registry, app, tags, n)
 	}
 }

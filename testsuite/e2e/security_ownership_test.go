@@ -154,17 +154,13 @@ func TestReservedAppNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	asKube := func(args ...string) testsuite.Result {
+		t.Helper()
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		cmd := s.Command(cctx, args...)
-		cmd.Env = append(cmd.Env, "SLIPWAY_RACK=kube")
-		var out, errOut strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		r := testsuite.Result{}
-		if err := cmd.Run(); err != nil {
-			r.Code = cmd.ProcessState.ExitCode()
+		r, err := s.Run(cctx, testsuite.Invocation{Args: args, Env: []string{"SLIPWAY_RACK=kube"}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		r.Stdout, r.Stderr = out.String(), errOut.String()
 		return r
 	}
 	kube := `app name "system" is reserved: namespace kube-system belongs to Kubernetes; pick another app name (or another SLIPWAY_RACK)`
@@ -197,23 +193,14 @@ func TestDeleteWhileUpdating(t *testing.T) {
 	ctx := context.Background()
 	deployGood(t, s, "inflight")
 	stuck := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=unready", "-a", "inflight"))
-	done := make(chan testsuite.Result, 1)
-	var promoteEnded time.Time
-	go func() {
-		r := s.CLI(t, "releases", "promote", stuck, "-a", "inflight", "--timeout", "60s")
-		promoteEnded = time.Now()
-		done <- r
-	}()
-	waitPhase(t, s, "inflight", stuck, records.PhaseRollingOut)
+	rolling := watchPhase(t, s, "inflight", stuck, records.PhaseRollingOut)
+	done := s.Background("releases", "promote", stuck, "-a", "inflight", "--timeout", "60s")
+	await(t, rolling)
 	// Compare from the moment everything is applied and only the watch runs.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if rel, _ := deployed(t, s, "inflight", "web"); rel == stuck {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("web never got release %s", stuck)
-		}
-	}
+	eventually(t, "web on release "+stuck, 30*time.Second, 50*time.Millisecond, func(context.Context) (bool, string) {
+		rel, _ := deployed(t, s, "inflight", "web") // not yet available: stuck never becomes ready
+		return rel == stuck, "web runs " + rel
+	})
 	time.Sleep(500 * time.Millisecond)
 	before := snapshot(t, s, "inflight")
 
@@ -246,13 +233,16 @@ func TestDeleteWhileUpdating(t *testing.T) {
 		t.Errorf("the promotion still runs after apps delete --force")
 	}
 	select {
-	case r := <-done:
-		if r.Code == 0 {
-			t.Errorf("the cancelled promote exited 0:\n%s", r.Stdout)
+	case o, ok := <-done:
+		if !ok || o.Err != nil {
+			t.Fatalf("the cancelled promote: %v", o.Err)
 		}
-		t.Logf("the promotion ended %s after apps delete --force started: %s", promoteEnded.Sub(start).Round(time.Millisecond), strings.TrimSpace(r.Stderr))
+		if o.Code == 0 {
+			t.Errorf("the cancelled promote exited 0:\n%s", o.Stdout)
+		}
+		t.Logf("the promotion ended %s after apps delete --force started: %s", o.Ended.Sub(start).Round(time.Millisecond), strings.TrimSpace(o.Stderr))
 	case <-time.After(time.Minute):
-		t.Fatal("the cancelled promote never returned")
+		t.Fatal("the cancelled promote did not return within a minute of apps delete --force")
 	}
 }
 

@@ -103,8 +103,16 @@ func codecHTTP(t *testing.T, s *testsuite.Stack, ps []*commonpb.Payload) []*comm
 	for _, p := range ps {
 		req.Payloads = append(req.Payloads, wirePayload{p.Metadata, p.Data})
 	}
-	body, _ := json.Marshal(req)
-	r, _ := http.NewRequest(http.MethodPost, s.Settings.Stack.CodecEndpoint+"/decode", bytes.NewReader(body))
+	body, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Settings.Stack.CodecEndpoint+"/decode", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("X-Namespace", s.Settings.Temporal.Namespace)
 	r.Header.Set("Origin", "http://127.0.0.1:8233")
@@ -112,8 +120,12 @@ func codecHTTP(t *testing.T, s *testsuite.Stack, ps []*commonpb.Payload) []*comm
 	if err != nil {
 		t.Fatalf("codec server: %v", err)
 	}
+	// Closing a body that was read to its end reports nothing of use.
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("codec server: read the answer: %v", err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("codec server: %s %s", resp.Status, b)
 	}
@@ -282,7 +294,10 @@ func TestSecretsStayInTheirSecret(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(l)
+		b, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
 		found(gvr.Resource, string(b))
 	}
 
@@ -342,7 +357,10 @@ func TestSecretsStayInTheirSecret(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(l)
+		b, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
 		found(fmt.Sprintf("%T", l), string(b))
 	}
 	secrets, err := core.Secrets("").List(ctx, metav1.ListOptions{})
@@ -385,13 +403,12 @@ func TestSecretsStayInTheirSecret(t *testing.T) {
 		return resp, promotions
 	}
 	// Visibility lags a little behind the runs.
-	resp, promotions := list()
-	for deadline := time.Now().Add(30 * time.Second); promotions < 2 && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+	var resp *workflowservice.ListWorkflowExecutionsResponse
+	eventually(t, "both promotions of "+app+" in visibility", 30*time.Second, 500*time.Millisecond, func(context.Context) (bool, string) {
+		var promotions int
 		resp, promotions = list()
-	}
-	if promotions < 2 {
-		t.Fatalf("visibility lists %d promotions of %s, want 2", promotions, app)
-	}
+		return promotions >= 2, fmt.Sprintf("visibility lists %d promotions of %s, want 2", promotions, app)
+	})
 	checked := 0
 	for _, e := range resp.Executions {
 		id, run := e.Execution.WorkflowId, e.Execution.RunId
@@ -425,7 +442,11 @@ func TestSecretsStayInTheirSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer bucket.Close()
+	t.Cleanup(func() {
+		if err := bucket.Close(); err != nil {
+			t.Errorf("close the blob store: %v", err)
+		}
+	})
 	it := bucket.List(nil)
 	for {
 		obj, err := it.Next(ctx)

@@ -12,7 +12,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
@@ -41,39 +40,27 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 			},
 		},
 	}
-	created, err := s.Kube.AppsV1().Deployments("stack-test").Create(ctx, d, metav1.CreateOptions{})
+	deployments := s.Kube.AppsV1().Deployments("stack-test")
+	available := watchFor(t, "deployment hello with 3 replicas available", time.Minute, listWatch("", deployments.List, deployments.Watch), &appsv1.Deployment{},
+		func(_ watch.EventType, got *appsv1.Deployment) (bool, string) {
+			return got.Name == "hello" && got.Status.AvailableReplicas == 3 && got.Status.UpdatedReplicas == 3,
+				fmt.Sprintf("deployment %s: %d updated, %d available", got.Name, got.Status.UpdatedReplicas, got.Status.AvailableReplicas)
+		})
+	if _, err := deployments.Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	await(t, available)
+	pods, err := s.Kube.CoreV1().Pods("stack-test").List(ctx, metav1.ListOptions{LabelSelector: "app=hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.Kube.AppsV1().Deployments("stack-test").Watch(ctx, metav1.ListOptions{
-		FieldSelector:   fields.OneTermEqualSelector("metadata.name", "hello").String(),
-		ResourceVersion: created.ResourceVersion,
-	})
-	if err != nil {
-		t.Fatal(err)
+	nodes := map[string]bool{}
+	for _, p := range pods.Items {
+		nodes[p.Spec.NodeName] = true
 	}
-	defer w.Stop()
-	for ev := range w.ResultChan() {
-		if ev.Type == watch.Error {
-			t.Fatalf("watch: %v", ev.Object)
-		}
-		got := ev.Object.(*appsv1.Deployment)
-		if got.Status.AvailableReplicas == 3 && got.Status.UpdatedReplicas == 3 {
-			pods, err := s.Kube.CoreV1().Pods("stack-test").List(ctx, metav1.ListOptions{LabelSelector: "app=hello"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			nodes := map[string]bool{}
-			for _, p := range pods.Items {
-				nodes[p.Spec.NodeName] = true
-			}
-			if len(nodes) < 2 {
-				t.Errorf("3 pods landed on %d node(s), want them spread over the kwok nodes", len(nodes))
-			}
-			return
-		}
+	if len(nodes) < 2 {
+		t.Errorf("3 pods landed on %d node(s), want them spread over the kwok nodes", len(nodes))
 	}
-	t.Fatalf("deployment did not become available: %v", ctx.Err())
 }
 
 func greet(ctx workflow.Context, name string) (string, error) {
