@@ -25,7 +25,9 @@
 //     making (or finding its own) namespace, and the admission policy
 //     refuses a RoleBinding in a namespace without the rack's label.
 //   - slipway's records (group slipway.dev) are read and written
-//     cluster-wide: apps are listed across the rack's namespaces.
+//     cluster-wide: apps are listed across the rack's namespaces. Their
+//     status is a subresource with its own rights: only the worker, which
+//     runs the workflows, may write it.
 package rbac
 
 import (
@@ -67,6 +69,9 @@ func WorkerRules() []rbacv1.PolicyRule {
 		// any namespace without slipway's labels (see the package doc).
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
 		{APIGroups: []string{records.Group}, Resources: recordResources(), Verbs: write},
+		// Every record has the status subresource: the worker writes the
+		// status of apps, builds and promotions there (a release has none).
+		{APIGroups: []string{records.Group}, Resources: []string{"apps/status", "builds/status", "promotions/status"}, Verbs: []string{"update"}},
 		// The worker binds AppRole to itself in each namespace it makes.
 		{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"rolebindings"}, Verbs: []string{"create"}},
 		{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"clusterroles"}, Verbs: []string{"bind"}, ResourceNames: []string{AppRole}},

@@ -39,6 +39,8 @@ var workerNeeds = map[string][]grant{
 		{"create", records.Group, "builds", ""}, {"update", records.Group, "builds", ""},
 		{"create", records.Group, "releases", ""}, {"delete", records.Group, "releases", ""},
 		{"create", records.Group, "promotions", ""}, {"update", records.Group, "promotions", ""},
+		{"update", records.Group, "apps/status", ""}, {"update", records.Group, "builds/status", ""},
+		{"update", records.Group, "promotions/status", ""},
 		{"create", rbacv1.GroupName, "rolebindings", ""}, {"bind", rbacv1.GroupName, "clusterroles", AppRole},
 	},
 	"app": {
@@ -75,6 +77,8 @@ func TestWorkerRulesGrantNothingMore(t *testing.T) {
 		{"create", rbacv1.GroupName, "clusterroles", ""}, {"create", rbacv1.GroupName, "clusterrolebindings", ""},
 		{"update", rbacv1.GroupName, "rolebindings", ""},
 		{"create", "apiextensions.k8s.io", "customresourcedefinitions", ""},
+		// A release is written once and has no status to write.
+		{"update", records.Group, "releases/status", ""}, {"patch", records.Group, "apps/status", ""},
 	} {
 		if allows(WorkerRules(), g.verb, g.group, g.resource, g.name) {
 			t.Errorf("WorkerRules grant %s", g)
@@ -111,6 +115,8 @@ func TestUserRules(t *testing.T) {
 	}
 	for _, g := range []grant{
 		{"create", records.Group, "releases", ""}, {"update", records.Group, "apps", ""}, {"delete", "", "namespaces", ""},
+		{"update", records.Group, "apps/status", ""}, {"update", records.Group, "builds/status", ""},
+		{"update", records.Group, "promotions/status", ""}, {"update", records.Group, "releases/status", ""},
 		{"create", "", "namespaces", ""}, {"patch", "apps", "deployments", ""}, {"list", "", "secrets", ""},
 	} {
 		if allows(UserRules(), g.verb, g.group, g.resource, g.name) {

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
@@ -89,27 +90,33 @@ func CRDManifests() ([]byte, error) {
 	return out, nil
 }
 
+// waitEstablished returns once the API server serves the CRD: its
+// Established condition is True. A CRD that is not there yet (the apply has
+// not reached the cache the read is served from) is waited for too.
 func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		u, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return err
+		if apierrors.IsNotFound(err) {
+			return false, nil
 		}
-		if u != nil {
-			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-			for _, c := range conds {
-				m, _ := c.(map[string]any)
-				if m["type"] == "Established" && m["status"] == "True" {
-					return nil
-				}
-			}
+		if err != nil {
+			return false, err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("CRD %s is not established: %w", name, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		return established(u), nil
+	})
+	if err != nil {
+		return fmt.Errorf("CRD %s is not established: %w", name, err)
+	}
+	return nil
+}
+
+func established(crd *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Established" && m["status"] == "True" {
+			return true
 		}
 	}
+	return false
 }

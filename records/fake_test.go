@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,10 +41,14 @@ func newFakeStore(t *testing.T, recs []any, secrets ...runtime.Object) *fakeStor
 		objs = append(objs, u)
 	}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		AppResource:     "AppList",
-		BuildResource:   "BuildList",
-		ReleaseResource: "ReleaseList",
+		AppResource:       "AppList",
+		BuildResource:     "BuildList",
+		ReleaseResource:   "ReleaseList",
+		PromotionResource: "PromotionList",
 	}, objs...)
+	for _, gvr := range []schema.GroupVersionResource{AppResource, BuildResource, ReleaseResource, PromotionResource} {
+		statusSubresource(dyn, gvr)
+	}
 	uids := 0
 	dyn.PrependReactor("create", "releases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		obj := a.(k8stesting.CreateAction).GetObject().(metav1.Object)
@@ -53,6 +58,51 @@ func newFakeStore(t *testing.T, recs []any, secrets ...runtime.Object) *fakeStor
 	})
 	core := kubefake.NewClientset(secrets...)
 	return &fakeStore{Store: &Store{Dynamic: dyn, Core: core, Rack: testRack}, dyn: dyn, core: core}
+}
+
+// statusSubresource makes the fake dynamic client treat gvr as the API
+// server treats a CRD with the status subresource, which the fake does not
+// model: a create drops the status, an update of the main endpoint keeps
+// the stored status, and an update of the status endpoint changes the
+// status alone. A store that writes a status to the wrong endpoint then
+// loses it here as it would on a cluster.
+func statusSubresource(dyn *dynamicfake.FakeDynamicClient, gvr schema.GroupVersionResource) {
+	dyn.PrependReactor("create", gvr.Resource, func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() == "" {
+			unstructured.RemoveNestedField(a.(k8stesting.CreateAction).GetObject().(*unstructured.Unstructured).Object, "status")
+		}
+		return false, nil, nil
+	})
+	dyn.PrependReactor("update", gvr.Resource, func(a k8stesting.Action) (bool, runtime.Object, error) {
+		obj := a.(k8stesting.UpdateAction).GetObject().(*unstructured.Unstructured)
+		stored, err := dyn.Tracker().Get(gvr, a.GetNamespace(), obj.GetName())
+		if err != nil {
+			return true, nil, err
+		}
+		old := stored.(*unstructured.Unstructured)
+		switch a.GetSubresource() {
+		case "":
+			setStatus(obj, old)
+			return false, nil, nil
+		case "status":
+			next := old.DeepCopy()
+			setStatus(next, obj)
+			if err := dyn.Tracker().Update(gvr, next, a.GetNamespace()); err != nil {
+				return true, nil, err
+			}
+			return true, next, nil
+		}
+		return true, nil, fmt.Errorf("fake: no subresource %q of %s", a.GetSubresource(), gvr.Resource)
+	})
+}
+
+// setStatus gives dst the status of src (none if src has none).
+func setStatus(dst, src *unstructured.Unstructured) {
+	if st, ok := src.Object["status"]; ok {
+		dst.Object["status"] = runtime.DeepCopyJSONValue(st)
+	} else {
+		delete(dst.Object, "status")
+	}
 }
 
 func testApp(name, latest string, seq int64) *App {
@@ -89,7 +139,8 @@ func testSecret(app, release string, env map[string]string) *corev1.Secret {
 }
 
 // writes returns the create, update, patch and delete actions recorded by
-// both clients, as "verb resource name" strings in order per client.
+// both clients, as "verb resource[/subresource] name" strings in order per
+// client.
 func (fs *fakeStore) writes() []string {
 	var out []string
 	for _, acts := range [][]k8stesting.Action{fs.dyn.Actions(), fs.core.Actions()} {
@@ -105,7 +156,11 @@ func (fs *fakeStore) writes() []string {
 			}
 			switch v := a.GetVerb(); v {
 			case "create", "update", "patch", "delete":
-				out = append(out, fmt.Sprintf("%s %s %s", v, a.GetResource().Resource, name))
+				res := a.GetResource().Resource
+				if sub := a.GetSubresource(); sub != "" {
+					res += "/" + sub
+				}
+				out = append(out, fmt.Sprintf("%s %s %s", v, res, name))
 			}
 		}
 	}

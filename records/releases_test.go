@@ -191,7 +191,7 @@ func TestAppendReleaseIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"create releases rbbbbbbbbbb", "update apps myapp", "create secrets env-rbbbbbbbbbb"}
+	want := []string{"create releases rbbbbbbbbbb", "update apps/status myapp", "create secrets env-rbbbbbbbbbb"}
 	if got := fs.writes(); !slices.Equal(got, want) {
 		t.Errorf("first call wrote %q, want %q", got, want)
 	}
@@ -254,7 +254,7 @@ func TestAppendReleaseRedoesLeftover(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantWrites := []string{
-		"delete releases rbbbbbbbbbb", "create releases rbbbbbbbbbb", "update apps myapp",
+		"delete releases rbbbbbbbbbb", "create releases rbbbbbbbbbb", "update apps/status myapp",
 		"delete secrets env-rbbbbbbbbbb", "create secrets env-rbbbbbbbbbb",
 	}
 	if w := fs.writes(); !slices.Equal(w, wantWrites) {
@@ -292,7 +292,7 @@ func TestAppendReleaseOrphanEnvSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantWrites := []string{
-		"create releases rbbbbbbbbbb", "update apps myapp",
+		"create releases rbbbbbbbbbb", "update apps/status myapp",
 		"create secrets env-rbbbbbbbbbb", "delete secrets env-rbbbbbbbbbb", "create secrets env-rbbbbbbbbbb",
 	}
 	if w := fs.writes(); !slices.Equal(w, wantWrites) {
@@ -375,8 +375,8 @@ func TestAppendReleaseConflictForksAgain(t *testing.T) {
 		t.Errorf("losing attempt wrote parent %q sequence %d, want %s 2", creates[0].Spec.Parent, creates[0].Spec.Sequence, r1)
 	}
 	wantWrites := []string{
-		"create releases rcccccccccc", "update apps myapp", "delete releases rcccccccccc",
-		"create releases rcccccccccc", "update apps myapp",
+		"create releases rcccccccccc", "update apps/status myapp", "delete releases rcccccccccc",
+		"create releases rcccccccccc", "update apps/status myapp",
 		"create secrets env-rcccccccccc", "delete secrets env-rcccccccccc", "create secrets env-rcccccccccc",
 	}
 	if w := fs.writes(); !slices.Equal(w, wantWrites) {

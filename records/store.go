@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -99,26 +100,91 @@ func list[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource,
 	return out, nil
 }
 
+// create writes a new record. The API server drops the status of a
+// create (every CRD has the status subresource), so a record made with a
+// status takes two writes: the create, then the status through its own
+// endpoint (finishCreate). A retry of a create whose status write never
+// happened (the caller died in between) finds the record without a status
+// and finishes it, provided the record is its own: created-by annotations
+// equal (records named after a fresh random ID carry none, so a record of
+// that name is an earlier attempt at the same create). Any other existing
+// record is the API server's AlreadyExists, for the caller to judge.
 func create[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns string, obj *T) (*T, error) {
 	u, err := toUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
-	u, err = s.Dynamic.Resource(gvr).Namespace(ns).Create(ctx, u, metav1.CreateOptions{})
+	status, withStatus := u.Object["status"]
+	delete(u.Object, "status")
+	ri := s.Dynamic.Resource(gvr).Namespace(ns)
+	made, err := ri.Create(ctx, u, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) && withStatus {
+		existing, getErr := ri.Get(ctx, u.GetName(), metav1.GetOptions{})
+		if getErr != nil || hasStatus(existing) ||
+			existing.GetAnnotations()[AnnotationCreatedBy] != u.GetAnnotations()[AnnotationCreatedBy] {
+			return nil, err
+		}
+		made, err = existing, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	return fromUnstructured[T](u)
+	if withStatus {
+		if made, err = finishCreate(ctx, ri, made, status); err != nil {
+			return nil, fmt.Errorf("write the status of new %s %s: %w", kindOf(gvr), u.GetName(), err)
+		}
+	}
+	return fromUnstructured[T](made)
 }
 
-// update writes obj only if nobody wrote it since it was read (its
-// resourceVersion); a conflict comes back as apierrors.IsConflict.
-func update[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns string, obj *T) (*T, error) {
+// finishCreate writes the first status of a record that was just created,
+// through the status endpoint. It writes only onto a record that has no
+// status yet: one that has was finished by a concurrent attempt, or has
+// moved on since, and is returned as it is.
+func finishCreate(ctx context.Context, ri dynamic.ResourceInterface, made *unstructured.Unstructured, status any) (*unstructured.Unstructured, error) {
+	cur := made
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
+		if cur == nil {
+			var err error
+			if cur, err = ri.Get(ctx, made.GetName(), metav1.GetOptions{}); err != nil {
+				return err
+			}
+		}
+		if hasStatus(cur) {
+			return nil
+		}
+		next := cur.DeepCopy()
+		next.Object["status"] = status
+		out, err := ri.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+		if err != nil {
+			cur = nil // read it again before the next attempt
+			return err
+		}
+		cur = out
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
+
+// hasStatus reports whether a record's status was ever written.
+func hasStatus(u *unstructured.Unstructured) bool {
+	st, ok := u.Object["status"].(map[string]any)
+	return ok && len(st) > 0
+}
+
+// updateStatus writes a record's status through the status endpoint, only
+// if nobody wrote the record since it was read (its resourceVersion); a
+// conflict comes back as apierrors.IsConflict. Changes to anything but the
+// status are not written.
+func updateStatus[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns string, obj *T) (*T, error) {
 	u, err := toUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
-	u, err = s.Dynamic.Resource(gvr).Namespace(ns).Update(ctx, u, metav1.UpdateOptions{})
+	u, err = s.Dynamic.Resource(gvr).Namespace(ns).UpdateStatus(ctx, u, metav1.UpdateOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -132,25 +198,77 @@ func update[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResourc
 // from 10ms, spread over about a second.
 var conflictBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 0.5}
 
-// mutate applies change to the newest version of a record and writes it,
-// reading again and reapplying change after a conflict, so concurrent
-// writers never lose an update. If every attempt conflicts it returns the
-// conflict (apierrors.IsConflict), for the caller to retry later.
+// mutate applies change to the newest version of a record and writes what
+// it changed, reading again and reapplying change after a conflict, so
+// concurrent writers never lose an update. If every attempt conflicts it
+// returns the conflict (apierrors.IsConflict), for the caller to retry
+// later.
 func mutate[T any](ctx context.Context, s *Store, gvr schema.GroupVersionResource, ns, name, id string, change func(*T)) (*T, error) {
+	ri := s.Dynamic.Resource(gvr).Namespace(ns)
 	var out *T
 	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		obj, err := get[T](ctx, s, gvr, ns, name, id)
 		if err != nil {
 			return err
 		}
+		// before goes through the same conversion as after, so only what
+		// change did tells them apart.
+		before, err := toUnstructured(obj)
+		if err != nil {
+			return err
+		}
 		change(obj)
-		out, err = update(ctx, s, gvr, ns, obj)
+		after, err := toUnstructured(obj)
+		if err != nil {
+			return err
+		}
+		written, err := write(ctx, ri, before, after)
+		if err != nil {
+			return err
+		}
+		out, err = fromUnstructured[T](written)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// write sends each part of a record that changed from before to after to
+// the endpoint that takes it: spec and metadata to the main endpoint (which
+// ignores status), then status to the status endpoint (which ignores the
+// rest). Each write is conditional on the resourceVersion before it; a
+// conflict on the second leaves the first written, and mutate's retry then
+// finds only the status to write. Nothing changed, nothing is written.
+func write(ctx context.Context, ri dynamic.ResourceInterface, before, after *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	cur := before
+	if !equality.Semantic.DeepEqual(withoutStatus(before), withoutStatus(after)) {
+		var err error
+		if cur, err = ri.Update(ctx, after, metav1.UpdateOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	if !equality.Semantic.DeepEqual(before.Object["status"], after.Object["status"]) {
+		next := cur.DeepCopy()
+		if st, ok := after.Object["status"]; ok {
+			next.Object["status"] = st
+		} else {
+			delete(next.Object, "status")
+		}
+		return ri.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	}
+	return cur, nil
+}
+
+func withoutStatus(u *unstructured.Unstructured) map[string]any {
+	m := make(map[string]any, len(u.Object))
+	for k, v := range u.Object {
+		if k != "status" {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 func typeMeta(kind string) metav1.TypeMeta {
@@ -179,9 +297,11 @@ func (s *Store) CreateApp(ctx context.Context, app *App) (*App, error) {
 	return create(ctx, s, AppResource, app.Namespace, app)
 }
 
-// UpdateApp writes the app if it did not change since it was read.
+// UpdateApp writes the app's status if the record did not change since it
+// was read. An app has no spec and its status is all slipway changes, so
+// the write goes to the status endpoint: any other change is not written.
 func (s *Store) UpdateApp(ctx context.Context, app *App) (*App, error) {
-	return update(ctx, s, AppResource, app.Namespace, app)
+	return updateStatus(ctx, s, AppResource, app.Namespace, app)
 }
 
 // GetBuild returns a build by ID, or a NotFoundError.
