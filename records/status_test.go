@@ -234,7 +234,9 @@ func TestMutateWritesEachPartToItsEndpoint(t *testing.T) {
 			func(b *Build) bool { return b.Spec.Description == "renamed" && b.Status.Status == "complete" }},
 		{"metadata and status", func(b *Build) { b.Labels["extra"] = "1"; b.Status.Reason = "why" },
 			[]string{"update builds babcdefghij", "update builds/status babcdefghij"},
-			func(b *Build) bool { return b.Labels["extra"] == "1" && b.Status.Reason == "why" && b.Spec.Description == "renamed" }},
+			func(b *Build) bool {
+				return b.Labels["extra"] == "1" && b.Status.Reason == "why" && b.Spec.Description == "renamed"
+			}},
 		{"nothing", func(*Build) {}, nil, func(b *Build) bool { return b.Status.Reason == "why" }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
