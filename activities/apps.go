@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/activity"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/rbac"
@@ -169,20 +172,16 @@ func (a *Activities) StopAppWork(ctx context.Context, in AppInput) error {
 		}
 	}
 	for _, id := range ids {
-		for {
+		err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			running, err := runs.Running(ctx, a.Temporal, id)
-			if err != nil {
-				return err
+			if err != nil || !running {
+				return true, err
 			}
-			if !running {
-				break
-			}
-			activity.RecordHeartbeat(ctx, id)
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(250 * time.Millisecond):
-			}
+			heartbeat(ctx, id)
+			return false, nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -196,7 +195,7 @@ func (a *Activities) MarkAppDeleting(ctx context.Context, in AppInput) error {
 	if err := a.checkDeletable(ctx, in.App); err != nil {
 		return err
 	}
-	for {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		app, err := a.Store.GetApp(ctx, in.App)
 		if records.IsNotFound(err) {
 			return nil // already gone with its namespace
@@ -212,10 +211,8 @@ func (a *Activities) MarkAppDeleting(ctx context.Context, in AppInput) error {
 		}
 		app.Status.Status = model.AppDeleting
 		_, err = a.Store.UpdateApp(ctx, app)
-		if !apierrors.IsConflict(err) {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // DeleteNamespace deletes the app's namespace, only if it carries
@@ -226,74 +223,54 @@ func (a *Activities) MarkAppDeleting(ctx context.Context, in AppInput) error {
 func (a *Activities) DeleteNamespace(ctx context.Context, in AppInput) error {
 	core := a.Store.Core.CoreV1().Namespaces()
 	ns := a.Store.Namespace(in.App)
-	for {
+	gone := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := a.ownedNamespace(ctx, in.App, model.NotOwnedDeleteError)
 		if err != nil {
 			return err
 		}
 		if n == nil {
+			gone = true
 			return nil
 		}
 		if n.DeletionTimestamp != nil {
-			break
+			return nil
 		}
 		uid, rv := n.UID, n.ResourceVersion
 		err = core.Delete(ctx, ns, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
 		if apierrors.IsNotFound(err) {
+			gone = true
 			return nil
 		}
-		if apierrors.IsConflict(err) {
-			continue // changed since the check: check it again
-		}
-		if err != nil {
-			return err
-		}
-		break
+		return err // on a conflict (changed since the check) it is checked again
+	})
+	if err != nil || gone {
+		return err
 	}
-	for {
-		list, err := core.List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", ns).String()})
-		if err != nil {
-			return err
-		}
-		if len(list.Items) == 0 {
-			return nil
-		}
-		w, err := core.Watch(ctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", ns).String(),
-			ResourceVersion: list.ResourceVersion,
-		})
-		if err != nil {
-			return err
-		}
-		gone := waitDeleted(ctx, w)
-		w.Stop()
-		if gone {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
+	return a.waitNamespaceGone(ctx, ns)
 }
 
-// waitDeleted returns true when the watch sees the object deleted, false
-// when the watch ends first; it heartbeats every few seconds meanwhile.
-func waitDeleted(ctx context.Context, w watch.Interface) bool {
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return false
-			}
-			if ev.Type == watch.Deleted {
-				return true
-			}
-		case <-tick.C:
-			activity.RecordHeartbeat(ctx)
-		case <-ctx.Done():
-			return false
-		}
+// waitNamespaceGone watches the namespace until it is deleted (its
+// finalizers done), heartbeating every few seconds meanwhile.
+func (a *Activities) waitNamespaceGone(ctx context.Context, ns string) error {
+	parent := ctx
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	stop := heartbeatEvery(ctx, 2*time.Second)
+	defer stop()
+	core := a.Store.Core.CoreV1().Namespaces()
+	lw := listWatch(a.Store.Core, fail, func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", ns).String()
+	}, core.List, core.Watch)
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Namespace{}, func(store cache.Store) (bool, error) {
+		_, exists, err := store.GetByKey(ns)
+		return !exists, err
+	}, func(ev watch.Event) (bool, error) {
+		n, ok := ev.Object.(*corev1.Namespace)
+		return ok && n.Name == ns && ev.Type == watch.Deleted, nil
+	})
+	if err != nil {
+		return waitErr(parent, ctx, err)
 	}
+	return nil
 }

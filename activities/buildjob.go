@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"go.temporal.io/sdk/activity"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 
 	"gocloud.dev/blob"
@@ -130,54 +132,50 @@ type jobEnd struct {
 // waitJob watches the Job until it completes or fails, heartbeating, and
 // copies its builder's log lines into the build log once the pod runs.
 func (a *Activities) waitJob(ctx context.Context, log io.Writer, ns, name string) (jobEnd, error) {
+	parent := ctx
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	stop := heartbeatEvery(ctx, 2*time.Second)
+	defer stop()
 	jobs := a.Store.Core.BatchV1().Jobs(ns)
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	lw := listWatch(a.Store.Core, fail, func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+	}, jobs.List, jobs.Watch)
+	gone := errors.New("build Job " + name + " disappeared")
+	var end jobEnd
 	logging := false
-	for {
-		list, err := jobs.List(ctx, metav1.ListOptions{FieldSelector: sel})
-		if err != nil {
-			return jobEnd{}, err
+	_, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, func(store cache.Store) (bool, error) {
+		obj, exists, err := store.GetByKey(ns + "/" + name)
+		if err != nil || !exists {
+			return false, cmp.Or(err, gone)
 		}
-		if len(list.Items) == 0 {
-			return jobEnd{}, errors.New("build Job " + name + " disappeared")
+		var over bool
+		end, over = jobOver(obj.(*batchv1.Job))
+		return over, nil
+	}, func(ev watch.Event) (bool, error) {
+		j, isJob := ev.Object.(*batchv1.Job)
+		if !isJob || j.Name != name {
+			return false, nil
 		}
-		if end, over := jobOver(&list.Items[0]); over {
-			return end, nil
+		var over bool
+		if end, over = jobOver(j); over {
+			return true, nil
 		}
-		w, err := jobs.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion})
-		if err != nil {
-			return jobEnd{}, err
+		if ev.Type == watch.Deleted {
+			return false, gone
 		}
-		tick := time.NewTicker(2 * time.Second)
-		for open := true; open; {
-			select {
-			case ev, ok := <-w.ResultChan():
-				if !ok || ev.Type == watch.Error {
-					open = false
-					break
-				}
-				if j, isJob := ev.Object.(*batchv1.Job); isJob {
-					if end, over := jobOver(j); over {
-						tick.Stop()
-						w.Stop()
-						return end, nil
-					}
-					if !logging && j.Status.Active > 0 {
-						logging = true
-						go a.streamJobLog(ctx, log, ns, name)
-					}
-				}
-			case <-tick.C:
-				activity.RecordHeartbeat(ctx)
-			case <-ctx.Done():
-				tick.Stop()
-				w.Stop()
-				return jobEnd{}, ctx.Err()
-			}
+		if !logging && j.Status.Active > 0 {
+			logging = true
+			// The activity's context: the log may still be flowing
+			// when the Job ends.
+			go a.streamJobLog(parent, log, ns, name)
 		}
-		tick.Stop()
-		w.Stop()
+		return false, nil
+	})
+	if err != nil {
+		return jobEnd{}, waitErr(parent, ctx, err)
 	}
+	return end, nil
 }
 
 func jobOver(j *batchv1.Job) (jobEnd, bool) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // buildLog collects a build's log and writes it to the blob store as it
@@ -26,17 +27,8 @@ func newBuildLog(ctx context.Context, bucket *blob.Bucket, key string) *buildLog
 	l := &buildLog{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		t := time.NewTicker(flushEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				l.flush(ctx, bucket, key, false)
-			case <-l.stop:
-				l.flush(ctx, bucket, key, true)
-				return
-			}
-		}
+		wait.Until(func() { l.flush(ctx, bucket, key, false) }, flushEvery, l.stop)
+		l.flush(ctx, bucket, key, true)
 	}()
 	return l
 }

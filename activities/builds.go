@@ -17,9 +17,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"go.temporal.io/sdk/activity"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/builder"
@@ -334,22 +334,18 @@ func buildArgs(args []model.EnvVar, env model.Env, flags map[string]string) map[
 	return out
 }
 
-// heartbeatEvery keeps a long step alive in Temporal's eyes until stopped.
+// heartbeatEvery keeps a long step alive in Temporal's eyes, and open to
+// cancellation, until stopped.
 func heartbeatEvery(ctx context.Context, d time.Duration) (stop func()) {
-	done := make(chan struct{})
+	done, ended := make(chan struct{}), make(chan struct{})
 	go func() {
-		t := time.NewTicker(d)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				activity.RecordHeartbeat(ctx)
-			case <-done:
-				return
-			}
-		}
+		defer close(ended)
+		wait.Until(func() { heartbeat(ctx) }, d, done)
 	}()
-	return func() { close(done) }
+	return func() {
+		close(done)
+		<-ended
+	}
 }
 
 func builderName(b string) string {

@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/render"
@@ -55,88 +55,80 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	if in.UnschedulableGrace == 0 {
 		in.UnschedulableGrace = 30 * time.Second
 	}
+	parent := ctx
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
 	core := a.Store.Core
 	ns := a.Store.Namespace(in.App)
-	sel := metav1.ListOptions{LabelSelector: render.LabelApp + "=" + in.App}
-	var last []records.ServiceProgress
-	for {
-		deps, err := core.AppsV1().Deployments(ns).List(ctx, sel)
-		if err != nil {
-			return WatchResult{}, err
-		}
-		pods, err := core.CoreV1().Pods(ns).List(ctx, sel)
-		if err != nil {
-			return WatchResult{}, err
-		}
-		st := rollout{in: in, deps: map[string]*appsv1.Deployment{}, pods: map[string]*corev1.Pod{}}
-		for i := range deps.Items {
-			st.deps[deps.Items[i].Name] = &deps.Items[i]
-		}
-		for i := range pods.Items {
-			st.pods[pods.Items[i].Name] = &pods.Items[i]
-		}
-		dopts, popts := sel, sel
-		dopts.ResourceVersion, popts.ResourceVersion = deps.ResourceVersion, pods.ResourceVersion
-		dw, err := core.AppsV1().Deployments(ns).Watch(ctx, dopts)
-		if err != nil {
-			return WatchResult{}, err
-		}
-		pw, err := core.CoreV1().Pods(ns).Watch(ctx, popts)
-		if err != nil {
-			dw.Stop()
-			return WatchResult{}, err
-		}
-		res, err, relist := func() (WatchResult, error, bool) {
-			defer dw.Stop()
-			defer pw.Stop()
-			tick := time.NewTicker(500 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				progress, done, failure := st.evaluate(time.Now())
-				if failure != "" {
-					return WatchResult{Services: progress}, temporal.NewNonRetryableApplicationError(failure, ErrRolloutFailed, nil), false
-				}
-				if done {
-					return WatchResult{Services: progress}, nil, false
-				}
-				if !reflect.DeepEqual(progress, last) {
-					last = progress
-					activity.RecordHeartbeat(ctx, progress)
-				}
-				select {
-				case ev, ok := <-dw.ResultChan():
-					if !ok || ev.Type == watch.Error {
-						return WatchResult{}, nil, true
-					}
-					if d, ok := ev.Object.(*appsv1.Deployment); ok {
-						if ev.Type == watch.Deleted {
-							delete(st.deps, d.Name)
-						} else {
-							st.deps[d.Name] = d
-						}
-					}
-				case ev, ok := <-pw.ResultChan():
-					if !ok || ev.Type == watch.Error {
-						return WatchResult{}, nil, true
-					}
-					if p, ok := ev.Object.(*corev1.Pod); ok {
-						if ev.Type == watch.Deleted {
-							delete(st.pods, p.Name)
-						} else {
-							st.pods[p.Name] = p
-						}
-					}
-				case <-tick.C:
-					activity.RecordHeartbeat(ctx, last)
-				case <-ctx.Done():
-					return WatchResult{}, ctx.Err(), false
-				}
-			}
-		}()
-		if !relist {
-			return res, err
+	sel := func(o *metav1.ListOptions) { o.LabelSelector = render.LabelApp + "=" + in.App }
+	deps := cache.NewSharedIndexInformer(listWatch(core, fail, sel, core.AppsV1().Deployments(ns).List, core.AppsV1().Deployments(ns).Watch),
+		&appsv1.Deployment{}, 0, cache.Indexers{})
+	pods := cache.NewSharedIndexInformer(listWatch(core, fail, sel, core.CoreV1().Pods(ns).List, core.CoreV1().Pods(ns).Watch),
+		&corev1.Pod{}, 0, cache.Indexers{})
+	// Every change wakes the loop below, which judges the informers'
+	// stores as they are then: a burst of changes is judged once.
+	changed := make(chan struct{}, 1)
+	wake := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
 		}
 	}
+	notify := cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { wake() }, UpdateFunc: func(any, any) { wake() }, DeleteFunc: func(any) { wake() },
+	}
+	for _, inf := range []cache.SharedIndexInformer{deps, pods} {
+		if _, err := inf.AddEventHandler(notify); err != nil {
+			return WatchResult{}, err
+		}
+	}
+	var running sync.WaitGroup
+	defer running.Wait()
+	defer fail(nil) // stops the informers before waiting for them
+	running.Go(func() { deps.RunWithContext(ctx) })
+	running.Go(func() { pods.RunWithContext(ctx) })
+	if !cache.WaitFor(ctx, "", deps.HasSyncedChecker(), pods.HasSyncedChecker()) {
+		return WatchResult{}, waitErr(parent, ctx, ctx.Err())
+	}
+
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	var last []records.ServiceProgress
+	// This loop is the heartbeat ticker and the wake-up on changes; the
+	// informers do the listing and watching.
+	for {
+		st := rollout{in: in, deps: byName[*appsv1.Deployment](deps.GetStore()), pods: byName[*corev1.Pod](pods.GetStore())}
+		progress, done, failure := st.evaluate(time.Now())
+		if failure != "" {
+			return WatchResult{Services: progress}, temporal.NewNonRetryableApplicationError(failure, ErrRolloutFailed, nil)
+		}
+		if done {
+			return WatchResult{Services: progress}, nil
+		}
+		if !reflect.DeepEqual(progress, last) {
+			last = progress
+			heartbeat(ctx, progress)
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+			heartbeat(ctx, last)
+		case <-ctx.Done():
+			return WatchResult{}, waitErr(parent, ctx, ctx.Err())
+		}
+	}
+}
+
+// byName indexes an informer's store by object name (its objects are
+// shared with the informer: read only).
+func byName[T metav1.Object](s cache.Store) map[string]T {
+	out := map[string]T{}
+	for _, o := range s.List() {
+		if t, ok := o.(T); ok {
+			out[t.GetName()] = t
+		}
+	}
+	return out
 }
 
 // rollout is what the watch knows of the app's Deployments and pods.

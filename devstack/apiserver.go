@@ -126,17 +126,13 @@ func stopPid(pid int, bin string, grace time.Duration) error {
 		return nil
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for deadline := time.Now().Add(grace); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if !runs() {
-			return nil
-		}
+	gone := func() bool { return !runs() }
+	if pollFor(grace, 20*time.Millisecond, gone) {
+		return nil
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	for range 100 {
-		if !runs() {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+	if pollFor(2*time.Second, 20*time.Millisecond, gone) {
+		return nil
 	}
 	return fmt.Errorf("kube-apiserver (pid %d) did not stop: kill it by hand", pid)
 }

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // process is one long-running program of the stack, started detached from
@@ -92,19 +95,13 @@ func (p *process) stop(grace time.Duration) error {
 		return nil
 	}
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		if p.pid() == 0 {
-			return os.Remove(p.pidFile())
-		}
-		time.Sleep(50 * time.Millisecond)
+	gone := func() bool { return p.pid() == 0 }
+	if pollFor(grace, 50*time.Millisecond, gone) {
+		return os.Remove(p.pidFile())
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	for range 40 {
-		if p.pid() == 0 {
-			return os.Remove(p.pidFile())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if pollFor(2*time.Second, 50*time.Millisecond, gone) {
+		return os.Remove(p.pidFile())
 	}
 	return errors.New(p.name + " did not stop: kill pid " + strconv.Itoa(pid) + " by hand")
 }
@@ -122,10 +119,14 @@ func (p *process) tail(n int) string {
 // alive looks again for the process for a while: right after a start, a
 // single look has been seen to miss a process that was running.
 func (p *process) alive(within time.Duration) bool {
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if p.pid() != 0 {
-			return true
-		}
-	}
-	return false
+	return pollFor(within, 20*time.Millisecond, func() bool { return p.pid() != 0 })
+}
+
+// pollFor reports whether cond holds, looking at once and then every
+// interval for at most timeout: what it waits on (a process, a pid file)
+// has nothing to watch.
+func pollFor(timeout, interval time.Duration, cond func() bool) bool {
+	return wait.PollUntilContextTimeout(context.Background(), interval, timeout, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	}) == nil
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -16,6 +17,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/slipway-dev/slipway/config"
 )
@@ -201,22 +204,24 @@ func (s *Stack) Status(ctx context.Context) []Status {
 // timeout passes. Startup is the one place a short poll is right: there is
 // nothing to watch until the server listens.
 func waitFor(ctx context.Context, timeout time.Duration, p *process, ready func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var err error
-	for {
+	exited := errors.New("exited")
+	poll := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		if err = ready(ctx); err == nil {
-			return nil
+			return true, nil
 		}
 		if p != nil && p.pid() == 0 && !p.alive(200*time.Millisecond) {
-			return fmt.Errorf("exited while starting; its log %s ends:\n%s", p.logFile(), p.tail(15))
+			return false, exited
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not ready after %s: %v (log: %s)", timeout, err, logOf(p))
-		case <-time.After(50 * time.Millisecond):
-		}
+		return false, nil
+	})
+	switch {
+	case poll == nil:
+		return nil
+	case errors.Is(poll, exited):
+		return fmt.Errorf("exited while starting; its log %s ends:\n%s", p.logFile(), p.tail(15))
 	}
+	return fmt.Errorf("not ready after %s: %v (log: %s)", timeout, err, logOf(p))
 }
 
 func logOf(p *process) string {
@@ -245,10 +250,10 @@ func (s *Stack) KillWorker() error {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		return err
 	}
-	for p.pid() != 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil
+	// SIGKILL cannot be refused: wait as long as the exit takes.
+	return wait.PollUntilContextCancel(context.Background(), 10*time.Millisecond, true, func(context.Context) (bool, error) {
+		return p.pid() == 0, nil
+	})
 }
 
 // StartWorker starts the worker if it is not running, and waits until it

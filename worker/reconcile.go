@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/model"
@@ -41,19 +42,14 @@ type Reconciler struct {
 }
 
 // Run reconciles at once and then every ReconcileEvery until ctx ends.
+// Runs start ReconcileEvery apart, however long one takes, as a ticker's
+// would.
 func (r *Reconciler) Run(ctx context.Context) {
-	t := time.NewTicker(ReconcileEvery)
-	defer t.Stop()
-	for {
+	wait.NonSlidingUntilWithContext(ctx, func(ctx context.Context) {
 		if _, err := r.Once(ctx); err != nil && ctx.Err() == nil {
 			r.Logger.Warn("reconcile", "error", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	}, ReconcileEvery)
 }
 
 // Once looks at every app once and returns the apps it started a repair for.

@@ -1,0 +1,60 @@
+package activities
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+)
+
+// listWatch is the ListerWatcher of an informer (watchtools.UntilWithSync
+// or a shared informer) over one typed client's List and Watch, with
+// selector applied to every call. The informer resumes a watch that ends
+// from the last resourceVersion it saw, or lists again, so no change is
+// missed; but a list or watch call that fails ends the wait through fail
+// with the API server's error, as a direct call would: the activity
+// returns it and its retry policy decides, rather than an informer
+// retrying a refusal (RBAC, a namespace gone) forever. The exception is a
+// streaming list (sendInitialEvents), which the informer falls back from
+// to a plain list. client tells the informer whether it can stream lists
+// (client-go's fake clientset cannot).
+func listWatch[L runtime.Object](client any, fail context.CancelCauseFunc, selector func(*metav1.ListOptions),
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
+	failed := func(ctx context.Context, err error) {
+		if err != nil && ctx.Err() == nil {
+			fail(err)
+		}
+	}
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			selector(&opts)
+			l, err := list(ctx, opts)
+			failed(ctx, err)
+			return l, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			selector(&opts)
+			w, err := watchFn(ctx, opts)
+			if opts.SendInitialEvents == nil || !*opts.SendInitialEvents {
+				failed(ctx, err)
+			}
+			return w, err
+		},
+	}, client)
+}
+
+// waitErr is the error a wait ended with: parent's own when it was
+// cancelled (a rollback, a timeout), else the list or watch failure that
+// stopped it (see listWatch), else err.
+func waitErr(parent, ctx context.Context, err error) error {
+	if parent.Err() != nil {
+		return parent.Err()
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
