@@ -2,11 +2,10 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -121,8 +120,12 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 	if err != nil {
 		return ApplyResult{}, err
 	}
-	for i := range services {
-		services[i].Deployment.Spec.Paused = in.Paused
+	if in.Paused {
+		// Only a paused apply sends spec.paused: otherwise the field is
+		// left to the pause's own manager, which apply sets right after.
+		for _, svc := range services {
+			svc.Deployment.Spec.WithPaused(true)
+		}
 	}
 	if _, err := s.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
 		p.Status.Phase = in.Phase
@@ -199,7 +202,9 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 		for _, im := range b.Status.Images {
 			images[im.Service] = im.Ref
 			if im.Digest != "" {
-				images[im.Service] = pinned(im.Ref, im.Digest)
+				if images[im.Service], err = pinned(im.Ref, im.Digest); err != nil {
+					return nil, permanent(ErrInvalid, fmt.Errorf("build %s recorded services.%s as %s@%s, which cannot be pinned (%v): build again", r.Spec.Build, im.Service, im.Ref, im.Digest, err))
+				}
 			}
 		}
 	}
@@ -224,43 +229,40 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 	return out, nil
 }
 
-// pinned is ref by digest: repository@digest, whatever tag ref had.
-func pinned(ref, digest string) string {
-	repo := ref
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		repo = ref[:i]
+// pinned is ref by digest: repository@digest, whatever tag or digest ref
+// had. Both are checked, so a damaged build record fails here, before
+// anything is applied. No registry option is needed: insecure registries
+// change the scheme a client uses, not the reference's name.
+func pinned(ref, digest string) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", err
 	}
-	return repo + "@" + digest
+	d, err := name.NewDigest(r.Context().Name() + "@" + digest)
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
 }
 
 func (a *Activities) apply(ctx context.Context, svc render.Service) error {
 	core := a.Store.Core
-	opts := metav1.PatchOptions{FieldManager: records.FieldManager, Force: ptr.To(true)}
-	body, err := json.Marshal(svc.Secret)
-	if err != nil {
-		return err
-	}
-	if _, err := core.CoreV1().Secrets(svc.Secret.Namespace).Patch(ctx, svc.Secret.Name, types.ApplyPatchType, body, opts); err != nil {
+	opts := metav1.ApplyOptions{FieldManager: records.FieldManager, Force: true}
+	if _, err := core.CoreV1().Secrets(*svc.Secret.Namespace).Apply(ctx, svc.Secret, opts); err != nil {
 		return err
 	}
 	if svc.Service != nil {
-		if body, err = json.Marshal(svc.Service); err != nil {
-			return err
-		}
-		if _, err := core.CoreV1().Services(svc.Service.Namespace).Patch(ctx, svc.Service.Name, types.ApplyPatchType, body, opts); err != nil {
+		if _, err := core.CoreV1().Services(*svc.Service.Namespace).Apply(ctx, svc.Service, opts); err != nil {
 			return err
 		}
 	}
-	if body, err = json.Marshal(svc.Deployment); err != nil {
-		return err
-	}
-	d, err := core.AppsV1().Deployments(svc.Deployment.Namespace).Patch(ctx, svc.Deployment.Name, types.ApplyPatchType, body, opts)
+	d, err := core.AppsV1().Deployments(*svc.Deployment.Namespace).Apply(ctx, svc.Deployment, opts)
 	if err != nil {
 		return err
 	}
 	// A pause made by SetPaused belongs to its own field manager, which
 	// the apply above does not override: set it to what this apply wants.
-	if want := svc.Deployment.Spec.Paused; d.Spec.Paused != want {
+	if want := ptr.Deref(svc.Deployment.Spec.Paused, false); d.Spec.Paused != want {
 		return a.setPaused(ctx, d.Namespace, d.Name, want)
 	}
 	return nil

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -17,27 +18,51 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/render"
 )
 
 func TestPinned(t *testing.T) {
-	tests := []struct{ ref, digest, want string }{
-		{"reg:5000/app:web.B1", "sha256:abc", "reg:5000/app@sha256:abc"},
-		{"reg:5000/app", "sha256:abc", "reg:5000/app@sha256:abc"}, // the port is no tag
-		{"reg/team/app:1.2", "sha256:abc", "reg/team/app@sha256:abc"},
-		{"index.docker.io/library/nginx:1.27", "sha256:abc", "index.docker.io/library/nginx@sha256:abc"},
-		{"nginx", "sha256:abc", "nginx@sha256:abc"},
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	const old = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	tests := []struct{ ref, want string }{
+		{"reg:5000/app:web.B1", "reg:5000/app@" + d},
+		{"127.0.0.1:5000/app:web.B1", "127.0.0.1:5000/app@" + d},
+		{"reg:5000/app", "reg:5000/app@" + d}, // the port is no tag
+		{"reg:5000/team/app:1.2", "reg:5000/team/app@" + d},
+		// A first part without a dot or a port is a Docker Hub namespace,
+		// as the kubelet reads it.
+		{"team/app:1.2", "index.docker.io/team/app@" + d},
+		{"reg:5000/app@" + old, "reg:5000/app@" + d},     // a digest is replaced
+		{"reg:5000/app:1.2@" + old, "reg:5000/app@" + d}, // and so are a tag and a digest
+		{"index.docker.io/library/nginx:1.27", "index.docker.io/library/nginx@" + d},
+		// Docker Hub's short names, by their full name.
+		{"nginx", "index.docker.io/library/nginx@" + d},
+		{"nginx:1.27", "index.docker.io/library/nginx@" + d},
+		{"docker.io/team/app:1", "index.docker.io/team/app@" + d},
 	}
 	for _, tt := range tests {
-		if got := pinned(tt.ref, tt.digest); got != tt.want {
-			t.Errorf("pinned(%q, %q) = %q, want %q", tt.ref, tt.digest, got, tt.want)
+		got, err := pinned(tt.ref, d)
+		if err != nil || got != tt.want {
+			t.Errorf("pinned(%q) = %q, %v, want %q", tt.ref, got, err, tt.want)
+		}
+	}
+	for _, tt := range []struct{ ref, digest string }{
+		{"reg:5000/App:1", d},            // upper case in a repository
+		{"reg:5000/app:1", ""},           // no digest
+		{"reg:5000/app:1", "sha256:abc"}, // a digest too short
+		{"reg:5000/app:1", "abc"},
+	} {
+		if got, err := pinned(tt.ref, tt.digest); err == nil {
+			t.Errorf("pinned(%q, %q) = %q, want an error", tt.ref, tt.digest, got)
 		}
 	}
 }
 
 const (
+	testDigest    = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	testRelease   = "RBCDEFGHIJK"
 	testBuild     = "BABCDEFGHIJ"
 	testPromotion = "PCDEFGHIJKL"
@@ -73,7 +98,7 @@ func promoteRecords() []any {
 			ObjectMeta: metav1.ObjectMeta{Name: records.ObjectName(testBuild), Namespace: testNS},
 			Spec:       records.BuildSpec{ID: testBuild, App: testApp},
 			Status: records.BuildStatus{Status: "complete", Images: []records.Image{
-				{Service: "web", Ref: "reg:5000/myapp:web." + testBuild, Digest: "sha256:abc"},
+				{Service: "web", Ref: "reg:5000/myapp:web." + testBuild, Digest: testDigest},
 				{Service: "worker", Ref: "index.docker.io/library/busybox:1.36"},
 			}},
 		},
@@ -154,7 +179,7 @@ func TestApplyRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := web.Spec.Template.Spec.Containers[0]
-	if c.Image != "reg:5000/myapp@sha256:abc" {
+	if c.Image != "reg:5000/myapp@"+testDigest {
 		t.Errorf("web image = %q, want the build's digest", c.Image)
 	}
 	if web.Spec.Template.Labels[render.LabelRelease] != testRelease || web.Labels[render.LabelBuild] != testBuild {
@@ -266,6 +291,128 @@ func TestApplyReleaseResumesPaused(t *testing.T) {
 	}
 	if web.Spec.Template.Labels[render.LabelRelease] != testRelease {
 		t.Errorf("web template runs %s", web.Spec.Template.Labels[render.LabelRelease])
+	}
+}
+
+// Objects that slipway applied before it sent apply configurations (each
+// typed object marshalled whole, with an empty status, under the same field
+// manager) are taken over by the next apply with nothing lost: the fields
+// no longer sent were empty, so dropping their ownership removes nothing.
+func TestApplyReleaseOverTypedApply(t *testing.T) {
+	ctx := context.Background()
+	fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
+	a := &Activities{Store: fs.Store}
+	services, err := a.renderRelease(ctx, testApp, testRelease, applyInput().ProgressDeadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The earlier form: a typed object, as json.Marshal wrote it.
+	typedApply := func(ac, typed any, resource string, patch func([]byte) error) {
+		t.Helper()
+		b, err := json.Marshal(ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, typed); err != nil {
+			t.Fatal(err)
+		}
+		if b, err = json.Marshal(typed); err != nil {
+			t.Fatal(err)
+		}
+		if resource != "secret" && !strings.Contains(string(b), `"status":{`) {
+			t.Fatalf("the typed %s has no empty status to drop: %s", resource, b)
+		}
+		if err := patch(b); err != nil {
+			t.Fatalf("typed apply of %s: %v", resource, err)
+		}
+	}
+	opts := metav1.PatchOptions{FieldManager: records.FieldManager, Force: ptr.To(true)}
+	for _, svc := range services {
+		typedApply(svc.Secret, &corev1.Secret{}, "secret", func(b []byte) error {
+			_, err := fs.core.CoreV1().Secrets(testNS).Patch(ctx, *svc.Secret.Name, types.ApplyPatchType, b, opts)
+			return err
+		})
+		if svc.Service != nil {
+			typedApply(svc.Service, &corev1.Service{}, "service", func(b []byte) error {
+				_, err := fs.core.CoreV1().Services(testNS).Patch(ctx, *svc.Service.Name, types.ApplyPatchType, b, opts)
+				return err
+			})
+		}
+		typedApply(svc.Deployment, &appsv1.Deployment{}, "deployment", func(b []byte) error {
+			_, err := fs.core.AppsV1().Deployments(testNS).Patch(ctx, *svc.Deployment.Name, types.ApplyPatchType, b, opts)
+			return err
+		})
+	}
+	before := snapshot(ctx, t, fs)
+	if _, err := a.ApplyRelease(ctx, applyInput()); err != nil {
+		t.Fatalf("ApplyRelease over the typed apply: %v", err)
+	}
+	after := snapshot(ctx, t, fs)
+	for k, want := range before {
+		if got := after[k]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s changed:\n%s\nwant\n%s", k, got, want)
+		}
+	}
+	if len(after) != len(before) || len(before) != 5 {
+		t.Errorf("objects before %d, after %d, want 5", len(before), len(after))
+	}
+}
+
+// snapshot is every Secret, Service and Deployment in the app's namespace:
+// labels, data and spec, as JSON.
+func snapshot(ctx context.Context, t *testing.T, fs *fakeStore) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	put := func(key string, v ...any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[key] = string(b)
+	}
+	secrets, err := fs.core.CoreV1().Secrets(testNS).List(ctx, metav1.ListOptions{LabelSelector: render.LabelManagedBy + "=slipway"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets.Items {
+		put("secret "+s.Name, s.Labels, s.Type, s.Data)
+	}
+	svcs, err := fs.core.CoreV1().Services(testNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs.Items {
+		put("service "+s.Name, s.Labels, s.Spec)
+	}
+	deps, err := fs.core.AppsV1().Deployments(testNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range deps.Items {
+		put("deployment "+d.Name, d.Labels, d.Spec)
+	}
+	return out
+}
+
+// A build record whose digest is damaged fails the apply for good, before
+// anything is written.
+func TestApplyReleaseBadDigest(t *testing.T) {
+	ctx := context.Background()
+	recs := promoteRecords()
+	b := recs[1].(*records.Build)
+	b.Status.Images[0].Digest = "sha256:abc"
+	fs := newFakeStore(t, recs, releaseEnvSecret())
+	a := &Activities{Store: fs.Store}
+	_, err := a.ApplyRelease(ctx, applyInput())
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrInvalid || !appErr.NonRetryable() {
+		t.Fatalf("error = %v, want a permanent %s", err, ErrInvalid)
+	}
+	if msg := appErr.Message(); !strings.Contains(msg, "services.web") || !strings.HasSuffix(msg, "build again") {
+		t.Errorf("error %q does not name the service and what to do", msg)
+	}
+	if w := fs.coreWrites(); len(w) != 0 {
+		t.Errorf("wrote %q for a release whose digest is damaged", w)
 	}
 }
 

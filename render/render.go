@@ -1,7 +1,7 @@
 // Package render turns a release into the Kubernetes objects that run it:
 // per service a Secret with the merged env, a Deployment and, when the
-// service has a port, a Service. Pure functions: no API calls, so every
-// rule here is tested alone.
+// service has a port, a Service, as server-side apply configurations.
+// Pure functions: no API calls, so every rule here is tested alone.
 package render
 
 import (
@@ -13,9 +13,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	"github.com/slipway-dev/slipway/model"
 )
@@ -51,12 +52,15 @@ type Input struct {
 	ProgressDeadline int32
 }
 
-// Service is what runs one service of a release.
+// Service is what runs one service of a release, as server-side apply
+// configurations: they hold only the fields slipway sets, so slipway's
+// field manager owns those and nothing else (no empty status or zero
+// values that another controller may own).
 type Service struct {
 	Name       string
-	Secret     *corev1.Secret
-	Deployment *appsv1.Deployment
-	Service    *corev1.Service // nil when the service has no port
+	Secret     *corev1ac.SecretApplyConfiguration
+	Deployment *appsv1ac.DeploymentApplyConfiguration
+	Service    *corev1ac.ServiceApplyConfiguration // nil when the service has no port
 }
 
 // SecretName is the Secret holding a service's env for a release. It is
@@ -90,7 +94,7 @@ func Release(in Input) ([]Service, error) {
 		}
 		s := Service{Name: svc.Name}
 		s.Secret = secret(in, svc)
-		s.Deployment = deployment(in, svc, image, args, s.Secret.Name)
+		s.Deployment = deployment(in, svc, image, args, *s.Secret.Name)
 		if svc.Port > 0 {
 			s.Service = service(in, svc)
 		}
@@ -121,21 +125,19 @@ func Env(in Input, svc model.Service) model.Env {
 	return env
 }
 
-func secret(in Input, svc model.Service) *corev1.Secret {
+func secret(in Input, svc model.Service) *corev1ac.SecretApplyConfiguration {
 	env := Env(in, svc)
 	data := make(map[string][]byte, len(env))
 	for k, v := range env {
 		data[k] = []byte(v)
 	}
-	return &corev1.Secret{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: SecretName(svc.Name, in.Release), Namespace: in.Namespace, Labels: labels(in, svc)},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       data,
-	}
+	return corev1ac.Secret(SecretName(svc.Name, in.Release), in.Namespace).
+		WithLabels(labels(in, svc)).
+		WithType(corev1.SecretTypeOpaque).
+		WithData(data)
 }
 
-func deployment(in Input, svc model.Service, image string, args []string, secretName string) *appsv1.Deployment {
+func deployment(in Input, svc model.Service, image string, args []string, secretName string) *appsv1ac.DeploymentApplyConfiguration {
 	replicas, ok := in.Replicas[svc.Name]
 	if !ok {
 		replicas = int32(svc.Scale.Count)
@@ -148,63 +150,50 @@ func deployment(in Input, svc model.Service, image string, args []string, secret
 		merged = map[string]string{}
 	}
 	maps.Copy(merged, podLabels)
-	c := corev1.Container{
-		Name:  Container,
-		Image: image,
-		Args:  args,
-		EnvFrom: []corev1.EnvFromSource{{
-			SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: secretName}},
-		}},
-		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+	c := corev1ac.Container().
+		WithName(Container).
+		WithImage(image).
+		WithArgs(args...).
+		WithEnvFrom(corev1ac.EnvFromSource().WithSecretRef(corev1ac.SecretEnvSource().WithName(secretName))).
+		WithResources(corev1ac.ResourceRequirements().WithRequests(corev1.ResourceList{
 			corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(svc.Scale.CPU), resource.DecimalSI),
 			corev1.ResourceMemory: *resource.NewQuantity(int64(svc.Scale.Memory)<<20, resource.BinarySI),
-		}},
-	}
+		}))
 	if svc.Port > 0 {
-		c.Ports = []corev1.ContainerPort{{Name: "main", ContainerPort: int32(svc.Port), Protocol: corev1.ProtocolTCP}}
-		c.ReadinessProbe = &corev1.Probe{
-			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-				Path: svc.Health.Path, Port: intstr.FromInt32(int32(svc.Port)),
-			}},
-			InitialDelaySeconds: int32(svc.Health.Grace),
-			PeriodSeconds:       int32(svc.Health.Interval),
-			TimeoutSeconds:      int32(svc.Health.Timeout),
-		}
+		c.WithPorts(corev1ac.ContainerPort().WithName("main").WithContainerPort(int32(svc.Port)).WithProtocol(corev1.ProtocolTCP)).
+			WithReadinessProbe(corev1ac.Probe().
+				WithHTTPGet(corev1ac.HTTPGetAction().WithPath(svc.Health.Path).WithPort(intstr.FromInt32(int32(svc.Port)))).
+				WithInitialDelaySeconds(int32(svc.Health.Grace)).
+				WithPeriodSeconds(int32(svc.Health.Interval)).
+				WithTimeoutSeconds(int32(svc.Health.Timeout)))
 	}
 	maxUnavailable := intstr.FromString(strconv.Itoa(100-svc.Deployment.Minimum) + "%")
 	maxSurge := intstr.FromString(strconv.Itoa(svc.Deployment.Maximum-100) + "%")
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: in.Namespace, Labels: podLabels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas:                &replicas,
-			Selector:                &metav1.LabelSelector{MatchLabels: selector(in, svc)},
-			RevisionHistoryLimit:    ptr.To[int32](5),
-			ProgressDeadlineSeconds: ptr.To(max(in.ProgressDeadline, 30)),
-			Strategy: appsv1.DeploymentStrategy{
-				Type:          appsv1.RollingUpdateDeploymentStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &maxUnavailable, MaxSurge: &maxSurge},
-			},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: merged, Annotations: svc.Annotations},
-				Spec: corev1.PodSpec{
-					Containers:                    []corev1.Container{c},
-					TerminationGracePeriodSeconds: ptr.To(int64(svc.Termination.Grace)),
-				},
-			},
-		},
-	}
+	// spec.paused is left out: it is the pause's own field manager's (see
+	// activities), and a promotion applied while paused sets it itself.
+	return appsv1ac.Deployment(svc.Name, in.Namespace).
+		WithLabels(podLabels).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(replicas).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector(in, svc))).
+			WithRevisionHistoryLimit(5).
+			WithProgressDeadlineSeconds(max(in.ProgressDeadline, 30)).
+			WithStrategy(appsv1ac.DeploymentStrategy().
+				WithType(appsv1.RollingUpdateDeploymentStrategyType).
+				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxUnavailable(maxUnavailable).WithMaxSurge(maxSurge))).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(merged).
+				WithAnnotations(svc.Annotations).
+				WithSpec(corev1ac.PodSpec().
+					WithContainers(c).
+					WithTerminationGracePeriodSeconds(int64(svc.Termination.Grace)))))
 }
 
-func service(in Input, svc model.Service) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: in.Namespace, Labels: labels(in, svc)},
-		Spec: corev1.ServiceSpec{
-			Selector: selector(in, svc),
-			Ports: []corev1.ServicePort{{
-				Name: "main", Port: int32(svc.Port), TargetPort: intstr.FromString("main"), Protocol: corev1.ProtocolTCP,
-			}},
-		},
-	}
+func service(in Input, svc model.Service) *corev1ac.ServiceApplyConfiguration {
+	return corev1ac.Service(svc.Name, in.Namespace).
+		WithLabels(labels(in, svc)).
+		WithSpec(corev1ac.ServiceSpec().
+			WithSelector(selector(in, svc)).
+			WithPorts(corev1ac.ServicePort().
+				WithName("main").WithPort(int32(svc.Port)).WithTargetPort(intstr.FromString("main")).WithProtocol(corev1.ProtocolTCP)))
 }

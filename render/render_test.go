@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -98,17 +99,45 @@ func testInput(t *testing.T) Input {
 	}
 }
 
-func mustRender(t *testing.T, in Input) map[string]Service {
+// applied is a rendered Service as the API server reads its apply
+// configurations: typed objects, which the tests below inspect.
+type applied struct {
+	Secret     *corev1.Secret
+	Deployment *appsv1.Deployment
+	Service    *corev1.Service
+}
+
+func mustRender(t *testing.T, in Input) map[string]applied {
 	t.Helper()
 	out, err := Release(in)
 	if err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	byName := map[string]Service{}
+	byName := map[string]applied{}
 	for _, s := range out {
-		byName[s.Name] = s
+		a := applied{Secret: &corev1.Secret{}, Deployment: &appsv1.Deployment{}}
+		decode(t, s.Secret, a.Secret)
+		decode(t, s.Deployment, a.Deployment)
+		if s.Service != nil {
+			a.Service = &corev1.Service{}
+			decode(t, s.Service, a.Service)
+		}
+		byName[s.Name] = a
 	}
 	return byName
+}
+
+// decode reads an apply configuration into the typed object it configures,
+// through the JSON the client sends.
+func decode(t *testing.T, ac, into any) {
+	t.Helper()
+	b, err := json.Marshal(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, into); err != nil {
+		t.Fatalf("%T does not read as %T: %v", ac, into, err)
+	}
 }
 
 func secretEnv(s *corev1.Secret) map[string]string {
@@ -523,6 +552,60 @@ func TestReleaseBuildWithoutImage(t *testing.T) {
 	in.Images = nil
 	if _, err := Release(in); err == nil || !strings.HasPrefix(err.Error(), "services.web:") {
 		t.Errorf("nil Images: error = %v", err)
+	}
+}
+
+// What is applied holds the fields slipway sets and no others: an empty
+// status or a zero value sent by apply would be owned by slipway's field
+// manager, and spec.paused belongs to the pause's own manager.
+func TestReleaseAppliesOnlySlipwaysFields(t *testing.T) {
+	out, err := Release(testInput(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := out[0]
+	if web.Name != "web" || web.Service == nil {
+		t.Fatalf("first service = %s (Service %v), want web with a port", web.Name, web.Service)
+	}
+	for _, tt := range []struct {
+		what string
+		obj  any
+		path []string
+		want []string
+	}{
+		{"Secret", web.Secret, nil, []string{"apiVersion", "data", "kind", "metadata", "type"}},
+		{"Secret", web.Secret, []string{"metadata"}, []string{"labels", "name", "namespace"}},
+		{"Deployment", web.Deployment, nil, []string{"apiVersion", "kind", "metadata", "spec"}},
+		{"Deployment", web.Deployment, []string{"metadata"}, []string{"labels", "name", "namespace"}},
+		{"Deployment", web.Deployment, []string{"spec"}, []string{
+			"progressDeadlineSeconds", "replicas", "revisionHistoryLimit", "selector", "strategy", "template",
+		}},
+		{"Deployment", web.Deployment, []string{"spec", "template"}, []string{"metadata", "spec"}},
+		{"Deployment", web.Deployment, []string{"spec", "template", "metadata"}, []string{"annotations", "labels"}},
+		{"Deployment", web.Deployment, []string{"spec", "template", "spec"}, []string{"containers", "terminationGracePeriodSeconds"}},
+		{"worker Deployment", out[1].Deployment, []string{"spec", "template", "metadata"}, []string{"labels"}},
+		{"Service", web.Service, nil, []string{"apiVersion", "kind", "metadata", "spec"}},
+		{"Service", web.Service, []string{"spec"}, []string{"ports", "selector"}},
+	} {
+		b, err := json.Marshal(tt.obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range tt.path {
+			m, _ = m[k].(map[string]any)
+		}
+		var keys []string
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if !slices.Equal(keys, tt.want) {
+			t.Errorf("%s .%s has fields %q, want %q", tt.what, strings.Join(tt.path, "."), keys, tt.want)
+		}
 	}
 }
 

@@ -134,10 +134,11 @@ func rendered(b *testing.B, manifest []byte, ns, rev string) []byte {
 	}
 	var out bytes.Buffer
 	for _, s := range svcs {
-		for _, o := range []any{s.Secret, s.Deployment, s.Service} {
-			if o == nil || o == (any)((*corev1.Service)(nil)) {
-				continue
-			}
+		objs := []any{s.Secret, s.Deployment}
+		if s.Service != nil {
+			objs = append(objs, s.Service)
+		}
+		for _, o := range objs {
 			y, err := yaml.Marshal(o)
 			if err != nil {
 				b.Fatal(err)
