@@ -12,90 +12,28 @@ import (
 	"go.temporal.io/sdk/client"
 	"gocloud.dev/blob"
 
-	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/records"
 )
 
-// Factory builds clients on first use, so `slipway --help` or a bad flag
-// never dials anything.
+// Factory is what commands get their clients from. Each client is a
+// function, set by New to build it on first use (so `slipway --help` or a
+// bad flag never dials anything), and set by tests to return fakes: a
+// records.Store over client-go's fake clientsets and Temporal's
+// mocks.Client.
 type Factory struct {
 	IO        *IOStreams
-	Overrides config.Overrides
+	Overrides config.Overrides // the global flags, read when a client is built
 	Now       func() time.Time
 
-	settings *config.Settings
-	temporal client.Client
-	store    *records.Store
-	actor    string
-}
-
-// New returns a Factory on the given streams.
-func New(io *IOStreams) *Factory { return &Factory{IO: io, Now: time.Now} }
-
-func (f *Factory) Settings() (*config.Settings, error) {
-	if f.settings == nil {
-		s, err := config.Resolve(f.Overrides)
-		if err != nil {
-			return nil, err
-		}
-		f.settings = s
-	}
-	return f.settings, nil
-}
-
-// Temporal dials the Temporal server.
-func (f *Factory) Temporal() (client.Client, error) {
-	if f.temporal != nil {
-		return f.temporal, nil
-	}
-	s, err := f.Settings()
-	if err != nil {
-		return nil, err
-	}
-	opts := s.Temporal
-	opts.Logger = quietLogger()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach Temporal at %s: run `slipway dev up`, or set TEMPORAL_ADDRESS", opts.HostPort)
-	}
-	f.temporal = c
-	return c, nil
-}
-
-// Store connects to the records in Kubernetes.
-func (f *Factory) Store() (*records.Store, error) {
-	if f.store != nil {
-		return f.store, nil
-	}
-	s, err := f.Settings()
-	if err != nil {
-		return nil, err
-	}
-	rc, err := s.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	f.store, err = records.NewStore(rc, s.Rack)
-	return f.store, err
-}
-
-// Blobs opens the blob store.
-func (f *Factory) Blobs(ctx context.Context) (*blob.Bucket, error) {
-	s, err := f.Settings()
-	if err != nil {
-		return nil, err
-	}
-	return blobs.Open(ctx, s.BlobURL)
-}
-
-// Close releases the clients.
-func (f *Factory) Close() {
-	if f.temporal != nil {
-		f.temporal.Close()
-	}
+	Settings func() (*config.Settings, error)
+	Temporal func() (client.Client, error)
+	Store    func() (*records.Store, error)
+	Blobs    func(context.Context) (*blob.Bucket, error)
+	// Actor is who runs the command, for the records and the memo.
+	Actor func(context.Context) string
+	// Close releases whatever clients were built.
+	Close func()
 }
 
 // AddAppFlag adds -a/--app to a command.
@@ -117,30 +55,26 @@ func AppName(flag string) (string, error) {
 
 // App resolves the app of a command and checks that it exists.
 func (f *Factory) App(ctx context.Context, flag string) (*records.App, error) {
-	name, err := AppName(flag)
-	if err != nil {
-		return nil, err
-	}
-	s, err := f.Store()
-	if err != nil {
-		return nil, err
-	}
-	app, err := s.GetApp(ctx, name)
-	if records.IsNotFound(err) {
-		return nil, fmt.Errorf("no such app: %s (create it with `slipway apps create %s`, or pass -a APP)", name, name)
-	}
-	if err != nil {
-		return nil, KubeError(err)
-	}
-	return app, nil
+	a, _, err := f.AppStore(ctx, flag)
+	return a, err
 }
 
 // AppStore resolves the command's app, which must exist, and the records.
 func (f *Factory) AppStore(ctx context.Context, flag string) (*records.App, *records.Store, error) {
-	a, err := f.App(ctx, flag)
+	name, err := AppName(flag)
 	if err != nil {
 		return nil, nil, err
 	}
 	s, err := f.Store()
-	return a, s, err
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := s.GetApp(ctx, name)
+	if records.IsNotFound(err) {
+		return nil, nil, fmt.Errorf("no such app: %s (create it with `slipway apps create %s`, or pass -a APP)", name, name)
+	}
+	if err != nil {
+		return nil, nil, KubeError(err)
+	}
+	return app, s, nil
 }

@@ -98,3 +98,16 @@ func TypeMeta(kind string) metav1.TypeMeta {
 
 // Namespace is the namespace of app in the fake store's rack.
 func Namespace(app string) string { return Rack + "-" + app }
+
+// App is an app record as `apps create` leaves it: labelled for the rack,
+// in its namespace, running.
+func App(name string) *records.App {
+	return &records.App{
+		TypeMeta: TypeMeta("App"),
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: Namespace(name),
+			Labels: map[string]string{records.LabelRack: Rack, records.LabelApp: name},
+		},
+		Status: records.AppStatus{Status: "running"},
+	}
+}

@@ -1,0 +1,51 @@
+package apps
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/records"
+)
+
+type ListOptions struct {
+	*cmdutil.Factory
+}
+
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Factory: f}
+	return &cobra.Command{
+		Use:     "apps",
+		Short:   "List apps",
+		Example: "  slipway apps",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	apps, err := s.ListApps(ctx)
+	if err != nil {
+		return cmdutil.KubeError(err)
+	}
+	return AppsTable(apps).Print(opts.IO.Out)
+}
+
+// AppsTable is Convox's apps table.
+func AppsTable(apps []*records.App) *cmdutil.Table {
+	t := cmdutil.NewTable("APP", "STATUS", "RELEASE")
+	for _, a := range apps {
+		t.Add(a.Name, a.Status.Status, a.Status.Release)
+	}
+	return t
+}
