@@ -1,9 +1,12 @@
 package model
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -148,8 +151,9 @@ const (
 )
 
 // ManifestError is an error in a convox.yml. Its text is one line that
-// starts with the path of the bad field ("services.web.port") and says what
-// is expected.
+// starts with the line of the file it comes from and the path of the bad
+// field, and says what is expected:
+// "convox.yml:12: services.web.port: must be a number between 1 and 65535".
 type ManifestError struct {
 	// Path of the bad field, "" for the file as a whole.
 	Path string
@@ -160,6 +164,13 @@ type ManifestError struct {
 	// Keys are the env keys interpolated into the bad field (or onto the
 	// bad line), sorted; nil when the field is as written.
 	Keys []string
+	// Line of the file as written (before interpolation) where the bad
+	// field's key, list item or text is, from 1; 0 when no line is to
+	// blame (a file with no services).
+	Line int
+	// File names the file in the text, "convox.yml" when "". Set it with
+	// InManifestFile.
+	File string
 }
 
 func (e *ManifestError) Error() string {
@@ -170,7 +181,29 @@ func (e *ManifestError) Error() string {
 	if len(e.Keys) > 0 {
 		msg += interpolatedHint(e.Path, e.Keys)
 	}
-	return msg
+	if e.Line == 0 && e.File == "" {
+		return msg
+	}
+	file := cmp.Or(e.File, "convox.yml")
+	if e.Line > 0 {
+		file += ":" + strconv.Itoa(e.Line)
+	}
+	if rest, ok := strings.CutPrefix(msg, "convox.yml: "); ok && e.Path == "" {
+		msg = rest
+	}
+	return file + ": " + msg
+}
+
+// InManifestFile names file, the manifest's path, in err, an error of
+// ParseManifest: "api/convox.yml:12: services.web.port: ...". Any other
+// error is wrapped as "file: err".
+func InManifestFile(file string, err error) error {
+	if me, ok := err.(*ManifestError); ok {
+		c := *me
+		c.File = file
+		return &c
+	}
+	return fmt.Errorf("%s: %w", file, err)
 }
 
 // interpolation is Convox's pattern (pkg/manifest/helpers.go): ${NAME}
@@ -196,15 +229,15 @@ func Interpolate(data []byte, env Env) []byte {
 // interpolation only: check required keys with CheckEnv.
 func ParseManifest(data []byte, env Env) (*Manifest, error) {
 	interpolated, t := interpolateTracked(data, env)
-	root, err := decodeYAML(interpolated)
+	d := &decoder{t: t, budget: mergeBudget}
+	root, err := d.parseYAML(interpolated)
 	if err != nil {
-		var me *ManifestError
-		if errors.As(err, &me) && t != nil {
-			return nil, t.yamlError(me)
-		}
 		return nil, err
 	}
-	return parseManifest(root, t)
+	if root == nil {
+		return nil, noServices()
+	}
+	return parseManifest(val{n: root, line: root.Line, d: d})
 }
 
 // Service returns the service with the given name. The copy shares nothing

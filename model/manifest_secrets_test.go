@@ -1,9 +1,12 @@
 package model
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
+
+var manifestLine = regexp.MustCompile(`^convox\.yml:[1-9][0-9]*: `)
 
 // Every error about a field that took an env value names the field and the
 // key, and never shows the value: these errors end up in the CLI, records,
@@ -57,8 +60,11 @@ func TestManifestErrorsNeverShowEnvValues(t *testing.T) {
 					t.Fatalf("error shows the value %q: %s", v, msg)
 				}
 			}
-			if !strings.HasPrefix(msg, tc.path+":") {
-				t.Errorf("error does not start with %s: %s", tc.path, msg)
+			// convox.yml:12: services.web.port: ..., or convox.yml:12: ...
+			// for the file as a whole.
+			where := manifestLine.FindString(msg)
+			if where == "" || tc.path != "convox.yml" && !strings.HasPrefix(msg[len(where):], tc.path+":") {
+				t.Errorf("error does not start with convox.yml:LINE: %s: %s", tc.path, msg)
 			}
 			if !strings.Contains(msg, "${"+tc.key+"}") || !strings.Contains(msg, "the value of "+tc.key) {
 				t.Errorf("error does not name ${%s}: %s", tc.key, msg)
@@ -74,13 +80,13 @@ func TestManifestErrorsNeverShowEnvValues(t *testing.T) {
 // word for word.
 func TestCommandErrorText(t *testing.T) {
 	_, err := ParseManifest([]byte("services:\n  web:\n    image: x\n    command: server --token '${TOKEN}'\n"), Env{"TOKEN": "s3cr'et"})
-	want := `services.web.command: unterminated ' quote: close it (after interpolating ${TOKEN}): fix the command or the value of TOKEN`
+	want := `convox.yml:4: services.web.command: unterminated ' quote: close it (after interpolating ${TOKEN}): fix the command or the value of TOKEN`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error\n got: %v\nwant: %s", err, want)
 	}
 	// The same command written out, with no env in it, may be quoted.
 	_, err = ParseManifest([]byte("services:\n  web:\n    image: x\n    command: server --token 'x\n"), nil)
-	if want := `services.web.command: unterminated ' quote: close it`; err == nil || err.Error() != want {
+	if want := `convox.yml:4: services.web.command: unterminated ' quote: close it`; err == nil || err.Error() != want {
 		t.Fatalf("error\n got: %v\nwant: %s", err, want)
 	}
 }
@@ -89,7 +95,7 @@ func TestCommandErrorText(t *testing.T) {
 // that took a value lose their text.
 func TestLiteralFieldsStillQuoted(t *testing.T) {
 	_, err := ParseManifest([]byte("services:\n  web:\n    image: ${IMG}\n    prot: 5000\n"), Env{"IMG": "canary"})
-	if want := `services.web: unknown field "prot": did you mean "port"?`; err == nil || err.Error() != want {
+	if want := `convox.yml:4: services.web: unknown field "prot": did you mean "port"?`; err == nil || err.Error() != want {
 		t.Fatalf("error\n got: %v\nwant: %s", err, want)
 	}
 }

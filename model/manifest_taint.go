@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Env values are often secrets, and a manifest error travels far: to the
@@ -31,7 +33,14 @@ type taint struct {
 	// placeholders maps the words that stand for ${KEY} in the file as
 	// written to their keys.
 	placeholders map[string]string
+	// values are where multi-line values landed, in file order, to map a
+	// line of the interpolated text back to the file as written.
+	values []span
 }
+
+// span is a value with newlines: it starts on line at of the
+// interpolated text and adds extra lines.
+type span struct{ at, extra int }
 
 // interpolateTracked is Interpolate that also returns where the values
 // went; the taint is nil when data references no key.
@@ -49,11 +58,15 @@ func interpolateTracked(data []byte, env Env) ([]byte, *taint) {
 		key := string(data[m[2]:m[3]])
 		val := env[key]
 		t.all = addKey(t.all, key)
-		for l := line; l <= line+strings.Count(val, "\n"); l++ {
+		extra := strings.Count(val, "\n")
+		for l := line; l <= line+extra; l++ {
 			t.lines[l] = addKey(t.lines[l], key)
 		}
+		if extra > 0 {
+			t.values = append(t.values, span{line, extra})
+		}
 		out.WriteString(val)
-		line += strings.Count(val, "\n")
+		line += extra
 		last = m[1]
 	}
 	out.Write(data[last:])
@@ -65,11 +78,34 @@ func interpolateTracked(data []byte, env Env) ([]byte, *taint) {
 		t.placeholders[ph] = string(m[2 : len(m)-1])
 		return []byte(ph)
 	})
-	if root, err := decodeYAML(written); err == nil {
+	d := &decoder{budget: mergeBudget}
+	if root, err := d.parseYAML(written); err == nil {
 		t.known, t.refs = map[string]bool{}, map[string][]string{}
-		t.walk(node{v: root})
+		if root == nil || !t.walk(d, root, "") {
+			// Too many aliases to follow: every field counts as tainted.
+			t.known = nil
+		}
 	}
 	return out.Bytes(), t
+}
+
+// written is the line of the file as written that holds line of the
+// interpolated text: a value with newlines moves the lines below it.
+func (t *taint) written(line int) int {
+	if t == nil {
+		return line
+	}
+	shift := 0
+	for _, v := range t.values {
+		if line <= v.at {
+			break
+		}
+		if line <= v.at+v.extra {
+			return v.at - shift
+		}
+		shift += v.extra
+	}
+	return line - shift
 }
 
 func addKey(keys []string, key string) []string {
@@ -92,27 +128,41 @@ func (t *taint) referenced(s string) []string {
 	return keys
 }
 
-// walk records the paths and references of the file as written.
-func (t *taint) walk(n node) {
-	t.known[n.path] = true
-	switch v := n.v.(type) {
-	case string:
-		if keys := t.referenced(v); len(keys) > 0 {
-			t.refs[n.path] = keys
+// walk records the paths and references of the file as written, with
+// merge keys applied as the decoder applies them. It reports false when
+// aliases would have it visit more nodes than the decoder's budget.
+func (t *taint) walk(d *decoder, n *yaml.Node, path string) bool {
+	if d.budget--; d.budget < 0 {
+		return false
+	}
+	t.known[path] = true
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if keys := t.referenced(n.Value); len(keys) > 0 {
+			t.refs[path] = keys
 		}
-	case map[string]any:
-		for k := range v {
-			c := n.child(v, k)
-			if keys := t.referenced(k); len(keys) > 0 {
-				t.refs[c.path] = keys
+	case yaml.MappingNode:
+		es, err := d.entries(n)
+		if err != nil {
+			return false
+		}
+		for _, e := range es {
+			c := childPath(path, e.key)
+			if keys := t.referenced(e.key); len(keys) > 0 {
+				t.refs[c] = keys
 			}
-			t.walk(c)
+			if !t.walk(d, e.v, c) {
+				return false
+			}
 		}
-	case []any:
-		for i, item := range v {
-			t.walk(n.index(i, item))
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			if !t.walk(d, resolve(item), itemPath(path, i)) {
+				return false
+			}
 		}
 	}
+	return true
 }
 
 // keysAt returns the keys whose values may be in the field at path or
@@ -176,20 +226,20 @@ func (s shown) String() string { return s.prefix + strconv.Quote(s.text) + s.suf
 
 func q(prefix, text string) shown { return shown{prefix: prefix, text: text} }
 
-// errorf is the error for the field at path. With keys, the field holds
-// interpolated values: every shown argument is left out and the error
-// names the keys instead.
-func (t *taint) errorf(path string, keys []string, format string, args ...any) error {
-	if len(keys) == 0 {
-		return &ManifestError{Path: path, Message: fmt.Sprintf(format, args...)}
-	}
-	args = slices.Clone(args)
-	for i, a := range args {
-		if _, ok := a.(shown); ok {
-			args[i] = ""
+// errorf is the error for the field at path, written on line. With
+// keys, the field holds interpolated values: every shown argument is left
+// out and the error names the keys instead.
+func (t *taint) errorf(path string, keys []string, line int, format string, args ...any) error {
+	e := &ManifestError{Path: path, Message: fmt.Sprintf(format, args...), Line: line}
+	if len(keys) > 0 {
+		args = slices.Clone(args)
+		for i, a := range args {
+			if _, ok := a.(shown); ok {
+				args[i] = ""
+			}
 		}
+		e.Path, e.Message, e.Keys = t.safePath(path), fmt.Sprintf(format, args...), keys
 	}
-	e := &ManifestError{Path: t.safePath(path), Message: fmt.Sprintf(format, args...), Keys: keys}
 	if e.Path == "" {
 		e.Message = "convox.yml: " + e.Message
 	}
@@ -233,25 +283,4 @@ func fieldName(path string) string {
 		return "the " + last
 	}
 	return path
-}
-
-var lineNumber = regexp.MustCompile(`line (\d+)`)
-
-// yamlError is e, a YAML error in the interpolated file, without anything
-// the parser quoted (it may quote a key or a value) and with the keys
-// interpolated on its line.
-func (t *taint) yamlError(e *ManifestError) error {
-	msg := e.Message
-	keys := t.all
-	if m := lineNumber.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		keys = t.keysOnLine(n)
-		if strings.Contains(msg, "appears twice") {
-			msg = "convox.yml: line " + m[1] + ": a key appears twice in the same map: keep one"
-		}
-	}
-	if i := strings.IndexAny(msg, "\"`"); i >= 0 {
-		msg = strings.TrimRight(msg[:i], ": ")
-	}
-	return &ManifestError{Message: msg, Keys: keys}
 }

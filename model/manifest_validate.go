@@ -31,13 +31,13 @@ func ReservedLabel(key string) bool {
 
 const labelKeyRule = `use an optional DNS prefix and "/" (like "example.com/") and a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`
 
-func parseLabels(n node) (map[string]string, error) {
-	labels, at, err := parseStringMap(n)
+func parseLabels(v val) (map[string]string, error) {
+	labels, keys, err := parseStringMap(v)
 	if err != nil {
 		return nil, err
 	}
-	for _, kn := range at {
-		k := kn.v.(string)
+	for _, sk := range keys {
+		k, kn := sk.key, sk.at
 		if len(content.IsLabelKey(k)) > 0 {
 			return nil, kn.errorf("invalid label key%s: %s", q(" ", truncate(k, 80)), labelKeyRule)
 		}
@@ -51,14 +51,14 @@ func parseLabels(n node) (map[string]string, error) {
 	return labels, nil
 }
 
-func parseAnnotations(n node) (map[string]string, error) {
-	annotations, at, err := parseStringMap(n)
+func parseAnnotations(v val) (map[string]string, error) {
+	annotations, keys, err := parseStringMap(v)
 	if err != nil {
 		return nil, err
 	}
 	total := 0
-	for _, kn := range at {
-		k := kn.v.(string)
+	for _, sk := range keys {
+		k, kn := sk.key, sk.at
 		// The API server checks annotation keys in lower case.
 		if len(content.IsLabelKey(strings.ToLower(k))) > 0 {
 			return nil, kn.errorf("invalid annotation key%s: %s", q(" ", truncate(k, 80)), labelKeyRule)
@@ -66,7 +66,7 @@ func parseAnnotations(n node) (map[string]string, error) {
 		total += len(k) + len(annotations[k])
 	}
 	if total > MaxAnnotationsB {
-		return nil, n.errorf("%s", fmt.Sprintf("annotations take %d bytes, more than Kubernetes allows (%d): shorten them", total, MaxAnnotationsB))
+		return nil, v.errorf("%s", fmt.Sprintf("annotations take %d bytes, more than Kubernetes allows (%d): shorten them", total, MaxAnnotationsB))
 	}
 	return annotations, nil
 }

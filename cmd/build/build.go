@@ -207,7 +207,7 @@ func checkManifest(ctx context.Context, f *cmdutil.Factory, a *records.App, o Op
 	env := model.Env(e)
 	m, err := model.ParseManifest(raw, env)
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.Manifest, err)
+		return model.InManifestFile(o.Manifest, err)
 	}
 	return m.CheckEnv(env)
 }
