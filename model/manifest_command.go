@@ -9,6 +9,7 @@ import (
 // does, without expanding anything, which is how Convox reads `command`
 // (shellsplit): `nginx -g 'daemon off;'` is three words, not four. Its
 // errors never quote the command, which may hold env values.
+// Hand-written: google/shlex reads "a\d" as ad, and mvdan.cc/sh's shell.Fields expands $HOME.
 func SplitCommand(cmd string) ([]string, error) {
 	var words []string
 	var word strings.Builder
