@@ -22,9 +22,12 @@ import (
 // decoder holds what every node of one manifest shares.
 type decoder struct {
 	t *taint
-	// budget is how many more entries merge keys (<<) may bring in; a
-	// file whose merges refer to each other endlessly runs out of it.
+	// budget is how many more entries merge keys (<<) may bring in, so
+	// that maps merging each other many times over cannot take for ever.
 	budget int
+	// merging are the maps whose merge keys are being followed, to refuse
+	// a map that merges itself.
+	merging map[*yaml.Node]bool
 }
 
 const mergeBudget = 100000
@@ -78,29 +81,43 @@ func (d *decoder) syntaxError(err error, data []byte) error {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 		line = problemLine(data, line, msg)
+	} else if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		// The library does not say where: the first *name is.
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			line = 1 + bytes.Count(data[:i], []byte("\n"))
+		}
 	}
 	return d.fileError(line, "invalid YAML: %s", msg)
 }
 
+var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
 // problemLine is the line where the parser met the problem. yaml.v3 names
 // the line where the map or list around it starts ("did not find expected
-// key" on line 1 for a bad indent on line 4), so the first lines are
-// parsed again, one more at a time from there, until they fail the same
-// way. A long way down, the library's line stands.
+// key" on line 1 for a bad indent on line 4), so it looks for the fewest
+// lines from there on that fail the same way.
 func problemLine(data []byte, line int, msg string) int {
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	end := 0
-	for _, l := range lines[:min(line-1, len(lines))] {
-		end += len(l)
-	}
-	for k := line; k <= len(lines) && k < line+200; k++ {
-		end += len(lines[k-1])
-		var n yaml.Node
-		if err := yaml.Unmarshal(data[:end], &n); err != nil && strings.HasSuffix(oneLine(err.Error()), ": "+msg) {
-			return k
+	ends := []int{0} // ends[k] is where line k ends
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
 		}
 	}
-	return line
+	ends = append(ends, len(data))
+	fails := func(k int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:ends[k]], &n)
+		return err != nil && strings.HasSuffix(oneLine(err.Error()), ": "+msg)
+	}
+	lo, hi := line-1, len(ends)-1 // the whole text fails
+	for lo+1 < hi {
+		if mid := (lo + hi) / 2; fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return max(hi, line)
 }
 
 func oneLine(s string) string {
@@ -114,7 +131,7 @@ func (d *decoder) fileError(line int, format string, args ...any) error {
 	e := &ManifestError{Message: "convox.yml: " + fmt.Sprintf(format, args...), Line: d.t.written(line)}
 	if d.t != nil {
 		e.Keys = d.t.keysOnLine(line)
-		if i := strings.IndexAny(e.Message, "\"`"); i >= 0 {
+		if i := strings.IndexAny(e.Message, "\"'`"); i >= 0 {
 			e.Message = strings.TrimRight(e.Message[:i], ": ")
 		}
 	}
@@ -225,6 +242,14 @@ type entry struct {
 // YAML defines them: a key written in the map wins over a merged one, and
 // an earlier merged map over a later one.
 func (d *decoder) entries(n *yaml.Node) ([]entry, error) {
+	if d.merging[n] {
+		return nil, d.fileError(n.Line, "invalid YAML: a map merges itself (<<): merge another map")
+	}
+	if d.merging == nil {
+		d.merging = map[*yaml.Node]bool{}
+	}
+	d.merging[n] = true
+	defer delete(d.merging, n)
 	var own, merged []entry
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])

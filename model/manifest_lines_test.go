@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 var noAlso [2]string
@@ -54,6 +55,7 @@ func TestManifestErrorLines(t *testing.T) {
 		{"service", "  worker:\n    <<: *web\n", "  worker:\n    <<: *web\n    image: \"\"\n", nil, `convox.yml:22: services.worker.image: must not be empty: give an image such as "nginx:1.27" or use build`, noAlso},
 		// A merged field is where it is written: in the anchor.
 		{"merged field", "port: 5000", "port: 70000", nil, `convox.yml:11: services.api.port: must be a number between 1 and 65535`, [2]string{"  worker:", "  api:"}},
+		{"unknown anchor", "<<: *web", "<<: *webb", nil, `convox.yml:21: invalid YAML: unknown anchor 'webb' referenced`, noAlso},
 		{"unknown top-level", "services:\n", "servces: {}\nservices:\n", nil, `convox.yml:4: unknown field "servces": did you mean "services"?`, noAlso},
 		// A value with newlines does not move the lines below it.
 		{"after a multi-line value", "command: bin/web", "command: \"${CMD}\"", Env{"CMD": "a\nb\nc"}, `convox.yml:11: services.web.port: must be a number between 1 and 65535`, [2]string{"port: 5000", "port: 0"}},
@@ -184,5 +186,19 @@ func TestManifestMergeLoops(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "merge") {
 			t.Errorf("%s\nerror %v, want one about merge keys", yml, err)
 		}
+	}
+}
+
+// An alias inside its own anchor, through a merge key, is a loop for
+// anything that follows aliases: the parse still ends at once.
+func TestManifestAliasLoopEnds(t *testing.T) {
+	yml := "services:\n  web: &w\n    image: x\n    labels:\n      <<: [*w, {a: b}]\n    command: ${C}\n"
+	start := time.Now()
+	_, err := ParseManifest([]byte(yml), Env{"C": "x"})
+	if err == nil {
+		t.Fatal("a map merging the service it is in was accepted")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("took %v", took)
 	}
 }

@@ -48,6 +48,8 @@ func TestManifestErrorsNeverShowEnvValues(t *testing.T) {
 		{"flow style", "services: {web: {image: x, port: ${P}}}\n", Env{"P": canary}, "services.web.port", "P"},
 		{"flow style image", "services: {web: {image: nginx:${TAG}}}\n", Env{"TAG": canary + " x"}, "services.web.image", "TAG"},
 		{"scale", "services:\n  web:\n    image: x\n    scale: ${N}\n", Env{"N": canary}, "services.web.scale", "N"},
+		// yaml.v3 quotes an anchor's name with ' in its error.
+		{"unknown anchor", "services:\n  web:\n    image: x\n    <<: *${A}\n", Env{"A": canary}, "convox.yml", "A"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := ParseManifest([]byte(tc.yml), tc.env)

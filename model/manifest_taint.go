@@ -81,8 +81,9 @@ func interpolateTracked(data []byte, env Env) ([]byte, *taint) {
 	d := &decoder{budget: mergeBudget}
 	if root, err := d.parseYAML(written); err == nil {
 		t.known, t.refs = map[string]bool{}, map[string][]string{}
-		if root == nil || !t.walk(d, root, "") {
-			// Too many aliases to follow: every field counts as tainted.
+		if root == nil || !t.walk(d, root, "", 0) {
+			// Aliases too many or too deep to follow: every field counts
+			// as tainted.
 			t.known = nil
 		}
 	}
@@ -130,9 +131,10 @@ func (t *taint) referenced(s string) []string {
 
 // walk records the paths and references of the file as written, with
 // merge keys applied as the decoder applies them. It reports false when
-// aliases would have it visit more nodes than the decoder's budget.
-func (t *taint) walk(d *decoder, n *yaml.Node, path string) bool {
-	if d.budget--; d.budget < 0 {
+// aliases would have it visit more nodes than the decoder's budget, or go
+// deeper than any manifest does (an alias inside its own anchor).
+func (t *taint) walk(d *decoder, n *yaml.Node, path string, depth int) bool {
+	if d.budget--; d.budget < 0 || depth > maxDepth {
 		return false
 	}
 	t.known[path] = true
@@ -151,19 +153,23 @@ func (t *taint) walk(d *decoder, n *yaml.Node, path string) bool {
 			if keys := t.referenced(e.key); len(keys) > 0 {
 				t.refs[c] = keys
 			}
-			if !t.walk(d, e.v, c) {
+			if !t.walk(d, e.v, c, depth+1) {
 				return false
 			}
 		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
-			if !t.walk(d, resolve(item), itemPath(path, i)) {
+			if !t.walk(d, resolve(item), itemPath(path, i), depth+1) {
 				return false
 			}
 		}
 	}
 	return true
 }
+
+// maxDepth is deeper than any field of a manifest
+// (services.web.build.args[0] is 5).
+const maxDepth = 32
 
 // keysAt returns the keys whose values may be in the field at path or
 // under it; nil when none, or when t is nil.
