@@ -46,35 +46,27 @@ func parseManifest(root val) (*Manifest, error) {
 	}
 
 	sn := r.get("services")
-	switch sn.kind() {
-	case kNull:
-		return nil, noServices()
-	case kMap:
-	default:
-		return nil, sn.errorf("must be a map of service names to services, not %s", sn.kind())
-	}
-	services, err := sn.d.entries(sn.n)
+	services, err := sn.members("a map of service names to services")
 	if err != nil {
 		return nil, err
 	}
 	if len(services) == 0 {
 		return nil, noServices()
 	}
-	slices.SortFunc(services, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 	lower := map[string]string{}
-	for _, e := range services {
-		name := e.key
-		if other, ok := lower[strings.ToLower(name)]; ok {
-			at := sn.at(e.k)
-			if sn.d.t.literal(childPath(sn.path, other)) && sn.d.t.literal(childPath(sn.path, name)) {
-				return nil, at.literalErrorf("%q and %q differ only in case: rename one", other, name)
+	for _, s := range services {
+		if other, ok := lower[strings.ToLower(s.key)]; ok {
+			at := sn
+			at.line = s.line
+			if sn.d.t.literal(childPath(sn.path, other)) && sn.d.t.literal(s.path) {
+				return nil, at.literalErrorf("%q and %q differ only in case: rename one", other, s.key)
 			}
 			return nil, at.errorf("two service names differ only in case: rename one")
 		}
-		lower[strings.ToLower(name)] = name
+		lower[strings.ToLower(s.key)] = s.key
 	}
-	for _, e := range services {
-		s, err := parseService(e.key, sn.child(e), m.Environment)
+	for _, sv := range services {
+		s, err := parseService(sv.key, sv.val, m.Environment)
 		if err != nil {
 			return nil, err
 		}
@@ -442,18 +434,16 @@ func parseStringMap(v val) (map[string]string, []stringKey, error) {
 			keys = append(keys, stringKey{k, in})
 		}
 	case kMap:
-		es, err := v.d.entries(v.n)
+		ms, err := v.members("")
 		if err != nil {
 			return nil, nil, err
 		}
-		slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.key, b.key) })
-		for _, e := range es {
-			kn := v.child(e)
-			if kn.kind() != kString {
-				return nil, nil, kn.errorf("must be a string, not %s: put it in quotes", kn.kind())
+		for _, m := range ms {
+			if m.kind() != kString {
+				return nil, nil, m.errorf("must be a string, not %s: put it in quotes", m.kind())
 			}
-			out[e.key] = kn.n.Value
-			keys = append(keys, stringKey{e.key, kn})
+			out[m.key] = m.n.Value
+			keys = append(keys, stringKey{m.key, m.val})
 		}
 	default:
 		return nil, nil, v.errorf("must be a map or a list of key=value strings, not %s", v.kind())
