@@ -130,7 +130,7 @@ func (d *decoder) check(n *yaml.Node) error {
 			seen[k.Value] = k
 		}
 	case yaml.ScalarNode:
-		if f, ok := number(n); ok && scalarKind(n) == kNumber && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		if f, _ := number(n); scalarKind(n) == kNumber && (math.IsNaN(f) || math.IsInf(f, 0)) {
 			return d.fileError(n.Line, "invalid YAML: .nan and .inf are not numbers slipway accepts: write a whole number")
 		}
 	}
@@ -220,7 +220,7 @@ var yaml11Bools = map[string]bool{
 // false when its explicit tag lies (!!int abc).
 func number(n *yaml.Node) (float64, bool) {
 	var f float64
-	return f, n.Decode(&f) == nil
+	return f, scalarKind(n) == kNumber && n.Decode(&f) == nil
 }
 
 // entry is a key of a mapping and its value.
