@@ -8,6 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/mocks"
 	"gocloud.dev/blob/memblob"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -282,5 +287,59 @@ func TestBuildLogFlushes(t *testing.T) {
 	l.Close()
 	if b, err := bucket.ReadAll(ctx, "log"); err != nil || !strings.HasSuffix(string(b), "one\ntwo\n") {
 		t.Errorf("log %q, %v after Close, want both lines", b, err)
+	}
+}
+
+func describeRun(status enumspb.WorkflowExecutionStatus) *workflowservice.DescribeWorkflowExecutionResponse {
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: status}}
+}
+
+// stoppingPromotion is a Temporal client whose promotion of the app runs
+// for `running` more looks after the one that finds it, then completes.
+func stoppingPromotion(running int) *mocks.Client {
+	tc := &mocks.Client{}
+	tc.On("ListWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.ListWorkflowExecutionsResponse{}, nil)
+	tc.On("CancelWorkflow", mock.Anything, "promote/"+testApp, "").Return(nil).Once()
+	describe := tc.On("DescribeWorkflowExecution", mock.Anything, "promote/"+testApp, "")
+	if running < 0 {
+		describe.Return(describeRun(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING), nil)
+		return tc
+	}
+	describe.Return(describeRun(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING), nil).Times(1 + running)
+	tc.On("DescribeWorkflowExecution", mock.Anything, "promote/"+testApp, "").
+		Return(describeRun(enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED), nil)
+	return tc
+}
+
+var testRuns = AppRuns{Promote: "promote/" + testApp, BuildPrefix: "build/" + testApp + "/"}
+
+// A forced delete cancels the app's promotion and returns once its run
+// has ended, not before.
+func TestStopAppWorkWaitsForTheRunsToEnd(t *testing.T) {
+	fs := newFakeStore(t, []any{appRecord(model.AppUpdating)}, namespace(testNS, ownLabels(testApp)))
+	tc := stoppingPromotion(2)
+	a := &Activities{Store: fs.Store, Temporal: tc}
+	if err := a.StopAppWork(context.Background(), AppInput{App: testApp, Force: true, Runs: testRuns}); err != nil {
+		t.Fatal(err)
+	}
+	tc.AssertExpectations(t)
+	// Found running, then seen running twice more, then ended.
+	tc.AssertNumberOfCalls(t, "DescribeWorkflowExecution", 4)
+}
+
+func TestStopAppWorkStopsWhenCancelled(t *testing.T) {
+	fs := newFakeStore(t, []any{appRecord(model.AppUpdating)}, namespace(testNS, ownLabels(testApp)))
+	a := &Activities{Store: fs.Store, Temporal: stoppingPromotion(-1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.StopAppWork(ctx, AppInput{App: testApp, Force: true, Runs: testRuns}) }()
+	select {
+	case err := <-done:
+		t.Fatalf("StopAppWork returned while the run goes on: %v", err)
+	case <-time.After(600 * time.Millisecond):
+	}
+	cancel()
+	if err := result(t, done, time.Second); !errors.Is(err, context.Canceled) {
+		t.Fatalf("StopAppWork = %v, want context.Canceled", err)
 	}
 }
