@@ -10,7 +10,7 @@ export SLIPWAY_TOOLS := $(TOOLS)
 # helm, the peers it measures against, which a test run never builds.
 STACK_TOOLS := temporal etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl registry workflowcheck
 
-.PHONY: all tools stack-tools build demo test unit e2e lint fuzz bench chaos clean
+.PHONY: all tools stack-tools build demo test unit e2e lint layering fuzz bench chaos clean
 
 all: build
 
@@ -40,6 +40,9 @@ lint: stack-tools ## gofmt, go vet, go mod tidy and workflowcheck leave nothing 
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	$(TOOLS)/workflowcheck ./workflows/...
+
+layering: ## the domain packages import no command; commands use only the activities' input and output shapes
+	$(GO) test -count=1 ./internal/layering
 
 fuzz: ## run each fuzz target for a while
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseEnv$$' -fuzztime 30s
