@@ -139,7 +139,7 @@ func (a *Activities) PrepareBuild(ctx context.Context, in BuildInput) (PrepareBu
 	}
 	m, err := model.ParseManifest(raw, env)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w", b.Spec.ManifestPath, err))
+		return fail(model.InManifestFile(b.Spec.ManifestPath, err))
 	}
 	if err := m.CheckEnv(env); err != nil {
 		return fail(err)

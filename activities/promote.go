@@ -188,7 +188,7 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 	}
 	m, err := model.ParseManifest([]byte(r.Spec.Manifest), env)
 	if err != nil {
-		return nil, permanent(ErrInvalid, fmt.Errorf("release %s: convox.yml: %w", release, err))
+		return nil, permanent(ErrInvalid, fmt.Errorf("release %s: %w", release, model.InManifestFile("convox.yml", err)))
 	}
 	images := map[string]string{}
 	if r.Spec.Build != "" {
