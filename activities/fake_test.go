@@ -1,18 +1,16 @@
 package activities
 
 import (
-	"encoding/json"
-	"fmt"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/slipway-dev/slipway/internal/fakekube"
 	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/records/recordstest"
 )
 
 const (
@@ -33,49 +31,22 @@ type fakeStore struct {
 // Release, Promotion values) and the core client with Kubernetes objects.
 func newFakeStore(t *testing.T, recs []any, objs ...runtime.Object) *fakeStore {
 	t.Helper()
-	var seeds []runtime.Object
-	for _, r := range recs {
-		b, err := json.Marshal(r)
-		if err != nil {
-			t.Fatalf("seed %T: %v", r, err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(b); err != nil {
-			t.Fatalf("seed %T: %v", r, err)
-		}
-		seeds = append(seeds, u)
+	f := recordstest.NewStore(t, append(recs, toAny(objs)...)...)
+	f.Store.Rack = testRack
+	return &fakeStore{Store: f.Store, dyn: f.Dyn, core: f.Core}
+}
+
+func toAny(objs []runtime.Object) []any {
+	out := make([]any, len(objs))
+	for i, o := range objs {
+		out[i] = o
 	}
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		records.AppResource:       "AppList",
-		records.BuildResource:     "BuildList",
-		records.ReleaseResource:   "ReleaseList",
-		records.PromotionResource: "PromotionList",
-	}, seeds...)
-	core := kubefake.NewClientset(objs...)
-	return &fakeStore{Store: &records.Store{Core: core, Dynamic: dyn, Rack: testRack}, dyn: dyn, core: core}
+	return out
 }
 
 // coreWrites returns the create, update, patch and delete actions of the
 // core client as "verb resource name" strings, in order.
-func (fs *fakeStore) coreWrites() []string {
-	var out []string
-	for _, a := range fs.core.Actions() {
-		var name string
-		switch a := a.(type) {
-		case k8stesting.CreateAction: // updates have an object too
-			name = a.GetObject().(interface{ GetName() string }).GetName()
-		case k8stesting.PatchAction:
-			name = a.GetName()
-		case k8stesting.DeleteAction:
-			name = a.GetName()
-		}
-		switch v := a.GetVerb(); v {
-		case "create", "update", "patch", "delete":
-			out = append(out, fmt.Sprintf("%s %s %s", v, a.GetResource().Resource, name))
-		}
-	}
-	return out
-}
+func (fs *fakeStore) coreWrites() []string { return fakekube.Writes(fs.core.Actions()) }
 
 // patches returns the core client's patch actions.
 func (fs *fakeStore) patches() []k8stesting.PatchActionImpl {

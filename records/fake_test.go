@@ -2,18 +2,16 @@ package records
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/slipway-dev/slipway/internal/fakekube"
 )
 
 const testRack = "dev"
@@ -40,69 +38,14 @@ func newFakeStore(t *testing.T, recs []any, secrets ...runtime.Object) *fakeStor
 		}
 		objs = append(objs, u)
 	}
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+	dyn := fakekube.NewDynamic(map[schema.GroupVersionResource]string{
 		AppResource:       "AppList",
 		BuildResource:     "BuildList",
 		ReleaseResource:   "ReleaseList",
 		PromotionResource: "PromotionList",
 	}, objs...)
-	for _, gvr := range []schema.GroupVersionResource{AppResource, BuildResource, ReleaseResource, PromotionResource} {
-		statusSubresource(dyn, gvr)
-	}
-	uids := 0
-	dyn.PrependReactor("create", "releases", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		obj := a.(k8stesting.CreateAction).GetObject().(metav1.Object)
-		uids++
-		obj.SetUID(types.UID(fmt.Sprintf("uid-%d", uids)))
-		return false, nil, nil // let the tracker store it
-	})
 	core := kubefake.NewClientset(secrets...)
 	return &fakeStore{Store: &Store{Dynamic: dyn, Core: core, Rack: testRack}, dyn: dyn, core: core}
-}
-
-// statusSubresource makes the fake dynamic client treat gvr as the API
-// server treats a CRD with the status subresource, which the fake does not
-// model: a create drops the status, an update of the main endpoint keeps
-// the stored status, and an update of the status endpoint changes the
-// status alone. A store that writes a status to the wrong endpoint then
-// loses it here as it would on a cluster.
-func statusSubresource(dyn *dynamicfake.FakeDynamicClient, gvr schema.GroupVersionResource) {
-	dyn.PrependReactor("create", gvr.Resource, func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.GetSubresource() == "" {
-			unstructured.RemoveNestedField(a.(k8stesting.CreateAction).GetObject().(*unstructured.Unstructured).Object, "status")
-		}
-		return false, nil, nil
-	})
-	dyn.PrependReactor("update", gvr.Resource, func(a k8stesting.Action) (bool, runtime.Object, error) {
-		obj := a.(k8stesting.UpdateAction).GetObject().(*unstructured.Unstructured)
-		stored, err := dyn.Tracker().Get(gvr, a.GetNamespace(), obj.GetName())
-		if err != nil {
-			return true, nil, err
-		}
-		old := stored.(*unstructured.Unstructured)
-		switch a.GetSubresource() {
-		case "":
-			setStatus(obj, old)
-			return false, nil, nil
-		case "status":
-			next := old.DeepCopy()
-			setStatus(next, obj)
-			if err := dyn.Tracker().Update(gvr, next, a.GetNamespace()); err != nil {
-				return true, nil, err
-			}
-			return true, next, nil
-		}
-		return true, nil, fmt.Errorf("fake: no subresource %q of %s", a.GetSubresource(), gvr.Resource)
-	})
-}
-
-// setStatus gives dst the status of src (none if src has none).
-func setStatus(dst, src *unstructured.Unstructured) {
-	if st, ok := src.Object["status"]; ok {
-		dst.Object["status"] = runtime.DeepCopyJSONValue(st)
-	} else {
-		delete(dst.Object, "status")
-	}
 }
 
 func testApp(name, latest string, seq int64) *App {
@@ -142,29 +85,7 @@ func testSecret(app, release string, env map[string]string) *corev1.Secret {
 // both clients, as "verb resource[/subresource] name" strings in order per
 // client.
 func (fs *fakeStore) writes() []string {
-	var out []string
-	for _, acts := range [][]k8stesting.Action{fs.dyn.Actions(), fs.core.Actions()} {
-		for _, a := range acts {
-			var name string
-			switch a := a.(type) {
-			case k8stesting.CreateAction: // updates have an object too
-				name = a.GetObject().(metav1.Object).GetName()
-			case k8stesting.PatchAction:
-				name = a.GetName()
-			case k8stesting.DeleteAction:
-				name = a.GetName()
-			}
-			switch v := a.GetVerb(); v {
-			case "create", "update", "patch", "delete":
-				res := a.GetResource().Resource
-				if sub := a.GetSubresource(); sub != "" {
-					res += "/" + sub
-				}
-				out = append(out, fmt.Sprintf("%s %s %s", v, res, name))
-			}
-		}
-	}
-	return out
+	return fakekube.Writes(fs.dyn.Actions(), fs.core.Actions())
 }
 
 func (fs *fakeStore) clearActions() {

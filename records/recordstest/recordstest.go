@@ -4,18 +4,16 @@
 package recordstest
 
 import (
-	"fmt"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/slipway-dev/slipway/internal/fakekube"
 	"github.com/slipway-dev/slipway/records"
 )
 
@@ -31,8 +29,8 @@ type Fake struct {
 
 // NewStore seeds the dynamic client with the records among objs (App,
 // Build, Release, Promotion) and the core client with the rest (Secrets,
-// Namespaces, Events...). The fake dynamic client gives created objects no
-// UID, so a reactor hands them out as the API server would.
+// Namespaces, Events...). Records behave as on a cluster: created ones get
+// a UID, and their status is written only through its own endpoint.
 func NewStore(t testing.TB, objs ...any) *Fake {
 	t.Helper()
 	var recs, core []runtime.Object
@@ -50,19 +48,12 @@ func NewStore(t testing.TB, objs ...any) *Fake {
 			t.Fatalf("seed %T: not a record or a Kubernetes object", o)
 		}
 	}
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+	dyn := fakekube.NewDynamic(map[schema.GroupVersionResource]string{
 		records.AppResource:       "AppList",
 		records.BuildResource:     "BuildList",
 		records.ReleaseResource:   "ReleaseList",
 		records.PromotionResource: "PromotionList",
 	}, recs...)
-	uids := 0
-	dyn.PrependReactor("create", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		obj := a.(k8stesting.CreateAction).GetObject().(metav1.Object)
-		uids++
-		obj.SetUID(types.UID(fmt.Sprintf("uid-%d", uids)))
-		return false, nil, nil // let the tracker store it
-	})
 	kc := kubefake.NewClientset(core...)
 	return &Fake{Store: &records.Store{Dynamic: dyn, Core: kc, Rack: Rack}, Dyn: dyn, Core: kc}
 }
@@ -70,25 +61,7 @@ func NewStore(t testing.TB, objs ...any) *Fake {
 // Writes are the create, update, patch and delete calls made through both
 // clients, as "verb resource name", in order per client (records first).
 func (f *Fake) Writes() []string {
-	var out []string
-	for _, acts := range [][]k8stesting.Action{f.Dyn.Actions(), f.Core.Actions()} {
-		for _, a := range acts {
-			var name string
-			switch a := a.(type) {
-			case k8stesting.CreateAction: // updates have an object too
-				name = a.GetObject().(metav1.Object).GetName()
-			case k8stesting.PatchAction:
-				name = a.GetName()
-			case k8stesting.DeleteAction:
-				name = a.GetName()
-			}
-			switch v := a.GetVerb(); v {
-			case "create", "update", "patch", "delete":
-				out = append(out, fmt.Sprintf("%s %s %s", v, a.GetResource().Resource, name))
-			}
-		}
-	}
-	return out
+	return fakekube.Writes(f.Dyn.Actions(), f.Core.Actions())
 }
 
 // TypeMeta is a record kind's apiVersion and kind.
