@@ -75,6 +75,9 @@ func New(t testing.TB, objs ...any) *Env {
 // Run executes cmd with args and returns its error; output is in e.Out
 // and e.ErrOut.
 func (e *Env) Run(cmd *cobra.Command, args ...string) error {
+	if args == nil {
+		args = []string{} // nil would make cobra read the test binary's own flags
+	}
 	cmd.SetArgs(args)
 	cmd.SetIn(e.In)
 	cmd.SetOut(e.Out)
