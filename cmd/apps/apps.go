@@ -13,7 +13,6 @@ import (
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/cmd/promotions"
-	"github.com/slipway-dev/slipway/workflows"
 )
 
 // NewCmdApps is `slipway apps`, which lists, and its subcommands.
@@ -23,7 +22,7 @@ func NewCmdApps(f *cmdutil.Factory) *cobra.Command {
 		NewCmdCreate(f, nil),
 		NewCmdInfo(f, nil),
 		NewCmdDelete(f, nil),
-		promotions.NewCmdSignal(f, "cancel", workflows.SignalRollback, "Cancelling", "Roll the promotion in flight back (Convox's name for `promotions cancel`)"),
+		promotions.NewCmdAppsCancel(f, nil),
 	)
 	return cmd
 }

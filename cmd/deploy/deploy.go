@@ -3,6 +3,7 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -10,13 +11,18 @@ import (
 
 	"github.com/slipway-dev/slipway/cmd/build"
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
-	"github.com/slipway-dev/slipway/cmd/promote"
+	"github.com/slipway-dev/slipway/cmd/promotions"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
-func NewCmdDeploy(f *cmdutil.Factory) *cobra.Command {
-	var o build.Options
-	var timeout time.Duration
+type DeployOptions struct {
+	*cmdutil.Factory
+	Build   build.Options
+	Timeout time.Duration
+}
+
+func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions) error) *cobra.Command {
+	opts := &DeployOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "deploy [DIR]",
 		Short: "Build the app from a directory and promote the new release",
@@ -24,22 +30,31 @@ func NewCmdDeploy(f *cmdutil.Factory) *cobra.Command {
   slipway deploy examples/hello -a hello`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Dir = "."
+			opts.Build.Dir = "."
 			if len(args) == 1 {
-				o.Dir = args[0]
+				opts.Build.Dir = args[0]
 			}
-			res, err := build.Run(cmd.Context(), f, o)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			fmt.Fprintf(f.IO.Out, "Build:   %s\nRelease: %s\n", res.BuildID, res.ReleaseID)
-			return promote.Run(cmd.Context(), f, promote.Options{App: build.AppName(o), Release: res.ReleaseID, Timeout: timeout})
+			return deployRun(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddAppFlag(cmd, &o.App)
-	cmd.Flags().StringVarP(&o.Description, "description", "d", "", "build description (default: the git commit of a clean checkout)")
-	cmd.Flags().StringVarP(&o.Manifest, "manifest", "m", "convox.yml", "manifest file, relative to DIR")
-	cmd.Flags().DurationVar(&timeout, "timeout", workflows.DefaultTimeout, "roll back if the rollout is not done within this")
-	build.AddBuildFlags(cmd, &o)
+	cmdutil.AddAppFlag(cmd, &opts.Build.App)
+	cmd.Flags().StringVarP(&opts.Build.Description, "description", "d", "", "build description (default: the git commit of a clean checkout)")
+	cmd.Flags().StringVarP(&opts.Build.Manifest, "manifest", "m", "convox.yml", "manifest file, relative to DIR")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", workflows.DefaultTimeout, "roll back if the rollout is not done within this")
+	build.AddBuildFlags(cmd, &opts.Build)
 	return cmd
+}
+
+func deployRun(ctx context.Context, opts *DeployOptions) error {
+	res, err := build.Run(ctx, opts.Factory, opts.Build)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "Build:   %s\nRelease: %s\n", res.BuildID, res.ReleaseID)
+	return promotions.Promote(ctx, opts.Factory, promotions.PromoteOptions{
+		App: build.AppName(opts.Build), Release: res.ReleaseID, Timeout: opts.Timeout,
+	})
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
-	"github.com/slipway-dev/slipway/cmd/promote"
+	"github.com/slipway-dev/slipway/cmd/promotions"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -193,7 +193,7 @@ func change(ctx context.Context, f *cmdutil.Factory, o setOptions, msg string, s
 	}
 	fmt.Fprintf(f.IO.Out, "Release: %s\n", res.ReleaseID)
 	if o.promote {
-		return promote.Run(ctx, f, promote.Options{App: a.Name, Release: res.ReleaseID, Timeout: workflows.DefaultTimeout})
+		return promotions.Promote(ctx, f, promotions.PromoteOptions{App: a.Name, Release: res.ReleaseID, Timeout: workflows.DefaultTimeout})
 	}
 	return nil
 }

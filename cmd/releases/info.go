@@ -1,0 +1,68 @@
+package releases
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
+)
+
+type InfoOptions struct {
+	*cmdutil.Factory
+	App string
+	ID  string
+}
+
+func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
+	opts := &InfoOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:     "info ID",
+		Short:   "Show a release, with its environment",
+		Example: "  slipway releases info RABCDEFGHIJ -a myapp",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return infoRun(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &opts.App)
+	return cmd
+}
+
+func infoRun(ctx context.Context, opts *InfoOptions) error {
+	a, s, err := opts.AppStore(ctx, opts.App)
+	if err != nil {
+		return err
+	}
+	r, err := s.GetRelease(ctx, a.Name, opts.ID)
+	if err != nil {
+		return cmdutil.KubeError(err)
+	}
+	env, err := s.GetReleaseEnv(ctx, r)
+	if err != nil {
+		return cmdutil.KubeError(err)
+	}
+	return Info(r, model.Env(env)).Print(opts.IO.Out)
+}
+
+// Info is the info block of `releases info`.
+func Info(r *records.Release, env model.Env) *cmdutil.Info {
+	i := cmdutil.NewInfo()
+	i.Add("Id", r.Spec.ID)
+	i.Add("Build", r.Spec.Build)
+	i.Add("Created", r.CreationTimestamp.UTC().Format(time.RFC3339))
+	i.Add("Description", r.Spec.Description)
+	if r.Spec.Actor != "" {
+		i.Add("By", r.Spec.Actor)
+	}
+	i.Add("Env", strings.TrimSuffix(env.String(), "\n"))
+	return i
+}
