@@ -63,9 +63,10 @@ func (e *events) follow(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.Done():
-			return
-		case ev := <-w.ResultChan():
+		case ev, open := <-w.ResultChan():
+			if !open {
+				return
+			}
 			if o, ok := ev.Object.(*corev1.Event); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
 				e.print(o)
 			}
