@@ -68,11 +68,15 @@ func controlRun(ctx context.Context, opts *ControlOptions) error {
 	if err != nil {
 		return err
 	}
+	// Who is asking is a round trip to the API server: made while Temporal
+	// is asked what is in flight, since a pause must take effect at once.
+	actor := make(chan string, 1)
+	go func() { actor <- opts.Actor(ctx) }()
 	release, err := inFlight(ctx, tc, a.Name)
 	if err != nil {
 		return err
 	}
-	by := opts.Actor(ctx) + " (" + opts.Command + ")"
+	by := <-actor + " (" + opts.Command + ")"
 	return cmdutil.Step(opts.IO.Out, fmt.Sprintf("%s promotion of %s to %s", doing[opts.Control], a.Name, release), func() (string, error) {
 		return send(ctx, tc, a.Name, opts.Control, by)
 	})
