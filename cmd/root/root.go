@@ -40,7 +40,7 @@ workflow: open the Temporal UI to watch one.`,
 	pf.StringVar(&f.Overrides.Namespace, "namespace", "", "Temporal namespace (default: $TEMPORAL_NAMESPACE, the Temporal profile, else default)")
 	cmd.AddCommand(
 		apps.NewCmdApps(f),
-		build.NewCmdBuild(f),
+		build.NewCmdBuild(f, nil),
 		builds.NewCmdBuilds(f),
 		deploy.NewCmdDeploy(f, nil),
 		env.NewCmdEnv(f),
