@@ -1,0 +1,48 @@
+package env
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+)
+
+type GetOptions struct {
+	*cmdutil.Factory
+	App string
+	Key string
+}
+
+func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
+	opts := &GetOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:     "get KEY",
+		Short:   "Show one environment variable",
+		Example: "  slipway env get FOO -a myapp",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Key = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return getRun(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &opts.App)
+	return cmd
+}
+
+func getRun(ctx context.Context, opts *GetOptions) error {
+	env, err := latestEnv(ctx, opts.Factory, opts.App)
+	if err != nil {
+		return err
+	}
+	v, ok := env[opts.Key]
+	if !ok {
+		return fmt.Errorf("env not found: %s", opts.Key)
+	}
+	fmt.Fprintln(opts.IO.Out, v)
+	return nil
+}

@@ -1,0 +1,76 @@
+package env
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/model"
+)
+
+type SetOptions struct {
+	*cmdutil.Factory
+	App     string
+	Env     model.Env // the KEY=VALUE arguments over the lines on stdin
+	Replace bool
+	Release string // fork this release rather than the newest
+	Promote bool
+	// PromoteRelease promotes the new release when Promote is set.
+	// NewCmdSet makes it run a promotion; tests check the call instead.
+	PromoteRelease func(ctx context.Context, app, release string) error
+}
+
+func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
+	opts := &SetOptions{Factory: f, PromoteRelease: promoteRelease(f)}
+	cmd := &cobra.Command{
+		Use:   "set KEY=VALUE...",
+		Short: "Set environment variables, making a new release",
+		Example: `  slipway env set FOO=bar BAZ=qux -a myapp
+  slipway env set --replace < .env`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := model.ParsePairs(args)
+			if err != nil {
+				return err
+			}
+			if !f.IO.InTTY && f.IO.In != nil {
+				b, err := io.ReadAll(f.IO.In)
+				if err != nil {
+					return err
+				}
+				fromStdin, err := model.ParseEnv(string(b))
+				if err != nil {
+					return fmt.Errorf("stdin: %w", err)
+				}
+				set = fromStdin.Merge(set)
+			}
+			if len(set) == 0 && !opts.Replace {
+				return errors.New("nothing to set: pass KEY=VALUE arguments or lines on stdin")
+			}
+			if err := set.Validate(); err != nil {
+				return err
+			}
+			opts.Env = set
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return setRun(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmd.Flags().BoolVar(&opts.Replace, "replace", false, "replace the whole environment with these variables")
+	cmd.Flags().StringVar(&opts.Release, "release", "", "fork this release rather than the newest")
+	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "promote the new release")
+	return cmd
+}
+
+func setRun(ctx context.Context, opts *SetOptions) error {
+	return changeRun(ctx, opts.Factory, envChange{
+		app: opts.App, release: opts.Release, replace: opts.Replace,
+		msg: "Setting " + strings.Join(opts.Env.Keys(), ", "), set: opts.Env,
+	}, promoter(opts.Promote, opts.PromoteRelease))
+}

@@ -1,0 +1,49 @@
+package env
+
+import (
+	"context"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+)
+
+type UnsetOptions struct {
+	*cmdutil.Factory
+	App     string
+	Keys    []string
+	Release string // fork this release rather than the newest
+	Promote bool
+	// PromoteRelease promotes the new release when Promote is set, as in
+	// SetOptions.
+	PromoteRelease func(ctx context.Context, app, release string) error
+}
+
+func NewCmdUnset(f *cmdutil.Factory, runF func(context.Context, *UnsetOptions) error) *cobra.Command {
+	opts := &UnsetOptions{Factory: f, PromoteRelease: promoteRelease(f)}
+	cmd := &cobra.Command{
+		Use:     "unset KEY...",
+		Short:   "Remove environment variables, making a new release",
+		Example: "  slipway env unset FOO BAZ -a myapp",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Keys = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return unsetRun(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmd.Flags().StringVar(&opts.Release, "release", "", "fork this release rather than the newest")
+	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "promote the new release")
+	return cmd
+}
+
+func unsetRun(ctx context.Context, opts *UnsetOptions) error {
+	return changeRun(ctx, opts.Factory, envChange{
+		app: opts.App, release: opts.Release,
+		msg: "Unsetting " + strings.Join(opts.Keys, ", "), unset: opts.Keys,
+	}, promoter(opts.Promote, opts.PromoteRelease))
+}
