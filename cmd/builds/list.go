@@ -1,0 +1,60 @@
+package builds
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/records"
+)
+
+type ListOptions struct {
+	*cmdutil.Factory
+	App   string
+	Limit int
+}
+
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:     "builds",
+		Short:   "List the app's builds, newest first",
+		Example: "  slipway builds -a myapp",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmd.Flags().IntVar(&opts.Limit, "limit", 10, "how many builds to list")
+	return cmd
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	a, s, err := opts.AppStore(ctx, opts.App)
+	if err != nil {
+		return err
+	}
+	bs, err := s.ListBuilds(ctx, a.Name)
+	if err != nil {
+		return cmdutil.KubeError(err)
+	}
+	if opts.Limit > 0 && len(bs) > opts.Limit {
+		bs = bs[:opts.Limit]
+	}
+	return Table(bs, opts.Now()).Print(opts.IO.Out)
+}
+
+// Table is Convox's builds table.
+func Table(bs []*records.Build, now time.Time) *cmdutil.Table {
+	t := cmdutil.NewTable("ID", "STATUS", "RELEASE", "STARTED", "ELAPSED", "DESCRIPTION")
+	for _, b := range bs {
+		t.Add(b.Spec.ID, b.Status.Status, b.Status.Release, cmdutil.Ago(started(b), now), elapsed(b), b.Spec.Description)
+	}
+	return t
+}
