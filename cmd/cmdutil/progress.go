@@ -1,41 +1,42 @@
 package cmdutil
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sync/atomic"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
+
+// counterInterval is how often a Counter redraws; tests shorten it.
+var counterInterval = 200 * time.Millisecond
 
 // Counter counts the bytes that pass through it and, on a terminal, shows
 // them after the step's message ("Uploading source... 12.3 MB") until
 // stopped, so a big source never looks hung.
 type Counter struct {
 	n    atomic.Int64
-	stop chan struct{}
+	stop context.CancelFunc
 	done chan struct{}
 }
 
 // StartCounter shows progress on out after msg when tty is true.
 func StartCounter(out io.Writer, tty bool, msg string) *Counter {
-	c := &Counter{stop: make(chan struct{}), done: make(chan struct{})}
+	ctx, stop := context.WithCancel(context.Background())
+	c := &Counter{stop: stop, done: make(chan struct{})}
+	if !tty {
+		close(c.done)
+		return c
+	}
 	go func() {
 		defer close(c.done)
-		if !tty {
-			<-c.stop
-			return
-		}
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				fmt.Fprintf(out, "\r\033[K%s... %.1f MB", msg, float64(c.n.Load())/(1<<20))
-			case <-c.stop:
-				fmt.Fprintf(out, "\r\033[K%s... ", msg)
-				return
-			}
-		}
+		_ = wait.PollUntilContextCancel(ctx, counterInterval, false, func(context.Context) (bool, error) {
+			fmt.Fprintf(out, "\r\033[K%s... %.1f MB", msg, float64(c.n.Load())/(1<<20))
+			return false, nil
+		})
+		fmt.Fprintf(out, "\r\033[K%s... ", msg)
 	}()
 	return c
 }
@@ -44,7 +45,7 @@ func (c *Counter) Add(n int) { c.n.Add(int64(n)) }
 
 // Stop ends the display, leaving the cursor after "msg... ".
 func (c *Counter) Stop() {
-	close(c.stop)
+	c.stop()
 	<-c.done
 }
 
