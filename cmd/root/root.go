@@ -48,8 +48,8 @@ workflow: open the Temporal UI to watch one.`,
 		promotions.NewCmdPromotions(f),
 		dev.NewCmdDev(f),
 		system.NewCmdSystem(f),
-		worker.NewCmdWorker(f),
-		codecserver.NewCmdCodecServer(f),
+		worker.NewCmdWorker(f, nil),
+		codecserver.NewCmdCodecServer(f, nil),
 	)
 	return cmd
 }

@@ -2,17 +2,25 @@
 package worker
 
 import (
+	"context"
 	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/worker"
 )
 
-func NewCmdWorker(f *cmdutil.Factory) *cobra.Command {
-	var level slog.Level
+type WorkerOptions struct {
+	*cmdutil.Factory
+	Level slog.Level
+	// Run runs the worker until ctx ends (worker.Run); tests pass a fake.
+	Run func(context.Context, *config.Settings, *slog.Logger) error
+}
+
+func NewCmdWorker(f *cmdutil.Factory, runF func(context.Context, *WorkerOptions) error) *cobra.Command {
+	opts := &WorkerOptions{Factory: f, Run: worker.Run}
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker: executes slipway's workflows and activities",
@@ -20,14 +28,21 @@ func NewCmdWorker(f *cmdutil.Factory) *cobra.Command {
   slipway worker --log-level debug`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := f.Settings()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			return worker.Run(cmd.Context(), s, logger)
+			return workerRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().TextVar(&level, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	cmd.Flags().TextVar(&opts.Level, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	return cmd
+}
+
+func workerRun(ctx context.Context, opts *WorkerOptions) error {
+	s, err := opts.Settings()
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: opts.Level}))
+	return opts.Run(ctx, s, logger)
 }

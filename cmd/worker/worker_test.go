@@ -1,0 +1,77 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
+	"github.com/slipway-dev/slipway/config"
+)
+
+func TestFlags(t *testing.T) {
+	e := cmdutiltest.New(t)
+	for args, want := range map[string]slog.Level{
+		"":                  slog.LevelInfo,
+		"--log-level debug": slog.LevelDebug,
+		"--log-level=WARN":  slog.LevelWarn,
+		"--log-level error": slog.LevelError,
+	} {
+		var got *WorkerOptions
+		cmd := NewCmdWorker(e.Factory, func(_ context.Context, o *WorkerOptions) error { got = o; return nil })
+		if err := e.Run(cmd, strings.Fields(args)...); err != nil {
+			t.Fatalf("worker %s: %v", args, err)
+		}
+		if got.Level != want || got.Run == nil {
+			t.Errorf("worker %s: level %v, run %v; want %v and the real worker", args, got.Level, got.Run != nil, want)
+		}
+	}
+	ran := false
+	never := func(context.Context, *WorkerOptions) error { ran = true; return nil }
+	for _, args := range [][]string{{"--log-level", "loud"}, {"extra"}, {"--nope"}} {
+		if err := e.Run(NewCmdWorker(e.Factory, never), args...); err == nil {
+			t.Errorf("worker %q: no error", args)
+		}
+	}
+	if ran {
+		t.Error("worker ran with a bad command line")
+	}
+}
+
+// The worker runs with the resolved settings and logs to standard error
+// at the level asked for; its error is the command's.
+func TestWorkerRun(t *testing.T) {
+	e := cmdutiltest.New(t)
+	stopped := errors.New("connect to Temporal at 127.0.0.1:7233: refused")
+	var got *config.Settings
+	run := func(ctx context.Context, s *config.Settings, l *slog.Logger) error {
+		got = s
+		l.Debug("hidden")
+		l.Warn("polling", "queue", "slipway")
+		return stopped
+	}
+	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Level: slog.LevelWarn, Run: run})
+	if !errors.Is(err, stopped) {
+		t.Errorf("worker: %v, want the worker's error", err)
+	}
+	if got != e.Settings {
+		t.Errorf("worker ran with %+v, want the Factory's settings", got)
+	}
+	if log := e.ErrOut.String(); !strings.Contains(log, "level=WARN msg=polling queue=slipway") || strings.Contains(log, "hidden") {
+		t.Errorf("worker log %q: want the warning and not the debug line", log)
+	}
+	if e.Out.Len() != 0 {
+		t.Errorf("worker printed %q on standard output", e.Out)
+	}
+
+	e.Factory.Settings = func() (*config.Settings, error) { return nil, errors.New("no Temporal profile named prod") }
+	err = workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger) error {
+		t.Error("the worker ran without settings")
+		return nil
+	}})
+	if err == nil || err.Error() != "no Temporal profile named prod" {
+		t.Errorf("worker without settings: %v", err)
+	}
+}
