@@ -13,15 +13,18 @@ import (
 	"github.com/slipway-dev/slipway/cmd/root"
 )
 
-func main() { os.Exit(run()) }
+func main() { os.Exit(run(os.Args[1:], cmdutil.System())) }
 
-func run() int {
-	ios := cmdutil.System()
+// run runs the command line args on ios and returns the exit code: 1, with
+// the error on one ERROR line, when the command fails.
+func run(args []string, ios *cmdutil.IOStreams) int {
 	f := cmdutil.New(ios)
 	defer f.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := root.NewCmdRoot(f).ExecuteContext(ctx); err != nil {
+	cmd := root.NewCmdRoot(f)
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(ios.ErrOut, "ERROR: %s\n", err)
 		return 1
 	}
