@@ -55,10 +55,10 @@ func seeds() []any {
 	return append(out, release("ROLDOLDOLDO", map[string]string{"OLD": "1"})...)
 }
 
-// promotions records the promotions a command asked for, as "app release".
-type promotions []string
+// asked records the promotions a command asked for, as "app release".
+type asked []string
 
-func (p *promotions) promote(_ context.Context, app, release string) error {
+func (p *asked) promote(_ context.Context, app, release string) error {
 	*p = append(*p, app+" "+release)
 	return nil
 }
@@ -190,7 +190,7 @@ func TestSetRun(t *testing.T) {
 	pinReleaseID(t)
 	e := cmdutiltest.New(t, seeds()...)
 	started := e.ExpectWorkflow(workflows.ReleaseWorkflowID("myapp", rid), activities.CreateReleaseResult{ReleaseID: rid, Description: "env add:NEW change:FOO"}, nil)
-	var promoted promotions
+	var promoted asked
 	err := setRun(context.Background(), &SetOptions{Factory: e.Factory, App: "myapp",
 		Env: model.Env{"FOO": "qux", "NEW": "1"}, PromoteRelease: promoted.promote})
 	if err != nil {
@@ -224,13 +224,13 @@ func TestSetRunPromotes(t *testing.T) {
 	pinReleaseID(t)
 	e := cmdutiltest.New(t, seeds()...)
 	e.ExpectWorkflow(workflows.ReleaseWorkflowID("myapp", rid), activities.CreateReleaseResult{ReleaseID: rid}, nil)
-	var promoted promotions
+	var promoted asked
 	err := setRun(context.Background(), &SetOptions{Factory: e.Factory, App: "myapp",
 		Env: model.Env{"FOO": "qux"}, Promote: true, PromoteRelease: promoted.promote})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (promotions{"myapp " + rid}); !slices.Equal(promoted, want) {
+	if want := (asked{"myapp " + rid}); !slices.Equal(promoted, want) {
 		t.Errorf("promoted %q, want %q", promoted, want)
 	}
 	if got := e.Out.String(); got != "Setting FOO... OK\nRelease: RCDEFGHIJKL\n" {
@@ -261,7 +261,7 @@ func TestUnsetRun(t *testing.T) {
 	pinReleaseID(t)
 	e := cmdutiltest.New(t, seeds()...)
 	started := e.ExpectWorkflow(workflows.ReleaseWorkflowID("myapp", rid), activities.CreateReleaseResult{ReleaseID: rid}, nil)
-	var promoted promotions
+	var promoted asked
 	err := unsetRun(context.Background(), &UnsetOptions{Factory: e.Factory, App: "myapp",
 		Keys: []string{"FOO", "BAZ"}, Promote: true, PromoteRelease: promoted.promote})
 	if err != nil {
@@ -277,7 +277,7 @@ func TestUnsetRun(t *testing.T) {
 	if w := e.Store.Writes(); len(w) != 0 {
 		t.Errorf("writes %q, want none", w)
 	}
-	if want := (promotions{"myapp " + rid}); !slices.Equal(promoted, want) {
+	if want := (asked{"myapp " + rid}); !slices.Equal(promoted, want) {
 		t.Errorf("promoted %q, want %q", promoted, want)
 	}
 }
@@ -288,7 +288,7 @@ func TestSetRunWorkflowFails(t *testing.T) {
 	pinReleaseID(t)
 	e := cmdutiltest.New(t, seeds()...)
 	e.ExpectWorkflow(workflows.ReleaseWorkflowID("myapp", rid), nil, temporal.NewApplicationError("release RBCDEFGHIJK has lost its env Secret", "Lost"))
-	var promoted promotions
+	var promoted asked
 	err := setRun(context.Background(), &SetOptions{Factory: e.Factory, App: "myapp",
 		Env: model.Env{"FOO": "qux"}, Promote: true, PromoteRelease: promoted.promote})
 	if want := "release RBCDEFGHIJK has lost its env Secret"; err == nil || err.Error() != want {
@@ -322,26 +322,26 @@ func TestChangeRefuses(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		seed []any
-		run  func(e *cmdutiltest.Env, p *promotions) error
+		run  func(e *cmdutiltest.Env, p *asked) error
 		want string
 	}{
-		{"no app", seeds(), func(e *cmdutiltest.Env, p *promotions) error {
+		{"no app", seeds(), func(e *cmdutiltest.Env, p *asked) error {
 			return setRun(context.Background(), &SetOptions{Factory: e.Factory, App: "nope", Env: model.Env{"A": "1"}, Promote: true, PromoteRelease: p.promote})
 		}, "no such app: nope"},
-		{"unset a missing key", seeds(), func(e *cmdutiltest.Env, p *promotions) error {
+		{"unset a missing key", seeds(), func(e *cmdutiltest.Env, p *asked) error {
 			return unsetRun(context.Background(), &UnsetOptions{Factory: e.Factory, App: "myapp", Keys: []string{"FOO", "NOPE"}, Promote: true, PromoteRelease: p.promote})
 		}, "env not found: NOPE"},
-		{"unknown release", seeds(), func(e *cmdutiltest.Env, p *promotions) error {
+		{"unknown release", seeds(), func(e *cmdutiltest.Env, p *asked) error {
 			return setRun(context.Background(), &SetOptions{Factory: e.Factory, App: "myapp", Env: model.Env{"A": "1"}, Release: "RNOPENOPENO", Promote: true, PromoteRelease: p.promote})
 		}, "no such release: RNOPENOPENO"},
-		{"too big with the release", full, func(e *cmdutiltest.Env, p *promotions) error {
+		{"too big with the release", full, func(e *cmdutiltest.Env, p *asked) error {
 			return setRun(context.Background(), &SetOptions{Factory: e.Factory, App: "myapp", Env: half("NEW"), Promote: true, PromoteRelease: p.promote})
 		}, "env is 1228860 bytes in all, more than the limit of 1048576 (1 MiB): remove or shorten some values"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			pinReleaseID(t)
 			e := cmdutiltest.New(t, tt.seed...)
-			var p promotions
+			var p asked
 			err := tt.run(e, &p)
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %v, want one line starting %q", err, tt.want)
