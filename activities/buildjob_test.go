@@ -45,7 +45,7 @@ func runJobBuildWith(t *testing.T, end batchv1.JobCondition, buildArgs map[strin
 	var staged []runtime.Object
 	in := BuildInput{App: testApp, BuildID: bid, ManifestPath: "convox.yml", Builder: BuilderKubernetes}
 	if buildArgs != nil {
-		in.BuildArgsSecret = StagedBuildArgsName(bid)
+		in.BuildArgsSecret = records.StagedBuildArgsName(bid)
 		data := map[string][]byte{}
 		for k, v := range buildArgs {
 			data[k] = []byte(v)

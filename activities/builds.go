@@ -63,9 +63,6 @@ type FinishBuildInput struct {
 	BuildArgsSecret string
 }
 
-// StagedBuildArgsName is the Secret the CLI stages a build's args in.
-func StagedBuildArgsName(build string) string { return "build-args-" + records.ObjectName(build) }
-
 // stagedBuildArgs reads the build's --build-arg values from their Secret.
 func (a *Activities) stagedBuildArgs(ctx context.Context, in BuildInput) (map[string]string, error) {
 	if in.BuildArgsSecret == "" {

@@ -95,7 +95,7 @@ func TestPrepareBuildLostBuildArgs(t *testing.T) {
 	tw.Write([]byte(body))
 	tw.Close()
 	zw.Close()
-	err, _ := prepare(t, buf.Bytes(), BuildInput{App: testApp, BuildID: "BLOSTLOSTLO", ManifestPath: "convox.yml", BuildArgsSecret: StagedBuildArgsName("BLOSTLOSTLO")})
+	err, _ := prepare(t, buf.Bytes(), BuildInput{App: testApp, BuildID: "BLOSTLOSTLO", ManifestPath: "convox.yml", BuildArgsSecret: records.StagedBuildArgsName("BLOSTLOSTLO")})
 	if err == nil || !strings.Contains(err.Error(), "the build args of build BLOSTLOSTLO were lost: run the build again") {
 		t.Fatalf("error %v", err)
 	}

@@ -35,9 +35,6 @@ type CreateReleaseResult struct {
 	Description string
 }
 
-// StagedEnvName is the Secret the CLI stages an env change in.
-func StagedEnvName(release string) string { return "env-change-" + records.ObjectName(release) }
-
 // CreateRelease appends a release to the app's chain (see
 // records.Store.AppendRelease for why concurrent writers lose nothing).
 func (a *Activities) CreateRelease(ctx context.Context, in CreateReleaseInput) (CreateReleaseResult, error) {

@@ -50,6 +50,13 @@ func ObjectName(id string) string { return strings.ToLower(id) }
 // EnvSecretName is the Secret that holds a release's env.
 func EnvSecretName(release string) string { return "env-" + ObjectName(release) }
 
+// StagedEnvName is the Secret the CLI stages an env change in, for the
+// release workflow to read: values never travel through Temporal.
+func StagedEnvName(release string) string { return "env-change-" + ObjectName(release) }
+
+// StagedBuildArgsName is the Secret the CLI stages a build's args in.
+func StagedBuildArgsName(build string) string { return "build-args-" + ObjectName(build) }
+
 func kindOf(gvr schema.GroupVersionResource) string {
 	return strings.TrimSuffix(gvr.Resource, "s")
 }

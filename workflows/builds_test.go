@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -152,7 +153,7 @@ func TestBuildCancelledIsRecorded(t *testing.T) {
 func TestCreateRelease(t *testing.T) {
 	in := activities.CreateReleaseInput{
 		App: app, ReleaseID: rNew,
-		Change: activities.ReleaseChange{EnvSecret: activities.StagedEnvName(rNew), Unset: []string{"OLD"}},
+		Change: activities.ReleaseChange{EnvSecret: records.StagedEnvName(rNew), Unset: []string{"OLD"}},
 	}
 	t.Run("success", func(t *testing.T) {
 		env, rec := newEnv(t)
@@ -190,7 +191,7 @@ func TestCreateRelease(t *testing.T) {
 // whether the build succeeds or fails.
 func TestBuildHandsItsStagedArgsToFinish(t *testing.T) {
 	in := buildIn
-	in.BuildArgsSecret = activities.StagedBuildArgsName(in.BuildID)
+	in.BuildArgsSecret = records.StagedBuildArgsName(in.BuildID)
 	for _, f := range []buildFake{{}, {prepareErr: errors.New("boom")}} {
 		env, rec := newEnv(t)
 		f.install(env)

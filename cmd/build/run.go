@@ -95,7 +95,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	if len(buildArgs) > 0 {
 		// Values go to a Secret, never into the workflow's input (its
 		// history is readable in the Temporal UI); the build deletes it.
-		in.BuildArgsSecret = activities.StagedBuildArgsName(bid)
+		in.BuildArgsSecret = records.StagedBuildArgsName(bid)
 		if err := cmdutil.StageSecret(ctx, s, a, in.BuildArgsSecret, buildArgs); err != nil {
 			return res, err
 		}

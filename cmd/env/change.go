@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/cmd/promotions"
 	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -77,7 +78,7 @@ func changeRun(ctx context.Context, f *cmdutil.Factory, c envChange, promoteRele
 	var res activities.CreateReleaseResult
 	err = cmdutil.Step(f.IO.Out, c.msg, func() (string, error) {
 		if c.set != nil || c.replace {
-			in.Change.EnvSecret = activities.StagedEnvName(rid)
+			in.Change.EnvSecret = records.StagedEnvName(rid)
 			if err := cmdutil.StageSecret(ctx, s, a, in.Change.EnvSecret, c.set); err != nil {
 				return "", err
 			}
