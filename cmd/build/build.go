@@ -50,8 +50,7 @@ func NewCmdBuild(f *cmdutil.Factory, runF func(context.Context, *BuildOptions) e
 			return buildRun(cmd.Context(), opts)
 		},
 	}
-	// Options.App, not App: the Factory has an App method too.
-	cmdutil.AddAppFlag(cmd, &opts.Options.App)
+	cmdutil.AddAppFlag(cmd, &opts.App)
 	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "build description (default: the git commit of a clean checkout)")
 	cmd.Flags().StringVarP(&opts.Manifest, "manifest", "m", "convox.yml", "manifest file, relative to DIR")
 	AddBuildFlags(cmd, &opts.Options)

@@ -53,12 +53,6 @@ func AppName(flag string) (string, error) {
 	return filepath.Base(wd), nil
 }
 
-// App resolves the app of a command and checks that it exists.
-func (f *Factory) App(ctx context.Context, flag string) (*records.App, error) {
-	a, _, err := f.AppStore(ctx, flag)
-	return a, err
-}
-
 // AppStore resolves the command's app, which must exist, and the records.
 func (f *Factory) AppStore(ctx context.Context, flag string) (*records.App, *records.Store, error) {
 	name, err := AppName(flag)
