@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 )
 
@@ -140,9 +141,9 @@ func TestFinishPromotionKeepObjects(t *testing.T) {
 	fs := newFakeStore(t, recs, releaseEnvSecret())
 	a := &Activities{Store: fs.Store}
 	err := a.FinishPromotion(context.Background(), FinishInput{
-		App: testApp, Promotion: testPromotion, Result: records.ResultRolledBack,
+		App: testApp, Promotion: testPromotion, Result: model.ResultRolledBack,
 		Reason: "no such release: R9", KeepObjects: true,
-		Event: Transition{Seq: 2, From: AtomPending, To: AtomRunning},
+		Event: Transition{Seq: 2, From: model.AtomPending, To: model.AtomRunning},
 	})
 	if err != nil {
 		t.Fatalf("FinishPromotion: %v", err)

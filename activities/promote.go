@@ -16,15 +16,6 @@ import (
 	"github.com/slipway-dev/slipway/render"
 )
 
-// Atom statuses, as the promotion's events show them: `Status: A => B`.
-const (
-	AtomRunning  = "Running"
-	AtomPending  = "Pending"
-	AtomUpdating = "Updating"
-	AtomRollback = "Rollback"
-	AtomError    = "Error"
-)
-
 // Transition is a status change of a promotion, written as an Event on the
 // app. Seq numbers the promotion's events, so a retry writes none twice.
 type Transition struct {
@@ -68,7 +59,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 			ID: in.Promotion, App: in.App, Release: in.Release, From: app.Status.Release,
 			WorkflowID: in.WorkflowID, RunID: in.RunID, Actor: in.Actor, Started: metav1.NowMicro(),
 		},
-		Status: records.PromotionStatus{Phase: records.PhasePending},
+		Status: records.PromotionStatus{Phase: model.PhasePending},
 	})
 	if err != nil {
 		return BeginResult{}, classify(err)
@@ -295,9 +286,9 @@ func (a *Activities) SetPaused(ctx context.Context, in PauseInput) error {
 			return classify(err)
 		}
 	}
-	phase, step := records.PhasePaused, "paused"
+	phase, step := model.PhasePaused, "paused"
 	if !in.Paused {
-		phase, step = records.PhaseRollingOut, "resumed"
+		phase, step = model.PhaseRollingOut, "resumed"
 	}
 	_, err := a.Store.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
 		p.Status.Phase = phase
@@ -373,7 +364,7 @@ type FinishInput struct {
 	Services []string
 	// From is the release before; its env Secrets are kept for a rollback.
 	From     string
-	Result   string // records.ResultActive, ResultRolledBack or ResultFailed
+	Result   string // model.ResultActive, ResultRolledBack or ResultFailed
 	Reason   string
 	Progress []records.ServiceProgress
 	Event    Transition
@@ -388,7 +379,7 @@ type FinishInput struct {
 // app's active release and status, and closes the promotion's record.
 func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error {
 	s := a.Store
-	if in.Result != records.ResultFailed && !in.KeepObjects {
+	if in.Result != model.ResultFailed && !in.KeepObjects {
 		if err := a.prune(ctx, in.App, in.Services, []string{in.Release, in.From}); err != nil {
 			return classify(err)
 		}
@@ -398,7 +389,7 @@ func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error 
 			a.Status.Release = in.Release
 		}
 		a.Status.Status, a.Status.Reason = model.AppRunning, in.Reason
-		if in.Result == records.ResultFailed {
+		if in.Result == model.ResultFailed {
 			a.Status.Status = model.AppError
 		}
 	})
@@ -406,7 +397,7 @@ func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error 
 		return classify(err)
 	}
 	if _, err := s.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
-		p.Status.Phase, p.Status.Result, p.Status.Reason = records.PhaseDone, in.Result, in.Reason
+		p.Status.Phase, p.Status.Result, p.Status.Reason = model.PhaseDone, in.Result, in.Reason
 		if in.Progress != nil {
 			p.Status.Services = in.Progress
 		}

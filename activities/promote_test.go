@@ -20,6 +20,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/render"
 )
@@ -114,7 +115,7 @@ func promoteRecords() []any {
 			TypeMeta:   typeMeta("Promotion"),
 			ObjectMeta: metav1.ObjectMeta{Name: records.PromotionName(testPromotion), Namespace: testNS},
 			Spec:       records.PromotionSpec{ID: testPromotion, App: testApp, Release: testRelease, From: oldRelease},
-			Status:     records.PromotionStatus{Phase: records.PhasePending},
+			Status:     records.PromotionStatus{Phase: model.PhasePending},
 		},
 	}
 }
@@ -129,8 +130,8 @@ func releaseEnvSecret() *corev1.Secret {
 func applyInput() ApplyInput {
 	return ApplyInput{
 		App: testApp, Release: testRelease, Promotion: testPromotion,
-		Phase: records.PhaseRollingOut, Step: "applying " + testRelease, ProgressDeadline: 90,
-		Event: Transition{Seq: 2, From: AtomPending, To: AtomUpdating},
+		Phase: model.PhaseRollingOut, Step: "applying " + testRelease, ProgressDeadline: 90,
+		Event: Transition{Seq: 2, From: model.AtomPending, To: model.AtomUpdating},
 	}
 }
 
@@ -211,7 +212,7 @@ func TestApplyRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Status.Phase != records.PhaseRollingOut || len(p.Status.Steps) != 1 || p.Status.Steps[0].Message != "applying "+testRelease {
+	if p.Status.Phase != model.PhaseRollingOut || len(p.Status.Steps) != 1 || p.Status.Steps[0].Message != "applying "+testRelease {
 		t.Errorf("promotion status = %+v", p.Status)
 	}
 	ev, err := fs.core.CoreV1().Events(testNS).Get(ctx, testApp+".pcdefghijkl.2", metav1.GetOptions{})

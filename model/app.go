@@ -6,25 +6,6 @@ import (
 	"strings"
 )
 
-// App statuses, as Convox names them.
-const (
-	AppRunning  = "running"
-	AppUpdating = "updating"
-	AppRollback = "rollback"
-	AppDeleting = "deleting"
-	// AppError means a rollback itself failed: what runs is unknown and
-	// the app's Reason says why. Promoting a release recovers it.
-	AppError = "error"
-)
-
-// Build statuses: created -> running -> complete | failed.
-const (
-	BuildCreated  = "created"
-	BuildRunning  = "running"
-	BuildComplete = "complete"
-	BuildFailed   = "failed"
-)
-
 // MaxAppName keeps <rack>-<app> within a Kubernetes namespace name (63).
 const MaxAppName = 40
 

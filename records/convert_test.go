@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/slipway-dev/slipway/model"
 )
 
 // jsonUnstructured is the JSON round trip the converter replaced: records
@@ -67,7 +69,7 @@ func convertCases() map[string]struct {
 		"release empty": {&Release{TypeMeta: typeMeta("Release")}, release},
 		"promotion": {&Promotion{TypeMeta: typeMeta("Promotion"), ObjectMeta: meta,
 			Spec: PromotionSpec{ID: "PA", App: "myapp", Release: "RA", From: "RZ", WorkflowID: "w", RunID: "r", Actor: "me", Started: micro},
-			Status: PromotionStatus{Phase: PhaseDone, Result: ResultActive, Reason: "ok", Ended: &later,
+			Status: PromotionStatus{Phase: model.PhaseDone, Result: model.ResultActive, Reason: "ok", Ended: &later,
 				Services: []ServiceProgress{{Name: "web", Desired: 3, Updated: 3, Ready: 2, Available: 1, Done: true}},
 				Steps:    []Step{{Time: created, Message: "rolled out"}}}}, promotion},
 		"promotion empty": {&Promotion{TypeMeta: typeMeta("Promotion")}, promotion},

@@ -13,19 +13,6 @@ import (
 
 var PromotionResource = schema.GroupVersionResource{Group: Group, Version: Version, Resource: "promotions"}
 
-// Promotion phases and results.
-const (
-	PhasePending     = "pending"
-	PhaseRollingOut  = "rolling out"
-	PhasePaused      = "paused"
-	PhaseRollingBack = "rolling back"
-	PhaseDone        = "done"
-
-	ResultActive     = "active"
-	ResultRolledBack = "rolled back"
-	ResultFailed     = "failed"
-)
-
 // Promotion is the lasting record of one promotion: Temporal keeps closed
 // runs only for its retention, so what happened and why is kept here, with
 // the workflow and run IDs to open the run in the UI while it exists.
@@ -52,8 +39,8 @@ type PromotionSpec struct {
 
 type PromotionStatus struct {
 	Phase string `json:"phase"`
-	// Result is "" while in flight, then ResultActive, ResultRolledBack or
-	// ResultFailed (the rollback itself failed).
+	// Result is "" while in flight, then model.ResultActive, model.ResultRolledBack or
+	// model.ResultFailed (the rollback itself failed).
 	Result   string            `json:"result,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
 	Ended    *metav1.MicroTime `json:"ended,omitempty"`

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/slipway-dev/slipway/model"
 )
 
 // The fake's status subresource (statusSubresource) is what these tests
@@ -98,7 +100,7 @@ func TestCreateRetryFinishesAHalfMadeRecord(t *testing.T) {
 	fs := newFakeStore(t, nil)
 	ctx := context.Background()
 	p := &Promotion{Spec: PromotionSpec{ID: "PABCDEFGHIJ", App: "myapp", Release: r1, WorkflowID: "promote/myapp", RunID: "run-1",
-		Started: metav1.NewMicroTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))}, Status: PromotionStatus{Phase: PhasePending}}
+		Started: metav1.NewMicroTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))}, Status: PromotionStatus{Phase: model.PhasePending}}
 	died := *p
 	died.TypeMeta, died.Name, died.Namespace, died.Labels = typeMeta("Promotion"), "pabcdefghij", "dev-myapp", map[string]string{LabelApp: "myapp"}
 	u, err := toUnstructured(&died)
@@ -114,19 +116,19 @@ func TestCreateRetryFinishesAHalfMadeRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status.Phase != PhasePending || got.Spec.RunID != "run-1" {
+	if got.Status.Phase != model.PhasePending || got.Spec.RunID != "run-1" {
 		t.Errorf("retry returned %+v", got)
 	}
 	want := []string{"create promotions pabcdefghij", "update promotions/status pabcdefghij"}
 	if w := fs.writes(); !slices.Equal(w, want) {
 		t.Errorf("retry wrote %q, want %q", w, want)
 	}
-	if stored, err := fs.GetPromotion(ctx, "myapp", "PABCDEFGHIJ"); err != nil || stored.Status.Phase != PhasePending {
+	if stored, err := fs.GetPromotion(ctx, "myapp", "PABCDEFGHIJ"); err != nil || stored.Status.Phase != model.PhasePending {
 		t.Fatalf("stored promotion %+v, %v; want phase pending", stored, err)
 	}
 
 	// Once finished, a retry writes no status: the record may have moved on.
-	if _, err := fs.UpdatePromotion(ctx, "myapp", "PABCDEFGHIJ", func(p *Promotion) { p.Status.Phase = PhaseRollingOut }); err != nil {
+	if _, err := fs.UpdatePromotion(ctx, "myapp", "PABCDEFGHIJ", func(p *Promotion) { p.Status.Phase = model.PhaseRollingOut }); err != nil {
 		t.Fatal(err)
 	}
 	fs.clearActions()
@@ -134,8 +136,8 @@ func TestCreateRetryFinishesAHalfMadeRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Status.Phase != PhaseRollingOut {
-		t.Errorf("second retry returned phase %q, want %q: it must not write its first status again", again.Status.Phase, PhaseRollingOut)
+	if again.Status.Phase != model.PhaseRollingOut {
+		t.Errorf("second retry returned phase %q, want %q: it must not write its first status again", again.Status.Phase, model.PhaseRollingOut)
 	}
 	if w := fs.writes(); !slices.Equal(w, []string{"create promotions pabcdefghij"}) {
 		t.Errorf("second retry wrote %q, want the refused create alone", w)

@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/model"
 )
 
 // control serves, in every phase of a promotion, what can stop or pause it:
@@ -85,9 +85,9 @@ func (c *control) ask(ctx workflow.Context, name, by string) (string, error) {
 func (c *control) over() error {
 	st := c.p.st
 	switch {
-	case st.Phase == records.PhaseDone:
+	case st.Phase == model.PhaseDone:
 		return fmt.Errorf("the promotion has ended (%s)", st.Result)
-	case c.stop != "" || st.Phase == records.PhaseRollingBack:
+	case c.stop != "" || st.Phase == model.PhaseRollingBack:
 		return errors.New("the promotion is already rolling back")
 	}
 	return nil
@@ -205,10 +205,10 @@ func (c *control) handle(ctx workflow.Context, name, by string) error {
 		}
 		p.st.Paused = paused
 		if paused {
-			p.st.Phase = records.PhasePaused
+			p.st.Phase = model.PhasePaused
 			c.stopClock(ctx)
 		} else {
-			p.st.Phase = records.PhaseRollingOut
+			p.st.Phase = model.PhaseRollingOut
 			c.startClock(ctx)
 		}
 		p.details(ctx)

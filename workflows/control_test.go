@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/slipway-dev/slipway/activities"
-	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -60,7 +60,7 @@ func TestPromoteStopsDuringApply(t *testing.T) {
 				t.Errorf("second apply %+v, want %s with prune", applies[1], rOld)
 			}
 			fin := only[activities.FinishInput](rec, "FinishPromotion")
-			if fin.Result != records.ResultRolledBack || fin.Release != rOld || fin.Reason != tc.why {
+			if fin.Result != model.ResultRolledBack || fin.Release != rOld || fin.Reason != tc.why {
 				t.Errorf("finish %+v, want rolled back to %s because %q", fin, rOld, tc.why)
 			}
 		})
@@ -96,8 +96,8 @@ func TestPromoteStopsDuringBegin(t *testing.T) {
 			}
 			wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
 				App: app, Promotion: promoID, Release: rOld, From: rOld,
-				Result: records.ResultRolledBack, Reason: tc.why, KeepObjects: true,
-				Event: ev(2, activities.AtomPending, activities.AtomRunning),
+				Result: model.ResultRolledBack, Reason: tc.why, KeepObjects: true,
+				Event: ev(2, model.AtomPending, model.AtomRunning),
 			})
 		})
 	}
@@ -120,7 +120,7 @@ func TestPromotePauseBeforeTheDeploymentsExist(t *testing.T) {
 		if err := env.GetWorkflowError(); err != nil {
 			t.Fatalf("workflow failed: %v (the paused minutes must not count against the timeout)", err)
 		}
-		if !during.Paused || during.Phase != records.PhasePaused {
+		if !during.Paused || during.Phase != model.PhasePaused {
 			t.Errorf("state after the pause: %+v, want paused", during)
 		}
 		if only[activities.ApplyInput](rec, "ApplyRelease").Paused {
@@ -193,14 +193,14 @@ func TestPromoteControlUpdates(t *testing.T) {
 	if resumeRunningErr == nil || resumeRunningErr.Error() != "the promotion is not paused" {
 		t.Errorf("resume while running: %v, want refused: not paused", resumeRunningErr)
 	}
-	if pauseErr != nil || pause != records.PhasePaused {
-		t.Errorf("pause: %q, %v; want %q", pause, pauseErr, records.PhasePaused)
+	if pauseErr != nil || pause != model.PhasePaused {
+		t.Errorf("pause: %q, %v; want %q", pause, pauseErr, model.PhasePaused)
 	}
 	if pauseAgainErr == nil || pauseAgain != "" {
 		t.Errorf("second pause: %q, %v; want refused", pauseAgain, pauseAgainErr)
 	}
-	if resumeErr != nil || resume != records.PhaseRollingOut {
-		t.Errorf("resume: %q, %v; want %q", resume, resumeErr, records.PhaseRollingOut)
+	if resumeErr != nil || resume != model.PhaseRollingOut {
+		t.Errorf("resume: %q, %v; want %q", resume, resumeErr, model.PhaseRollingOut)
 	}
 	if rollbackErr != nil {
 		t.Errorf("rollback refused: %v", rollbackErr)
@@ -253,13 +253,13 @@ func TestPromoteRepair(t *testing.T) {
 	wantEqual(t, "InspectPromotion input", only[activities.InspectInput](rec, "InspectPromotion"),
 		activities.InspectInput{App: app, Promotion: promoID})
 	apply := only[activities.ApplyInput](rec, "ApplyRelease")
-	if apply.Release != rOld || !apply.Prune || apply.Event != ev(101, activities.AtomUpdating, activities.AtomRollback) {
+	if apply.Release != rOld || !apply.Prune || apply.Event != ev(101, model.AtomUpdating, model.AtomRollback) {
 		t.Errorf("apply %+v, want %s pruned with event 101", apply, rOld)
 	}
 	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
 		App: app, Promotion: promoID, Release: rOld, Services: oldServices, From: rOld,
-		Result: records.ResultRolledBack, Reason: why, Progress: oldProgress,
-		Event: ev(102, activities.AtomRollback, activities.AtomRunning),
+		Result: model.ResultRolledBack, Reason: why, Progress: oldProgress,
+		Event: ev(102, model.AtomRollback, model.AtomRunning),
 	})
 }
 

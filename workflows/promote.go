@@ -24,9 +24,6 @@ const (
 	QueryState     = "state"
 )
 
-// PhaseCreating is a rollback's first phase: copying the target release.
-const PhaseCreating = "creating release"
-
 // DefaultTimeout bounds a rollout when the caller gives none.
 const DefaultTimeout = 10 * time.Minute
 
@@ -73,7 +70,7 @@ type PromoteInput struct {
 
 type PromoteResult struct {
 	Promotion, Release, From string
-	Result                   string // records.ResultActive (errors carry the others)
+	Result                   string // model.ResultActive (errors carry the others)
 }
 
 // PromotionState is what the `state` query returns. Per-service progress
@@ -97,7 +94,7 @@ type PromotionState struct {
 // the timeout, a `rollback` control or a cancel request, in any phase,
 // re-applies the previous release and watches it back to healthy.
 func Promote(ctx workflow.Context, in PromoteInput) (PromoteResult, error) {
-	p := &promotion{in: in, st: PromotionState{App: in.App, Release: in.Release, Phase: records.PhasePending}}
+	p := &promotion{in: in, st: PromotionState{App: in.App, Release: in.Release, Phase: model.PhasePending}}
 	if p.in.Timeout <= 0 {
 		p.in.Timeout = DefaultTimeout
 	}
@@ -153,7 +150,7 @@ func (p *promotion) details(ctx workflow.Context) {
 	if p.st.Reason != "" {
 		b.WriteString("\n\nReason: " + p.st.Reason)
 	}
-	if p.st.Phase == records.PhaseRollingOut || p.st.Phase == records.PhasePaused {
+	if p.st.Phase == model.PhaseRollingOut || p.st.Phase == model.PhasePaused {
 		b.WriteString("\n\nLive progress: the pending WatchRollout activity's heartbeat details.")
 	}
 	if len(p.st.Services) > 0 {
@@ -169,7 +166,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	in := p.in
 	res := PromoteResult{Promotion: in.Promotion, Release: in.Release}
 	if in.RollbackTo != "" {
-		p.st.Phase = PhaseCreating
+		p.st.Phase = model.PhaseCreating
 		p.details(ctx)
 		// The copy is short and touches no running object: let it finish,
 		// then honour whatever arrived meanwhile.
@@ -189,7 +186,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	beginF := workflow.ExecuteActivity(recordOptions(bctx), a.BeginPromotion, activities.BeginInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Actor: in.Actor,
-		Event: p.transition(activities.AtomRunning, activities.AtomPending),
+		Event: p.transition(model.AtomRunning, model.AtomPending),
 	})
 	if err := p.ctl.finishing(ctx, beginF); err != nil {
 		return res, p.reject(ctx, reason(err))
@@ -199,9 +196,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	if why := p.ctl.stop; why != "" {
 		return res, p.reject(ctx, why)
 	}
-	p.st.Phase = records.PhaseRollingOut
+	p.st.Phase = model.PhaseRollingOut
 	if p.st.Paused {
-		p.st.Phase = records.PhasePaused
+		p.st.Phase = model.PhasePaused
 	}
 	p.details(ctx)
 
@@ -211,9 +208,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	pausedAtApply := p.st.Paused
 	applyF := workflow.ExecuteActivity(applyOptions(actx), a.ApplyRelease, activities.ApplyInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
-		Phase: records.PhaseRollingOut, Step: "applying " + in.Release,
+		Phase: model.PhaseRollingOut, Step: "applying " + in.Release,
 		ProgressDeadline: int32(in.Timeout / time.Second), Paused: pausedAtApply,
-		Event: p.transition(activities.AtomPending, activities.AtomUpdating),
+		Event: p.transition(model.AtomPending, model.AtomUpdating),
 	})
 	if why := p.ctl.wait(ctx, applyF); why != "" {
 		cancelApply()
@@ -254,15 +251,15 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	p.st.Services = watched.Services
 	err := workflow.ExecuteActivity(recordOptions(ctx), a.FinishPromotion, activities.FinishInput{
 		App: in.App, Promotion: in.Promotion, Release: in.Release, Services: p.services, From: p.st.From,
-		Result: records.ResultActive, Progress: p.st.Services,
-		Event: p.transition(activities.AtomUpdating, activities.AtomRunning),
+		Result: model.ResultActive, Progress: p.st.Services,
+		Event: p.transition(model.AtomUpdating, model.AtomRunning),
 	}).Get(ctx, nil)
 	if err != nil {
 		return res, p.compensate(ctx, reason(err))
 	}
-	p.st.Phase, p.st.Result = records.PhaseDone, records.ResultActive
+	p.st.Phase, p.st.Result = model.PhaseDone, model.ResultActive
 	p.details(ctx)
-	res.Result = records.ResultActive
+	res.Result = model.ResultActive
 	return res, nil
 }
 
@@ -312,9 +309,9 @@ func (p *promotion) setPaused(ctx workflow.Context, paused bool) error {
 		return err
 	}
 	p.st.Paused = paused
-	p.st.Phase = records.PhaseRollingOut
+	p.st.Phase = model.PhaseRollingOut
 	if paused {
-		p.st.Phase = records.PhasePaused
+		p.st.Phase = model.PhasePaused
 	}
 	p.details(ctx)
 	return nil
@@ -323,8 +320,8 @@ func (p *promotion) setPaused(ctx workflow.Context, paused bool) error {
 // reject ends a promotion that failed before anything was applied.
 func (p *promotion) reject(ctx workflow.Context, why string) error {
 	p.finish(ctx, activities.FinishInput{
-		Release: p.st.From, Result: records.ResultRolledBack, Reason: why, KeepObjects: true,
-		Event: p.transition(activities.AtomPending, activities.AtomRunning),
+		Release: p.st.From, Result: model.ResultRolledBack, Reason: why, KeepObjects: true,
+		Event: p.transition(model.AtomPending, model.AtomRunning),
 	})
 	return temporal.NewNonRetryableApplicationError(why, "Rejected", nil)
 }
@@ -335,7 +332,7 @@ func (p *promotion) reject(ctx workflow.Context, why string) error {
 // is bounded, so it ends, at worst with the app in status error.
 func (p *promotion) compensate(ctx workflow.Context, why string) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	p.st.Phase, p.st.Reason, p.st.Paused = records.PhaseRollingBack, why, false
+	p.st.Phase, p.st.Reason, p.st.Paused = model.PhaseRollingBack, why, false
 	p.details(ctx)
 	var failed error
 	var services []string
@@ -343,9 +340,9 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 		var applied activities.ApplyResult
 		failed = workflow.ExecuteActivity(applyOptions(ctx), a.ApplyRelease, activities.ApplyInput{
 			App: p.in.App, Release: p.st.From, Promotion: p.in.Promotion,
-			Phase: records.PhaseRollingBack, Step: "rolling back to " + p.st.From + ": " + why,
+			Phase: model.PhaseRollingBack, Step: "rolling back to " + p.st.From + ": " + why,
 			ProgressDeadline: int32(compensationTimeout / time.Second), Prune: true,
-			Event: p.transition(activities.AtomUpdating, activities.AtomRollback),
+			Event: p.transition(model.AtomUpdating, model.AtomRollback),
 		}).Get(ctx, &applied)
 		services = applied.Services
 		if failed == nil {
@@ -358,20 +355,20 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 	}
 	if failed != nil {
 		p.finish(ctx, activities.FinishInput{
-			Release: p.st.From, Result: records.ResultFailed,
+			Release: p.st.From, Result: model.ResultFailed,
 			Reason: fmt.Sprintf("rollback failed: %s (after: %s); promote a release to recover", reason(failed), why),
-			Event:  p.transition(activities.AtomRollback, activities.AtomError),
+			Event:  p.transition(model.AtomRollback, model.AtomError),
 		})
 		return temporal.NewNonRetryableApplicationError("rollback failed: "+reason(failed)+" (after: "+why+")", "RollbackFailed", nil)
 	}
 	done := activities.FinishInput{
-		Release: p.st.From, Services: services, Result: records.ResultRolledBack, Reason: why,
+		Release: p.st.From, Services: services, Result: model.ResultRolledBack, Reason: why,
 	}
 	if p.st.From == "" {
 		// No re-apply wrote the Updating => Rollback event: the finish does.
-		done.Before = p.transition(activities.AtomUpdating, activities.AtomRollback)
+		done.Before = p.transition(model.AtomUpdating, model.AtomRollback)
 	}
-	done.Event = p.transition(activities.AtomRollback, activities.AtomRunning)
+	done.Event = p.transition(model.AtomRollback, model.AtomRunning)
 	p.finish(ctx, done)
 	return temporal.NewNonRetryableApplicationError("rollback: "+why, "RolledBack", nil)
 }
@@ -384,6 +381,6 @@ func (p *promotion) finish(ctx workflow.Context, in activities.FinishInput) {
 	// behind the workflow: the worker's reconciler puts them right once the
 	// run has closed, and the run's own result says what happened.
 	_ = workflow.ExecuteActivity(recordOptions(ctx), a.FinishPromotion, in).Get(ctx, nil)
-	p.st.Phase, p.st.Result, p.st.Reason = records.PhaseDone, in.Result, in.Reason
+	p.st.Phase, p.st.Result, p.st.Reason = model.PhaseDone, in.Result, in.Reason
 	p.details(ctx)
 }

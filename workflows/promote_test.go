@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -107,7 +108,7 @@ func (f *fake) install(env *testsuite.TestWorkflowEnvironment) {
 		func(context.Context, activities.PauseInput) error { return f.pauseErr })
 	env.OnActivity(acts.FinishPromotion, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FinishInput) error {
-			if in.Result == records.ResultActive {
+			if in.Result == model.ResultActive {
 				return f.finishErr
 			}
 			return nil
@@ -251,7 +252,7 @@ func TestPromoteSuccess(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "result", res, workflows.PromoteResult{Promotion: promoID, Release: rNew, From: rOld, Result: records.ResultActive})
+	wantEqual(t, "result", res, workflows.PromoteResult{Promotion: promoID, Release: rNew, From: rOld, Result: model.ResultActive})
 	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "FinishPromotion")
 
 	run := rec.callsOf("BeginPromotion")[0].Info.WorkflowExecution
@@ -261,32 +262,32 @@ func TestPromoteSuccess(t *testing.T) {
 	wantEqual(t, "BeginPromotion input", only[activities.BeginInput](rec, "BeginPromotion"), activities.BeginInput{
 		App: app, Release: rNew, Promotion: promoID,
 		WorkflowID: workflows.PromoteWorkflowID(app), RunID: run.RunID,
-		Event: ev(1, activities.AtomRunning, activities.AtomPending),
+		Event: ev(1, model.AtomRunning, model.AtomPending),
 	})
 	wantEqual(t, "ApplyRelease input", only[activities.ApplyInput](rec, "ApplyRelease"), activities.ApplyInput{
 		App: app, Release: rNew, Promotion: promoID,
-		Phase: records.PhaseRollingOut, Step: "applying " + rNew,
+		Phase: model.PhaseRollingOut, Step: "applying " + rNew,
 		ProgressDeadline: int32(workflows.DefaultTimeout / time.Second), // no Timeout given
-		Event:            ev(2, activities.AtomPending, activities.AtomUpdating),
+		Event:            ev(2, model.AtomPending, model.AtomUpdating),
 	})
 	wantEqual(t, "WatchRollout input", only[activities.WatchInput](rec, "WatchRollout"), activities.WatchInput{
 		App: app, Release: rNew, Promotion: promoID, Services: newServices,
 	})
 	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
 		App: app, Promotion: promoID, Release: rNew, Services: newServices, From: rOld,
-		Result: records.ResultActive, Progress: newProgress,
-		Event: ev(3, activities.AtomUpdating, activities.AtomRunning),
+		Result: model.ResultActive, Progress: newProgress,
+		Event: ev(3, model.AtomUpdating, model.AtomRunning),
 	})
 	wantEvents(t, rec,
-		ev(1, activities.AtomRunning, activities.AtomPending),
-		ev(2, activities.AtomPending, activities.AtomUpdating),
-		ev(3, activities.AtomUpdating, activities.AtomRunning))
+		ev(1, model.AtomRunning, model.AtomPending),
+		ev(2, model.AtomPending, model.AtomUpdating),
+		ev(3, model.AtomUpdating, model.AtomRunning))
 	if at := rec.callsOf("FinishPromotion")[0].At.Sub(start); at != 3*time.Second {
 		t.Errorf("finished %s after the start, want when the watch returned (3s)", at)
 	}
 	wantEqual(t, "final state", query(t, env), workflows.PromotionState{
 		Promotion: promoID, App: app, Release: rNew, From: rOld,
-		Phase: records.PhaseDone, Services: newProgress, Result: records.ResultActive,
+		Phase: model.PhaseDone, Services: newProgress, Result: model.ResultActive,
 	})
 }
 
@@ -334,8 +335,8 @@ func TestPromoteBeginFailure(t *testing.T) {
 	wantNames(t, rec, "BeginPromotion", "FinishPromotion")
 	wantFailure(t, env, "Rejected", msg)
 	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
-		App: app, Promotion: promoID, Result: records.ResultRolledBack, Reason: msg, KeepObjects: true,
-		Event: ev(2, activities.AtomPending, activities.AtomRunning),
+		App: app, Promotion: promoID, Result: model.ResultRolledBack, Reason: msg, KeepObjects: true,
+		Event: ev(2, model.AtomPending, model.AtomRunning),
 	})
 }
 
@@ -356,9 +357,9 @@ func TestPromoteWatchFailureRollsBack(t *testing.T) {
 	applies := inputs[activities.ApplyInput](rec, "ApplyRelease")
 	wantEqual(t, "re-apply of the previous release", applies[1], activities.ApplyInput{
 		App: app, Release: rOld, Promotion: promoID,
-		Phase: records.PhaseRollingBack, Step: "rolling back to " + rOld + ": " + crashLoop,
+		Phase: model.PhaseRollingBack, Step: "rolling back to " + rOld + ": " + crashLoop,
 		ProgressDeadline: 300, Prune: true,
-		Event: ev(3, activities.AtomUpdating, activities.AtomRollback),
+		Event: ev(3, model.AtomUpdating, model.AtomRollback),
 	})
 	if at := rec.callsOf("ApplyRelease")[1].At.Sub(start); at != 2*time.Second {
 		t.Errorf("rollback started %s after the start, want as soon as the watch failed (2s)", at)
@@ -374,16 +375,16 @@ func TestPromoteWatchFailureRollsBack(t *testing.T) {
 	}
 	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
 		App: app, Promotion: promoID, Release: rOld, Services: oldServices, From: rOld,
-		Result: records.ResultRolledBack, Reason: crashLoop, Progress: oldProgress,
-		Event: ev(4, activities.AtomRollback, activities.AtomRunning),
+		Result: model.ResultRolledBack, Reason: crashLoop, Progress: oldProgress,
+		Event: ev(4, model.AtomRollback, model.AtomRunning),
 	})
 	wantEvents(t, rec,
-		ev(1, activities.AtomRunning, activities.AtomPending),
-		ev(2, activities.AtomPending, activities.AtomUpdating),
-		ev(3, activities.AtomUpdating, activities.AtomRollback),
-		ev(4, activities.AtomRollback, activities.AtomRunning))
+		ev(1, model.AtomRunning, model.AtomPending),
+		ev(2, model.AtomPending, model.AtomUpdating),
+		ev(3, model.AtomUpdating, model.AtomRollback),
+		ev(4, model.AtomRollback, model.AtomRunning))
 	st := query(t, env)
-	if st.Phase != records.PhaseDone || st.Result != records.ResultRolledBack || st.Reason != crashLoop || st.Paused {
+	if st.Phase != model.PhaseDone || st.Result != model.ResultRolledBack || st.Reason != crashLoop || st.Paused {
 		t.Errorf("final state %+v, want done, rolled back, reason %q", st, crashLoop)
 	}
 }
@@ -402,9 +403,9 @@ func TestPromoteFirstPromotionFailureRemovesIt(t *testing.T) {
 	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "FinishPromotion")
 	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
 		App: app, Promotion: promoID, Release: "", Services: nil, From: "",
-		Result: records.ResultRolledBack, Reason: crashLoop,
-		Before: ev(3, activities.AtomUpdating, activities.AtomRollback),
-		Event:  ev(4, activities.AtomRollback, activities.AtomRunning),
+		Result: model.ResultRolledBack, Reason: crashLoop,
+		Before: ev(3, model.AtomUpdating, model.AtomRollback),
+		Event:  ev(4, model.AtomRollback, model.AtomRunning),
 	})
 }
 
@@ -424,8 +425,8 @@ func TestPromoteRenderErrorRejects(t *testing.T) {
 	// KeepObjects: nothing was applied, so nothing may be pruned.
 	wantEqual(t, "FinishPromotion input", fin, activities.FinishInput{
 		App: app, Promotion: promoID, Release: rOld, From: rOld,
-		Result: records.ResultRolledBack, Reason: msg, KeepObjects: true,
-		Event: ev(3, activities.AtomPending, activities.AtomRunning),
+		Result: model.ResultRolledBack, Reason: msg, KeepObjects: true,
+		Event: ev(3, model.AtomPending, model.AtomRunning),
 	})
 }
 
@@ -443,7 +444,7 @@ func TestPromoteApplyFailureRollsBack(t *testing.T) {
 	wantFailure(t, env, "RolledBack", "rollback: "+msg)
 	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "ApplyRelease", "WatchRollout", "FinishPromotion")
 	applies := inputs[activities.ApplyInput](rec, "ApplyRelease")
-	if a := applies[1]; a.Release != rOld || !a.Prune || a.Phase != records.PhaseRollingBack {
+	if a := applies[1]; a.Release != rOld || !a.Prune || a.Phase != model.PhaseRollingBack {
 		t.Errorf("second apply %+v, want %s pruned while rolling back", a, rOld)
 	}
 	wantEqual(t, "watch", only[activities.WatchInput](rec, "WatchRollout"), activities.WatchInput{
@@ -451,8 +452,8 @@ func TestPromoteApplyFailureRollsBack(t *testing.T) {
 	})
 	wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
 		App: app, Promotion: promoID, Release: rOld, Services: oldServices, From: rOld,
-		Result: records.ResultRolledBack, Reason: msg, Progress: oldProgress,
-		Event: ev(4, activities.AtomRollback, activities.AtomRunning),
+		Result: model.ResultRolledBack, Reason: msg, Progress: oldProgress,
+		Event: ev(4, model.AtomRollback, model.AtomRunning),
 	})
 }
 
@@ -481,7 +482,7 @@ func TestPromoteTimeout(t *testing.T) {
 		t.Error("the timed-out watch was not cancelled")
 	}
 	fin := only[activities.FinishInput](rec, "FinishPromotion")
-	if fin.Result != records.ResultRolledBack || fin.Reason != why || fin.Release != rOld {
+	if fin.Result != model.ResultRolledBack || fin.Reason != why || fin.Release != rOld {
 		t.Errorf("finish %+v, want rolled back to %s because %q", fin, rOld, why)
 	}
 }
@@ -517,14 +518,14 @@ func TestPromotePauseResume(t *testing.T) {
 		at = append(at, c.At.Sub(start))
 	}
 	wantEqual(t, "SetPaused times", at, []time.Duration{20 * time.Second, 5*time.Minute + 20*time.Second})
-	if !paused.Paused || paused.Phase != records.PhasePaused {
+	if !paused.Paused || paused.Phase != model.PhasePaused {
 		t.Errorf("state while paused: %+v, want paused", paused)
 	}
-	if resumed.Paused || resumed.Phase != records.PhaseRollingOut {
+	if resumed.Paused || resumed.Phase != model.PhaseRollingOut {
 		t.Errorf("state after resume: %+v, want rolling out", resumed)
 	}
 	fin := only[activities.FinishInput](rec, "FinishPromotion")
-	if fin.Result != records.ResultActive || fin.Release != rNew {
+	if fin.Result != model.ResultActive || fin.Release != rNew {
 		t.Errorf("finish %+v, want %s active", fin, rNew)
 	}
 }
@@ -589,8 +590,8 @@ func TestPromoteRollbackSignal(t *testing.T) {
 			}
 			wantEqual(t, "FinishPromotion input", only[activities.FinishInput](rec, "FinishPromotion"), activities.FinishInput{
 				App: app, Promotion: promoID, Release: rOld, Services: oldServices, From: rOld,
-				Result: records.ResultRolledBack, Reason: tc.why, Progress: oldProgress,
-				Event: ev(4, activities.AtomRollback, activities.AtomRunning),
+				Result: model.ResultRolledBack, Reason: tc.why, Progress: oldProgress,
+				Event: ev(4, model.AtomRollback, model.AtomRunning),
 			})
 		})
 	}
@@ -639,11 +640,11 @@ func TestPromoteCompensationFailure(t *testing.T) {
 			// Progress is not checked: a failed watch returns none.
 			fin.Progress = nil
 			wantEqual(t, "FinishPromotion input", fin, activities.FinishInput{
-				App: app, Promotion: promoID, Release: rOld, From: rOld, Result: records.ResultFailed,
+				App: app, Promotion: promoID, Release: rOld, From: rOld, Result: model.ResultFailed,
 				Reason: "rollback failed: " + tc.failed + " (after: " + crashLoop + "); promote a release to recover",
-				Event:  ev(4, activities.AtomRollback, activities.AtomError),
+				Event:  ev(4, model.AtomRollback, model.AtomError),
 			})
-			if st := query(t, env); st.Result != records.ResultFailed || !strings.HasPrefix(st.Reason, "rollback failed:") {
+			if st := query(t, env); st.Result != model.ResultFailed || !strings.HasPrefix(st.Reason, "rollback failed:") {
 				t.Errorf("final state %+v, want failed", st)
 			}
 		})
@@ -675,15 +676,15 @@ func TestPromoteRollbackCommand(t *testing.T) {
 		t.Errorf("release copied by workflow %s (%+v), want the CreateRelease child %s",
 			c.WorkflowID, c.Info.WorkflowType, workflows.ReleaseWorkflowID(app, rNew))
 	}
-	if copying.Phase != workflows.PhaseCreating || copying.Release != rNew {
-		t.Errorf("state while copying: %+v, want phase %q", copying, workflows.PhaseCreating)
+	if copying.Phase != model.PhaseCreating || copying.Release != rNew {
+		t.Errorf("state while copying: %+v, want phase %q", copying, model.PhaseCreating)
 	}
 	begin := only[activities.BeginInput](rec, "BeginPromotion")
-	if begin.Release != rNew || begin.Event != ev(1, activities.AtomRunning, activities.AtomPending) {
+	if begin.Release != rNew || begin.Event != ev(1, model.AtomRunning, model.AtomPending) {
 		t.Errorf("begin %+v, want the promotion of the copy %s", begin, rNew)
 	}
 	fin := only[activities.FinishInput](rec, "FinishPromotion")
-	if fin.Release != rNew || fin.From != rOld || fin.Result != records.ResultActive {
+	if fin.Release != rNew || fin.From != rOld || fin.Result != model.ResultActive {
 		t.Errorf("finish %+v, want the copy %s active", fin, rNew)
 	}
 }
@@ -717,7 +718,7 @@ func TestPromoteCancelledRunRollsBack(t *testing.T) {
 
 	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "ApplyRelease", "WatchRollout", "FinishPromotion")
 	fin := only[activities.FinishInput](rec, "FinishPromotion")
-	if fin.Release != rOld || fin.Result != records.ResultRolledBack || fin.Reason == "" {
+	if fin.Release != rOld || fin.Result != model.ResultRolledBack || fin.Reason == "" {
 		t.Errorf("finish %+v, want rolled back to %s with a reason", fin, rOld)
 	}
 	wantFailure(t, env, "RolledBack", "rollback: "+fin.Reason)
@@ -741,7 +742,7 @@ func TestPromotePauseFailureRollsBack(t *testing.T) {
 	why := "pause failed: " + msg
 	wantFailure(t, env, "RolledBack", "rollback: "+why)
 	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "SetPaused", "ApplyRelease", "WatchRollout", "FinishPromotion")
-	if fin := only[activities.FinishInput](rec, "FinishPromotion"); fin.Reason != why || fin.Result != records.ResultRolledBack {
+	if fin := only[activities.FinishInput](rec, "FinishPromotion"); fin.Reason != why || fin.Result != model.ResultRolledBack {
 		t.Errorf("finish %+v, want rolled back because %q", fin, why)
 	}
 }
@@ -761,7 +762,7 @@ func TestPromoteFinishFailureRollsBack(t *testing.T) {
 	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "FinishPromotion",
 		"ApplyRelease", "WatchRollout", "FinishPromotion")
 	fins := inputs[activities.FinishInput](rec, "FinishPromotion")
-	if fins[1].Result != records.ResultRolledBack || fins[1].Release != rOld || fins[1].Event != ev(5, activities.AtomRollback, activities.AtomRunning) {
+	if fins[1].Result != model.ResultRolledBack || fins[1].Release != rOld || fins[1].Event != ev(5, model.AtomRollback, model.AtomRunning) {
 		t.Errorf("second finish %+v, want rolled back to %s with event 5", fins[1], rOld)
 	}
 }

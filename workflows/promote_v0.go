@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/slipway-dev/slipway/activities"
-	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/model"
 )
 
 // This file keeps the promotion as it ran before versionNeverStuck, so that
@@ -20,7 +20,7 @@ func (p *promotion) runV0(ctx workflow.Context) (PromoteResult, error) {
 	in := p.in
 	res := PromoteResult{Promotion: in.Promotion, Release: in.Release}
 	if in.RollbackTo != "" {
-		p.st.Phase = PhaseCreating
+		p.st.Phase = model.PhaseCreating
 		p.details(ctx)
 		if err := p.copyRelease(ctx).Get(ctx, nil); err != nil {
 			return res, err
@@ -31,21 +31,21 @@ func (p *promotion) runV0(ctx workflow.Context) (PromoteResult, error) {
 	err := workflow.ExecuteActivity(recordOptions(ctx), a.BeginPromotion, activities.BeginInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		Event: p.transition(activities.AtomRunning, activities.AtomPending),
+		Event: p.transition(model.AtomRunning, model.AtomPending),
 	}).Get(ctx, &begin)
 	if err != nil {
 		return res, err
 	}
 	p.st.From, res.From = begin.From, begin.From
-	p.st.Phase = records.PhaseRollingOut
+	p.st.Phase = model.PhaseRollingOut
 	p.details(ctx)
 
 	var applied activities.ApplyResult
 	err = workflow.ExecuteActivity(applyOptions(ctx), a.ApplyRelease, activities.ApplyInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
-		Phase: records.PhaseRollingOut, Step: "applying " + in.Release,
+		Phase: model.PhaseRollingOut, Step: "applying " + in.Release,
 		ProgressDeadline: int32(in.Timeout / time.Second),
-		Event:            p.transition(activities.AtomPending, activities.AtomUpdating),
+		Event:            p.transition(model.AtomPending, model.AtomUpdating),
 	}).Get(ctx, &applied)
 	if err != nil {
 		if isType(err, activities.ErrInvalid) {
@@ -62,15 +62,15 @@ func (p *promotion) runV0(ctx workflow.Context) (PromoteResult, error) {
 	}
 	err = workflow.ExecuteActivity(recordOptions(ctx), a.FinishPromotion, activities.FinishInput{
 		App: in.App, Promotion: in.Promotion, Release: in.Release, Services: p.services, From: p.st.From,
-		Result: records.ResultActive, Progress: p.st.Services,
-		Event: p.transition(activities.AtomUpdating, activities.AtomRunning),
+		Result: model.ResultActive, Progress: p.st.Services,
+		Event: p.transition(model.AtomUpdating, model.AtomRunning),
 	}).Get(ctx, nil)
 	if err != nil {
 		return res, p.compensate(ctx, reason(err))
 	}
-	p.st.Phase, p.st.Result = records.PhaseDone, records.ResultActive
+	p.st.Phase, p.st.Result = model.PhaseDone, model.ResultActive
 	p.details(ctx)
-	res.Result = records.ResultActive
+	res.Result = model.ResultActive
 	return res, nil
 }
 

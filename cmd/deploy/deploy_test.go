@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/records/recordstest"
 	"github.com/slipway-dev/slipway/workflows"
@@ -87,7 +88,7 @@ func TestDeployRun(t *testing.T) {
 		if _, err := e.Store.Core.CoreV1().Events("dev-myapp").Create(context.Background(), ev, metav1.CreateOptions{}); err != nil {
 			t.Error(err)
 		}
-		*v.(*workflows.PromoteResult) = workflows.PromoteResult{Release: "RBCDEFGHIJK", Result: records.ResultActive}
+		*v.(*workflows.PromoteResult) = workflows.PromoteResult{Release: "RBCDEFGHIJK", Result: model.ResultActive}
 		return nil
 	})
 	opts := &DeployOptions{Factory: e.Factory, Timeout: 3 * time.Minute}

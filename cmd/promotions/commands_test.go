@@ -22,6 +22,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/records/recordstest"
 	"github.com/slipway-dev/slipway/workflows"
@@ -104,8 +105,8 @@ func TestListRun(t *testing.T) {
 		return record(p)
 	}
 	e := cmdutiltest.New(t, recordstest.App("myapp"),
-		startedAgo(promotion("PABCDEFGHIJ", "RBCDEFGHIJK", "", records.ResultActive, "", 640*time.Millisecond), 2*time.Hour),
-		startedAgo(promotion("PBCDEFGHIJK", "RCDEFGHIJKL", "RBCDEFGHIJK", records.ResultRolledBack, "timeout: not rolled out within 10m0s", 10*time.Minute), 15*time.Minute),
+		startedAgo(promotion("PABCDEFGHIJ", "RBCDEFGHIJK", "", model.ResultActive, "", 640*time.Millisecond), 2*time.Hour),
+		startedAgo(promotion("PBCDEFGHIJK", "RCDEFGHIJKL", "RBCDEFGHIJK", model.ResultRolledBack, "timeout: not rolled out within 10m0s", 10*time.Minute), 15*time.Minute),
 		startedAgo(promotion("PCDEFGHIJKL", "RDEFGHIJKLM", "RBCDEFGHIJK", "", "", 0), time.Minute))
 	if err := listRun(context.Background(), &ListOptions{Factory: e.Factory, App: "myapp"}); err != nil {
 		t.Fatal(err)
@@ -148,7 +149,7 @@ func TestInfoRun(t *testing.T) {
 	inflight := record(promotion("PCDEFGHIJKL", "RCDEFGHIJKL", "RBCDEFGHIJK", "", "", 0))
 	inflight.Spec.Actor = "alice@example.com"
 	inflight.Status.Services = []records.ServiceProgress{{Name: "web", Desired: 2}}
-	done := record(promotion("PBCDEFGHIJK", "RBCDEFGHIJK", "", records.ResultActive, "", 640*time.Millisecond))
+	done := record(promotion("PBCDEFGHIJK", "RBCDEFGHIJK", "", model.ResultActive, "", 640*time.Millisecond))
 	seed := []any{recordstest.App("myapp"), inflight, done}
 
 	// In flight: the query's state and the watch's heartbeat win over the
@@ -157,7 +158,7 @@ func TestInfoRun(t *testing.T) {
 	running(e, "RCDEFGHIJKL", []records.ServiceProgress{{Name: "web", Desired: 2, Updated: 2, Ready: 1, Available: 1}})
 	v := &mocks.Value{}
 	v.On("Get", mock.Anything).Run(func(args mock.Arguments) {
-		*args.Get(0).(*workflows.PromotionState) = workflows.PromotionState{Promotion: "PCDEFGHIJKL", Phase: records.PhaseRollingOut, Paused: true}
+		*args.Get(0).(*workflows.PromotionState) = workflows.PromotionState{Promotion: "PCDEFGHIJKL", Phase: model.PhaseRollingOut, Paused: true}
 	}).Return(nil)
 	e.Temporal.On("QueryWorkflow", mock.Anything, "promote/myapp", "", workflows.QueryState).Return(v, nil)
 	if err := infoRun(ctx, &InfoOptions{Factory: e.Factory, App: "myapp"}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/runs"
 	"github.com/slipway-dev/slipway/workflows"
@@ -74,7 +75,7 @@ func Info(p *records.Promotion, live *workflows.PromotionState) *cmdutil.Info {
 	if live != nil {
 		services, phase = live.Services, live.Phase
 		if live.Paused {
-			phase = records.PhasePaused
+			phase = model.PhasePaused
 		}
 	}
 	i := cmdutil.NewInfo()

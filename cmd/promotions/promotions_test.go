@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/internal/golden"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -22,13 +23,13 @@ func promotion(id, release, from, result, reason string, took time.Duration) *re
 			WorkflowID: "promote/myapp", RunID: "01a214b5-6185-76b7-b685-4093ec413ce0",
 			Started: metav1.NewMicroTime(start),
 		},
-		Status: records.PromotionStatus{Phase: records.PhaseDone, Result: result, Reason: reason},
+		Status: records.PromotionStatus{Phase: model.PhaseDone, Result: result, Reason: reason},
 	}
 	if took > 0 {
 		end := metav1.NewMicroTime(start.Add(took))
 		p.Status.Ended = &end
 	} else {
-		p.Status.Phase = records.PhaseRollingOut
+		p.Status.Phase = model.PhaseRollingOut
 	}
 	return p
 }
@@ -46,14 +47,14 @@ func check(t *testing.T, name string, print func(*bytes.Buffer) error) {
 func TestTable(t *testing.T) {
 	ps := []*records.Promotion{
 		promotion("PCDEFGHIJKL", "RCDEFGHIJKL", "RBCDEFGHIJK", "", "", 0),
-		promotion("PBCDEFGHIJK", "RXYZXYZXYZX", "RBCDEFGHIJK", records.ResultRolledBack, "web: container main is in CrashLoopBackOff (pod web-745f845dc-rzl2q)", 1300*time.Millisecond),
-		promotion("PABCDEFGHIJ", "RBCDEFGHIJK", "", records.ResultActive, "", 640*time.Millisecond),
+		promotion("PBCDEFGHIJK", "RXYZXYZXYZX", "RBCDEFGHIJK", model.ResultRolledBack, "web: container main is in CrashLoopBackOff (pod web-745f845dc-rzl2q)", 1300*time.Millisecond),
+		promotion("PABCDEFGHIJ", "RBCDEFGHIJK", "", model.ResultActive, "", 640*time.Millisecond),
 	}
 	check(t, "table", func(b *bytes.Buffer) error { return Table(ps, start.Add(5*time.Minute)).Print(b) })
 }
 
 func TestInfo(t *testing.T) {
-	p := promotion("PBCDEFGHIJK", "RXYZXYZXYZX", "RBCDEFGHIJK", records.ResultRolledBack, "timeout: not rolled out within 3s", 3900*time.Millisecond)
+	p := promotion("PBCDEFGHIJK", "RXYZXYZXYZX", "RBCDEFGHIJK", model.ResultRolledBack, "timeout: not rolled out within 3s", 3900*time.Millisecond)
 	p.Status.Services = []records.ServiceProgress{
 		{Name: "web", Desired: 2, Updated: 2, Ready: 1, Available: 1},
 		{Name: "worker", Desired: 1, Updated: 1, Ready: 1, Available: 1, Done: true},
@@ -61,12 +62,12 @@ func TestInfo(t *testing.T) {
 	p.Status.Steps = []records.Step{
 		{Time: metav1.NewTime(start), Message: "applying RXYZXYZXYZX"},
 		{Time: metav1.NewTime(start.Add(3 * time.Second)), Message: "rolling back to RBCDEFGHIJK: timeout: not rolled out within 3s"},
-		{Time: metav1.NewTime(start.Add(4 * time.Second)), Message: records.ResultRolledBack},
+		{Time: metav1.NewTime(start.Add(4 * time.Second)), Message: model.ResultRolledBack},
 	}
 	check(t, "info", func(b *bytes.Buffer) error { return Info(p, nil).Print(b) })
 
 	// In flight, the live state (here: paused) wins over the record.
-	live := &workflows.PromotionState{Phase: records.PhaseRollingOut, Paused: true, Notice: "the promotion is already paused: resume it with `slipway promotions resume`",
+	live := &workflows.PromotionState{Phase: model.PhaseRollingOut, Paused: true, Notice: "the promotion is already paused: resume it with `slipway promotions resume`",
 		Services: []records.ServiceProgress{{Name: "web", Desired: 2, Updated: 1, Ready: 1, Available: 1}}}
 	inflight := promotion("PCDEFGHIJKL", "RCDEFGHIJKL", "RBCDEFGHIJK", "", "", 0)
 	check(t, "info_live", func(b *bytes.Buffer) error { return Info(inflight, live).Print(b) })

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/records/recordstest"
 	"github.com/slipway-dev/slipway/workflows"
@@ -118,7 +119,7 @@ func TestPromote(t *testing.T) {
 			statusEvent(11, "Pending => Updating"),
 			kubeEvent(12, "web", "Scaled up replica set web-745f845dc to 1"),
 			statusEvent(13, "Updating => Running"))
-		*v.(*workflows.PromoteResult) = workflows.PromoteResult{Promotion: "PABCDEFGHIJ", Release: "RCDEFGHIJKL", From: "RBCDEFGHIJK", Result: records.ResultActive}
+		*v.(*workflows.PromoteResult) = workflows.PromoteResult{Promotion: "PABCDEFGHIJ", Release: "RCDEFGHIJKL", From: "RBCDEFGHIJK", Result: model.ResultActive}
 		return nil
 	})
 	ctx := context.Background()
@@ -183,7 +184,7 @@ func TestPromoteRollback(t *testing.T) {
 			statusEvent(10, "Running => Pending"),
 			statusEvent(11, "Pending => Updating"),
 			statusEvent(12, "Updating => Running"))
-		*v.(*workflows.PromoteResult) = workflows.PromoteResult{Release: "RDEFGHIJKLM", Result: records.ResultActive}
+		*v.(*workflows.PromoteResult) = workflows.PromoteResult{Release: "RDEFGHIJKLM", Result: model.ResultActive}
 		return nil
 	})
 	e.Temporal.On("GetWorkflowHistory", mock.Anything, "promote/myapp", "run-1", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/records/recordstest"
 	"github.com/slipway-dev/slipway/workflows"
@@ -168,7 +169,7 @@ func promoted(t *testing.T, e *cmdutiltest.Env, release string) *cmdutiltest.Sta
 		if _, err := e.Store.Core.CoreV1().Events("dev-myapp").Create(context.Background(), ev, metav1.CreateOptions{}); err != nil {
 			t.Error(err)
 		}
-		*v.(*workflows.PromoteResult) = workflows.PromoteResult{Release: release, Result: records.ResultActive}
+		*v.(*workflows.PromoteResult) = workflows.PromoteResult{Release: release, Result: model.ResultActive}
 		return nil
 	})
 }

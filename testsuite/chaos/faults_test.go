@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/testsuite/chaos/plan"
 )
 
@@ -116,7 +116,7 @@ func (r *runner) inject(ctx context.Context, st plan.Step, release, runID string
 // is not counted.
 func (r *runner) askRollback(ctx context.Context, app, release string, ask func() error) (bool, time.Duration) {
 	p := r.record(ctx, app, release)
-	if p == nil || p.Status.Result != "" || p.Status.Phase == records.PhaseRollingBack {
+	if p == nil || p.Status.Result != "" || p.Status.Phase == model.PhaseRollingBack {
 		_ = ask()
 		return false, 0
 	}
@@ -127,10 +127,10 @@ func (r *runner) askRollback(ctx context.Context, app, release string, ask func(
 	}
 	for time.Since(sent) < controlWait {
 		if p := r.record(ctx, app, release); p != nil {
-			if p.Status.Phase == records.PhaseRollingBack || (p.Status.Result != "" && p.Status.Result != records.ResultActive) {
+			if p.Status.Phase == model.PhaseRollingBack || (p.Status.Result != "" && p.Status.Result != model.ResultActive) {
 				return true, time.Since(sent)
 			}
-			if p.Status.Result == records.ResultActive {
+			if p.Status.Result == model.ResultActive {
 				return true, -1
 			}
 		}

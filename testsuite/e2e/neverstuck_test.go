@@ -137,7 +137,7 @@ func TestLostEnvSecretEndsAtOnce(t *testing.T) {
 		t.Errorf("took %s: a refusal that no retry can fix must end at once", took)
 	}
 	p := settled(t, s, "lostenv", good)
-	if p.Status.Result != records.ResultRolledBack || !strings.Contains(p.Status.Reason, "lost its env Secret") {
+	if p.Status.Result != model.ResultRolledBack || !strings.Contains(p.Status.Reason, "lost its env Secret") {
 		t.Errorf("promotion record %+v, want rolled back with the reason", p.Status)
 	}
 	// The newest release cannot be forked any more, and says so.
@@ -281,7 +281,7 @@ func waitQuotaCounted(t *testing.T, s *testsuite.Stack, ns, name string) {
 func rollbackBegun(t *testing.T, s *testsuite.Stack, app, release string) <-chan sighting[*unstructured.Unstructured] {
 	t.Helper()
 	return watchPromotion(t, s, app, "the promotion of "+release+" rolling back", func(p *records.Promotion) bool {
-		return p.Spec.Release == release && (p.Status.Phase == records.PhaseRollingBack || p.Status.Phase == records.PhaseDone)
+		return p.Spec.Release == release && (p.Status.Phase == model.PhaseRollingBack || p.Status.Phase == model.PhaseDone)
 	})
 }
 
@@ -335,7 +335,7 @@ func TestTerminatedPromotionIsRepaired(t *testing.T) {
 	})
 	t.Logf("repaired %s after the terminate", time.Since(terminated).Round(100*time.Millisecond))
 	p := settled(t, s, "termy", good)
-	if p.Spec.Release != rel || p.Status.Result != records.ResultRolledBack || !strings.Contains(p.Status.Reason, "was terminated before it finished") {
+	if p.Spec.Release != rel || p.Status.Result != model.ResultRolledBack || !strings.Contains(p.Status.Reason, "was terminated before it finished") {
 		t.Errorf("promotion record %+v, want %s rolled back because it was terminated", p.Status, rel)
 	}
 	next := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=", "-a", "termy"))
@@ -390,7 +390,7 @@ func TestLongRolloutHistoryBounded(t *testing.T) {
 	good := deployGood(t, s, "longy")
 	// web's new pods take the whole time to become ready.
 	rel := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow:"+rolloutFor.String(), "-a", "longy"))
-	rolling := watchPhase(t, s, "longy", rel, records.PhaseRollingOut)
+	rolling := watchPhase(t, s, "longy", rel, model.PhaseRollingOut)
 	// The CLI waits for the whole promotion, which may take its --timeout
 	// and then its rollback.
 	done := s.BackgroundWithin(*rolloutFor*3+2*time.Minute, "releases", "promote", rel, "-a", "longy", "--timeout", (*rolloutFor * 3).String())

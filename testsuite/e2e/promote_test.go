@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/render"
 	"github.com/slipway-dev/slipway/testsuite"
@@ -152,7 +153,7 @@ func TestFailingReleasesRollBack(t *testing.T) {
 			if len(ps) == 0 {
 				t.Fatalf("%s has no promotion records", c.app)
 			}
-			if ps[0].Spec.Release != bad || ps[0].Status.Result != records.ResultRolledBack || ps[0].Status.Reason == "" {
+			if ps[0].Spec.Release != bad || ps[0].Status.Result != model.ResultRolledBack || ps[0].Status.Reason == "" {
 				t.Fatalf("newest promotion record: %+v", ps[0])
 			}
 		})
@@ -190,7 +191,7 @@ func watchStatus(t *testing.T, s *testsuite.Stack, app, msg string) <-chan sight
 // the promotion is rolling out.
 func startPromote(t *testing.T, s *testsuite.Stack, app, release string) <-chan testsuite.Outcome {
 	t.Helper()
-	rolling := watchPhase(t, s, app, release, records.PhaseRollingOut)
+	rolling := watchPhase(t, s, app, release, model.PhaseRollingOut)
 	done := s.Background("releases", "promote", release, "-a", app)
 	await(t, rolling)
 	return done
@@ -361,7 +362,7 @@ func checkOnePromotion(t *testing.T, s *testsuite.Stack, app, release string) {
 	for _, p := range ps {
 		if p.Spec.Release == release {
 			n++
-			if p.Status.Result != records.ResultActive {
+			if p.Status.Result != model.ResultActive {
 				t.Errorf("promotion %s of %s ended %q", p.Spec.ID, release, p.Status.Result)
 			}
 		}

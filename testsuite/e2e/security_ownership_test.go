@@ -193,7 +193,7 @@ func TestDeleteWhileUpdating(t *testing.T) {
 	ctx := context.Background()
 	deployGood(t, s, "inflight")
 	stuck := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=unready", "-a", "inflight"))
-	rolling := watchPhase(t, s, "inflight", stuck, records.PhaseRollingOut)
+	rolling := watchPhase(t, s, "inflight", stuck, model.PhaseRollingOut)
 	done := s.Background("releases", "promote", stuck, "-a", "inflight", "--timeout", "60s")
 	await(t, rolling)
 	// Compare from the moment everything is applied and only the watch runs.

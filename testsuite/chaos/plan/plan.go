@@ -39,8 +39,8 @@ var Faults = []Fault{
 // (rather than a single act).
 func (f Fault) Held() bool { return f == DenyWrites || f == Quota || f == ClusterFull }
 
-// Promotion phases a trigger can wait for (records.PhaseRollingOut and
-// records.PhaseRollingBack; repeated here to keep this package pure).
+// Promotion phases a trigger can wait for (model.PhaseRollingOut and
+// model.PhaseRollingBack; repeated here to keep this package pure).
 const (
 	PhaseRollingOut  = "rolling out"
 	PhaseRollingBack = "rolling back"
