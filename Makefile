@@ -48,6 +48,7 @@ fuzz: ## run each fuzz target for a while
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseEnv$$' -fuzztime 30s
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParsePairs$$' -fuzztime 30s
 	$(GO) test ./model -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime 30s
+	$(GO) test ./model -run '^$$' -fuzz '^FuzzManifestErrorsHideValues$$' -fuzztime 30s
 
 chaos: stack-tools build ## 200 promotions under faults (N=… to resize, SEED=… to replay a run), then a 5-minute rollout's history
 	$(GO) test -count=1 -timeout 0 -v -run '^TestChaos$$' ./testsuite/chaos -args -n=$(or $(N),200) $(if $(SEED),-seed=$(SEED))
