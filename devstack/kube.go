@@ -51,9 +51,11 @@ func (k *kube) client() (kubernetes.Interface, error) {
 }
 
 // running is true when the cluster answers with the nodes and pod
-// capacity asked for: `dev up --nodes 4` on a stack of two scales it.
+// capacity asked for (`dev up --nodes 4` on a stack of two scales it) and
+// every control-plane process is alive and healthy: a cluster whose
+// kube-controller-manager has exited is not up, so `dev up` restarts it.
 func (k *kube) running(ctx context.Context) bool {
-	if k.ready(ctx) != nil {
+	if k.ready(ctx) != nil || k.healthy(ctx) != nil {
 		return false
 	}
 	c, err := k.client()
@@ -140,6 +142,9 @@ func (k *kube) start(ctx context.Context) error {
 	}
 	// Generous: on a loaded 2-core machine the nodes can take a while.
 	if err := waitFor(ctx, 3*time.Minute, nil, k.ready); err != nil {
+		return err
+	}
+	if err := k.supervise(ctx); err != nil {
 		return err
 	}
 	if err := k.setPodsPerNode(ctx); err != nil {
