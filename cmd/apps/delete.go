@@ -32,10 +32,7 @@ without slipway's labels is never deleted.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return deleteRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, deleteRun)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "cancel a running build or promotion of the app (the promotion rolls back), then delete")

@@ -44,10 +44,7 @@ func NewCmdBuild(f *cmdutil.Factory, runF func(context.Context, *BuildOptions) e
 			if len(args) == 1 {
 				opts.Dir = args[0]
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return buildRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, buildRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

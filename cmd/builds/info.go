@@ -26,10 +26,7 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) err
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return infoRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, infoRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

@@ -25,10 +25,7 @@ func NewCmdLogs(f *cmdutil.Factory, runF func(context.Context, *LogsOptions) err
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return logsRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, logsRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

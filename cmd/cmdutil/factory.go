@@ -72,3 +72,12 @@ func (f *Factory) AppStore(ctx context.Context, flag string) (*records.App, *rec
 	}
 	return app, s, nil
 }
+
+// Run ends every command's RunE: it calls the runF a test passed, which
+// receives the Options the command line filled, else the command's own run.
+func Run[O any](cmd *cobra.Command, opts *O, runF, run func(context.Context, *O) error) error {
+	if runF != nil {
+		return runF(cmd.Context(), opts)
+	}
+	return run(cmd.Context(), opts)
+}

@@ -47,10 +47,7 @@ UI's "Data Encoder" setting). The local stack runs one for its UI.`,
 		Example: `  slipway codec-server --listen 127.0.0.1:8234 --cors-origin https://temporal.example.com --token "$TOKEN"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return codecServerRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, codecServerRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8234", "host:port to listen on")

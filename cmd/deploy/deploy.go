@@ -34,10 +34,7 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions)
 			if len(args) == 1 {
 				opts.Build.Dir = args[0]
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return deployRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, deployRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.Build.App)

@@ -21,10 +21,7 @@ func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *DownOptions) err
 		Example: "  slipway dev down",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return downRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, downRun)
 		},
 	}
 }

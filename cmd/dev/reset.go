@@ -22,10 +22,7 @@ func NewCmdReset(f *cmdutil.Factory, runF func(context.Context, *ResetOptions) e
 		Example: "  slipway dev reset && slipway dev up",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return resetRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, resetRun)
 		},
 	}
 }

@@ -42,10 +42,7 @@ func NewCmdUp(f *cmdutil.Factory, runF func(context.Context, *UpOptions) error) 
 				}
 				*c.dst = c.value
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return upRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, upRun)
 		},
 	}
 	cmd.Flags().IntVar(&nodes, "nodes", devstack.DefaultNodes, "kwok nodes to run (env SLIPWAY_DEV_NODES)")

@@ -24,10 +24,7 @@ func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Key = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return getRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, getRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

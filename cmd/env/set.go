@@ -55,10 +55,7 @@ func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error
 				return err
 			}
 			opts.Env = set
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return setRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, setRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

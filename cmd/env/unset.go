@@ -29,10 +29,7 @@ func NewCmdUnset(f *cmdutil.Factory, runF func(context.Context, *UnsetOptions) e
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Keys = args
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return unsetRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, unsetRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

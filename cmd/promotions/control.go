@@ -49,10 +49,7 @@ func newCmdControl(f *cmdutil.Factory, runF func(context.Context, *ControlOption
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Command = cmd.CommandPath()
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return controlRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, controlRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

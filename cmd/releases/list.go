@@ -28,10 +28,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			if opts.Limit < 1 {
 				return errors.New("--limit must be at least 1")
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return listRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, listRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

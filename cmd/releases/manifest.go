@@ -25,10 +25,7 @@ func NewCmdManifest(f *cmdutil.Factory, runF func(context.Context, *ManifestOpti
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return manifestRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, manifestRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

@@ -30,10 +30,7 @@ func NewCmdPromote(f *cmdutil.Factory, runF func(context.Context, *PromoteOption
 			if len(args) == 1 {
 				opts.ID = args[0]
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return promoteRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, promoteRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

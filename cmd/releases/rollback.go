@@ -31,10 +31,7 @@ func NewCmdRollback(f *cmdutil.Factory, runF func(context.Context, *RollbackOpti
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return rollbackRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, rollbackRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)

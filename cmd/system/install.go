@@ -38,10 +38,7 @@ existing app namespaces.`,
   slipway system install --print | kubectl apply -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return installRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd, opts, runF, installRun)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Print, "print", false, "print the CustomResourceDefinitions and RBAC objects instead of applying them")
