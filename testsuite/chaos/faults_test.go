@@ -166,7 +166,7 @@ func (r *runner) denyWrites(ctx context.Context, app string) {
 	fail := admissionv1.Fail
 	all := []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
 		Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update, admissionv1.Delete},
-		Rule:       admissionv1.Rule{APIGroups: []string{"*"}, APIVersions: []string{"*"}, Resources: []string{"*", "*/*"}},
+		Rule:       admissionv1.Rule{APIGroups: []string{"*"}, APIVersions: []string{"*"}, Resources: []string{"*/*"}},
 	}}}
 	forbidden := metav1.StatusReasonForbidden
 	policy := &admissionv1.ValidatingAdmissionPolicy{
