@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,6 +16,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/klog/v2"
 
 	"github.com/slipway-dev/slipway/records"
 )
@@ -54,6 +56,10 @@ func (e *events) follow(ctx context.Context) {
 	lw := &cache.ListWatch{WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 		return e.client.Watch(ctx, o)
 	}}
+	// The watcher logs each failed retry (the API server restarting, say)
+	// to stderr; the command's output is the events, and a gap in them is
+	// filled by catchUp.
+	ctx = klog.NewContext(ctx, logr.Discard())
 	w, err := watchtools.NewRetryWatcherWithContext(ctx, e.from, lw)
 	if err != nil {
 		return
