@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/blobs"
@@ -158,7 +157,7 @@ func TestBuildRun(t *testing.T) {
 	if got, want := e.Store.Writes(), []string{"create secrets build-args-babcdefghij", "delete secrets build-args-babcdefghij"}; !slices.Equal(got, want) {
 		t.Errorf("writes %q, want %q", got, want)
 	}
-	if got := staged(t, e, "build-args-babcdefghij"); !reflect.DeepEqual(got, map[string]string{"VERSION": "1.2"}) {
+	if got := e.Staged(t, "build-args-babcdefghij"); !reflect.DeepEqual(got, map[string]string{"VERSION": "1.2"}) {
 		t.Errorf("staged %v", got)
 	}
 	if got := sourceFiles(t, e); !slices.Equal(got, []string{"Dockerfile", "convox.yml"}) {
@@ -272,24 +271,6 @@ func TestGitDescription(t *testing.T) {
 	if got := gitDescription(dir); got != "" {
 		t.Errorf("dirty checkout: %q", got)
 	}
-}
-
-// staged is the data of the Secret the command created named name.
-func staged(t *testing.T, e *cmdutiltest.Env, name string) map[string]string {
-	t.Helper()
-	for _, a := range e.Store.Core.Actions() {
-		if c, ok := a.(k8stesting.CreateAction); ok && a.GetResource().Resource == "secrets" {
-			if s := c.GetObject().(*corev1.Secret); s.Name == name {
-				out := map[string]string{}
-				for k, v := range s.Data {
-					out[k] = string(v)
-				}
-				return out
-			}
-		}
-	}
-	t.Fatalf("no Secret %s was created", name)
-	return nil
 }
 
 // sourceFiles are the names in the uploaded source tarball.

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
@@ -211,7 +210,7 @@ func TestSetRun(t *testing.T) {
 	if got, want := e.Store.Writes(), []string{"create secrets env-change-rcdefghijkl", "delete secrets env-change-rcdefghijkl"}; !slices.Equal(got, want) {
 		t.Errorf("writes %q, want %q", got, want)
 	}
-	if got := staged(t, e, "env-change-rcdefghijkl"); !reflect.DeepEqual(got, map[string]string{"FOO": "qux", "NEW": "1"}) {
+	if got := e.Staged(t, "env-change-rcdefghijkl"); !reflect.DeepEqual(got, map[string]string{"FOO": "qux", "NEW": "1"}) {
 		t.Errorf("staged %v, want only the change", got)
 	}
 	if len(promoted) != 0 {
@@ -252,7 +251,7 @@ func TestSetRunReplaceFromRelease(t *testing.T) {
 	if !in.Change.Replace || in.Change.From != "ROLDOLDOLDO" || in.Change.EnvSecret != "env-change-rcdefghijkl" {
 		t.Errorf("change %+v, want a replace from ROLDOLDOLDO", in.Change)
 	}
-	if got := staged(t, e, "env-change-rcdefghijkl"); !reflect.DeepEqual(got, map[string]string{"ONLY": "1"}) {
+	if got := e.Staged(t, "env-change-rcdefghijkl"); !reflect.DeepEqual(got, map[string]string{"ONLY": "1"}) {
 		t.Errorf("staged %v", got)
 	}
 }
@@ -354,22 +353,4 @@ func TestChangeRefuses(t *testing.T) {
 			}
 		})
 	}
-}
-
-// staged is the data of the Secret the command created named name.
-func staged(t *testing.T, e *cmdutiltest.Env, name string) map[string]string {
-	t.Helper()
-	for _, a := range e.Store.Core.Actions() {
-		if c, ok := a.(k8stesting.CreateAction); ok && a.GetResource().Resource == "secrets" {
-			if s := c.GetObject().(*corev1.Secret); s.Name == name {
-				out := map[string]string{}
-				for k, v := range s.Data {
-					out[k] = string(v)
-				}
-				return out
-			}
-		}
-	}
-	t.Fatalf("no Secret %s was created", name)
-	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 	"gocloud.dev/blob"
@@ -109,25 +108,12 @@ type Started struct {
 // run ends with result (copied into the pointer the command waits with)
 // and err. The returned Started is filled in when the command starts it.
 func (e *Env) ExpectWorkflow(id string, result any, err error) *Started {
-	s := &Started{}
-	run := &mocks.WorkflowRun{}
-	run.On("GetID").Return(id).Maybe()
-	run.On("GetRunID").Return("run-1").Maybe()
-	run.On("Get", mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
-		if ptr := args.Get(1); ptr != nil && result != nil {
+	return e.ExpectRun(id, func(_ context.Context, ptr any) error {
+		if ptr != nil && result != nil {
 			reflect.ValueOf(ptr).Elem().Set(reflect.ValueOf(result))
 		}
-	}).Return(err).Maybe()
-	e.Temporal.On("ExecuteWorkflow", mock.Anything,
-		mock.MatchedBy(func(o client.StartWorkflowOptions) bool { return o.ID == id }),
-		mock.Anything, mock.Anything).
-		Run(func(args mock.Arguments) {
-			s.Options = args.Get(1).(client.StartWorkflowOptions)
-			s.Workflow = FuncName(args.Get(2))
-			s.Input = args.Get(3)
-		}).
-		Return(run, nil).Once()
-	return s
+		return err
+	})
 }
 
 // FuncName is the short name of a function value: "CreateApp" for
