@@ -10,11 +10,13 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/apimachinery/pkg/watch"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/pager"
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/klog/v2"
 
@@ -85,22 +87,17 @@ func (e *events) follow(ctx context.Context) {
 // have printed and has not, in the stream's order.
 func (e *events) catchUp(ctx context.Context) error {
 	var missed []*corev1.Event
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		list, err := e.client.List(ctx, opts)
-		if err != nil {
-			return err
+	list := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return e.client.List(ctx, o)
+	})
+	err := list.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		if ev, ok := obj.(*corev1.Event); ok && !e.printed[key(ev)] && e.after(ev.ResourceVersion) {
+			missed = append(missed, ev)
 		}
-		for i := range list.Items {
-			ev := &list.Items[i]
-			if !e.printed[key(ev)] && e.after(ev.ResourceVersion) {
-				missed = append(missed, ev)
-			}
-		}
-		if list.Continue == "" {
-			break
-		}
-		opts.Continue = list.Continue
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// A watch delivers in resourceVersion order; a list, by name.
 	slices.SortStableFunc(missed, func(a, b *corev1.Event) int {
