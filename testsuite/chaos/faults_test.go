@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/testsuite/chaos/plan"
@@ -206,15 +207,12 @@ func (r *runner) denyWrites(ctx context.Context, app string) {
 func (r *runner) waitWritable(ctx context.Context, app string, want bool) bool {
 	ns := r.s.Store.Namespace(app)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "chaos-probe", Namespace: ns}}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
 		_, err := r.s.Kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if allowed := err == nil || apierrors.IsAlreadyExists(err); allowed == want {
-			if want || apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
-				return true
-			}
-		}
-	}
-	return false
+		allowed := err == nil || apierrors.IsAlreadyExists(err)
+		return allowed == want && (want || apierrors.IsForbidden(err) || apierrors.IsInvalid(err)), nil
+	})
+	return err == nil
 }
 
 // fullQuota admits no pod beyond those the app's namespace has now: a

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,30 +195,25 @@ func TestCRDFieldDescriptions(t *testing.T) {
 	}
 	// The API server publishes a CRD's schema a little after it is
 	// established.
-	var got string
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+	eventually(t, "Build spec.source's description in the OpenAPI v3 document", time.Minute, 500*time.Millisecond, func(context.Context) (bool, string) {
 		paths, err := s.Kube.Discovery().OpenAPIV3().Paths()
 		if err != nil {
-			t.Fatal(err)
+			return false, err.Error()
 		}
 		gv, ok := paths["apis/"+records.Group+"/"+records.Version]
 		if !ok {
-			continue
+			return false, "no document for " + records.Group + "/" + records.Version
 		}
 		b, err := gv.Schema("application/json")
 		if err != nil {
-			t.Fatal(err)
+			return false, err.Error()
 		}
 		if err := json.Unmarshal(b, &doc); err != nil {
-			t.Fatal(err)
+			return false, err.Error()
 		}
-		if got = doc.Components.Schemas["dev.slipway.v1.Build"].Properties["spec"].Properties["source"].Description; got == want {
-			break
-		}
-	}
-	if got != want {
-		t.Fatalf("OpenAPI v3 of %s/%s: Build spec.source described as %q, want %q", records.Group, records.Version, got, want)
-	}
+		got := doc.Components.Schemas["dev.slipway.v1.Build"].Properties["spec"].Properties["source"].Description
+		return got == want, fmt.Sprintf("described as %q", got)
+	})
 	if d := doc.Components.Schemas["dev.slipway.v1.App"].Properties["status"].Properties["status"].Description; !strings.Contains(d, "running (idle)") {
 		t.Errorf("App status.status described as %q", d)
 	}
