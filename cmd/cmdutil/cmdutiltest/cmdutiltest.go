@@ -116,9 +116,9 @@ func (e *Env) ExpectWorkflow(id string, result any, err error) *Started {
 	})
 }
 
-// FuncName is the short name of a function value: "CreateApp" for
+// funcName is the short name of a function value: "CreateApp" for
 // workflows.CreateApp.
-func FuncName(fn any) string {
+func funcName(fn any) string {
 	name := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
 	return name[strings.LastIndex(name, ".")+1:]
 }

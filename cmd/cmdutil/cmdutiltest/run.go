@@ -24,7 +24,7 @@ func (e *Env) ExpectRun(id string, get func(ctx context.Context, valuePtr any) e
 		mock.Anything, mock.Anything).
 		Run(func(args mock.Arguments) {
 			s.Options = args.Get(1).(client.StartWorkflowOptions)
-			s.Workflow = FuncName(args.Get(2))
+			s.Workflow = funcName(args.Get(2))
 			s.Input = args.Get(3)
 		}).
 		Return(run, nil).Once()
