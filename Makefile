@@ -10,7 +10,7 @@ export SLIPWAY_TOOLS := $(TOOLS)
 # helm, the peers it measures against, which a test run never builds.
 STACK_TOOLS := temporal etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl registry workflowcheck
 
-.PHONY: all tools stack-tools build demo test unit e2e lint layering fuzz bench chaos clean
+.PHONY: all tools stack-tools build demo test unit e2e lint layering cover fuzz bench chaos clean
 
 all: build
 
@@ -40,6 +40,11 @@ lint: stack-tools ## gofmt, go vet, go mod tidy and workflowcheck leave nothing 
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	$(TOOLS)/workflowcheck ./workflows/...
+
+cover: ## the commands' unit tests cover at least 70% of cmd/ (no stack needed)
+	$(GO) test -count=1 -coverprofile=.cover.out ./cmd/... >/dev/null
+	@$(GO) tool cover -func=.cover.out | awk '/^total:/ { sub("%", "", $$3); print "cmd/ coverage: " $$3 "%"; if ($$3 + 0 < 70) { print "below 70%: add tests for the commands"; exit 1 } }'
+	@rm -f .cover.out
 
 layering: ## the domain packages import no command; commands use only the activities' input and output shapes
 	$(GO) test -count=1 ./internal/layering
