@@ -160,14 +160,19 @@ func (r *runner) rollbackEvents(ctx context.Context, app string) map[string]bool
 }
 
 // denyWrites makes a ValidatingAdmissionPolicy refuse every write in the
-// app's namespace, and returns once it does.
+// app's namespace, and returns once it does. Every write means every
+// resource and the status of slipway's records, which slipway writes
+// through their status subresource; not the status of pods or
+// Deployments, which the cluster itself writes: denying those would test
+// whether kwok and the controllers retry a refused status write, not
+// slipway.
 func (r *runner) denyWrites(ctx context.Context, app string) {
 	t, s := r.t, r.s
 	ns, name := s.Store.Namespace(app), chaosName(app)
 	fail := admissionv1.Fail
 	all := []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
 		Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update, admissionv1.Delete},
-		Rule:       admissionv1.Rule{APIGroups: []string{"*"}, APIVersions: []string{"*"}, Resources: []string{"*/*"}},
+		Rule:       admissionv1.Rule{APIGroups: []string{"*"}, APIVersions: []string{"*"}, Resources: []string{"*", "apps/status", "builds/status", "promotions/status"}},
 	}}}
 	forbidden := metav1.StatusReasonForbidden
 	policy := &admissionv1.ValidatingAdmissionPolicy{
