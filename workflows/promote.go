@@ -38,6 +38,10 @@ const versionNeverStuck = "never-stuck"
 // versionLocalPause marks runs that pause and resume with a local activity.
 const versionLocalPause = "local-pause"
 
+// versionFinishHolds marks runs whose final write, once the rollout has
+// succeeded, is not interrupted by a late cancel.
+const versionFinishHolds = "finish-holds"
+
 // repairSeq numbers the events of a repair after those of the promotion it
 // repairs, so that none of them is taken for one already written.
 const repairSeq = 100
@@ -249,15 +253,29 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		return res, p.compensate(ctx, reason(err))
 	}
 	p.st.Services = watched.Services
-	err := workflow.ExecuteActivity(recordOptions(ctx), a.FinishPromotion, activities.FinishInput{
+	fctx := ctx
+	if workflow.GetVersion(ctx, versionFinishHolds, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		// The new release is rolled out: marking it active runs to its end.
+		// A cancel that arrives meanwhile would otherwise fail the wait
+		// while the write may still land, and roll back a release the
+		// records briefly called active.
+		fctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	err := workflow.ExecuteActivity(recordOptions(fctx), a.FinishPromotion, activities.FinishInput{
 		App: in.App, Promotion: in.Promotion, Release: in.Release, Services: p.services, From: p.st.From,
 		Result: model.ResultActive, Progress: p.st.Services,
 		Event: p.transition(model.AtomUpdating, model.AtomRunning),
-	}).Get(ctx, nil)
+	}).Get(fctx, nil)
 	if err != nil {
 		return res, p.compensate(ctx, reason(err))
 	}
 	p.st.Phase, p.st.Result = model.PhaseDone, model.ResultActive
+	if ctx.Err() != nil {
+		p.st.Notice = "cancel refused: " + in.Release + " had rolled out when it arrived, and stays active"
+		if p.st.From != "" {
+			p.st.Notice += "; to undo it, run `slipway releases rollback " + p.st.From + " -a " + in.App + "`"
+		}
+	}
 	p.details(ctx)
 	res.Result = model.ResultActive
 	return res, nil

@@ -59,6 +59,8 @@ type fake struct {
 	beginErr  error
 	pauseErr  error
 	finishErr error // of a FinishPromotion that marks the release active
+	// finishAfter is the test-clock time a FinishPromotion takes.
+	finishAfter time.Duration
 	copyAfter time.Duration
 	copyErr   error
 	// beginAfter and applyAfter are test-clock times the activities take.
@@ -106,7 +108,7 @@ func (f *fake) install(env *testsuite.TestWorkflowEnvironment) {
 	}
 	env.OnActivity(acts.SetPaused, mock.Anything, mock.Anything).Return(
 		func(context.Context, activities.PauseInput) error { return f.pauseErr })
-	env.OnActivity(acts.FinishPromotion, mock.Anything, mock.Anything).Return(
+	env.OnActivity(acts.FinishPromotion, mock.Anything, mock.Anything).After(f.finishAfter).Return(
 		func(_ context.Context, in activities.FinishInput) error {
 			if in.Result == model.ResultActive {
 				return f.finishErr
@@ -744,6 +746,41 @@ func TestPromotePauseFailureRollsBack(t *testing.T) {
 	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "SetPaused", "ApplyRelease", "WatchRollout", "FinishPromotion")
 	if fin := only[activities.FinishInput](rec, "FinishPromotion"); fin.Reason != why || fin.Result != model.ResultRolledBack {
 		t.Errorf("finish %+v, want rolled back because %q", fin, why)
+	}
+}
+
+// A cancel that arrives while a rolled-out release is being marked active
+// is too late: the write runs to its end, the release stays active, and
+// the state says the cancel was refused.
+func TestPromoteLateCancelKeepsActive(t *testing.T) {
+	env, rec := newEnv(t)
+	f := &fake{
+		from:        rOld,
+		services:    map[string][]string{rNew: newServices, rOld: oldServices},
+		watch:       map[string]watchPlan{rNew: {after: 3 * time.Second, progress: newProgress}, rOld: {progress: oldProgress}},
+		finishAfter: 2 * time.Second,
+	}
+	env.RegisterDelayedCallback(env.CancelWorkflow, 4*time.Second) // during the finish
+	promote(t, env, f, workflows.PromoteInput{Promotion: promoID})
+
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	var res workflows.PromoteResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Result != model.ResultActive {
+		t.Errorf("result %+v, want active", res)
+	}
+	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "FinishPromotion")
+	if len(rec.cancelled) != 0 {
+		t.Errorf("activities cancelled: %v, want none", rec.cancelled)
+	}
+	st := query(t, env)
+	want := "cancel refused: " + rNew + " had rolled out when it arrived, and stays active; to undo it, run `slipway releases rollback " + rOld + " -a " + app + "`"
+	if st.Phase != model.PhaseDone || st.Result != model.ResultActive || st.Notice != want {
+		t.Errorf("state %+v, want done, active, notice %q", st, want)
 	}
 }
 

@@ -326,12 +326,22 @@ func TestTerminatedPromotionIsRepaired(t *testing.T) {
 	// test is about; the repair below is.
 	o := testsuite.Wait(t, done)
 	t.Logf("promote ended with exit %d: %s", o.Code, strings.TrimSpace(o.Stderr))
-	eventually(t, "termy running again a minute after its promotion was terminated", time.Until(terminated.Add(time.Minute)), 200*time.Millisecond, func(ctx context.Context) (bool, string) {
+	// Repaired means the repair's run has ended too: the app says running
+	// a moment before that run closes and frees the deploy lock.
+	eventually(t, "termy running again, its deploy lock free, a minute after its promotion was terminated", time.Until(terminated.Add(time.Minute)), 200*time.Millisecond, func(ctx context.Context) (bool, string) {
 		a, err := s.Store.GetApp(ctx, "termy")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return a.Status.Status == model.AppRunning, "app " + a.Status.Status
+		if a.Status.Status != model.AppRunning {
+			return false, "app " + a.Status.Status
+		}
+		d, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.PromoteWorkflowID("termy"), "")
+		if err != nil {
+			return false, err.Error()
+		}
+		st := d.GetWorkflowExecutionInfo().GetStatus()
+		return st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, "the deploy lock's run " + st.String()
 	})
 	t.Logf("repaired %s after the terminate", time.Since(terminated).Round(100*time.Millisecond))
 	p := settled(t, s, "termy", good)
