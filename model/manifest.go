@@ -15,16 +15,85 @@ import (
 // invariant stated on the fields below, so later steps (rendering,
 // applying) need not check them again.
 //
-// Sections that Convox has and slipway does not yet (timers, resources,
-// balancers, ...) are rejected by the parser with a message that says so;
-// adding one means a field here, a parse function in manifest_parse.go and
-// its name in the known fields of the root.
+// Keys Convox does not know are ignored there; slipway ignores them too and
+// says so in Warnings. Keys Convox knows and slipway cannot honour are
+// errors that say what to do instead.
 type Manifest struct {
 	// Environment is the top-level environment list, in file order, one
 	// entry per key. Every service inherits it (see Service.Environment).
 	Environment []EnvVar `json:"environment,omitempty"`
 	// Services has at least one entry, sorted by name, names unique.
 	Services []Service `json:"services"`
+	// Resources are the app's backing services (databases, caches), sorted
+	// by name, names unique DNS-1035 labels. They outlive releases.
+	Resources []Resource `json:"resources,omitempty"`
+	// Timers are scheduled one-off processes, sorted by name, names unique
+	// DNS-1035 labels; each names a service of Services.
+	Timers []Timer `json:"timers,omitempty"`
+	// Balancers are custom TCP/UDP load balancers, sorted by name, names
+	// unique DNS-1035 labels; each names a service of Services.
+	Balancers []Balancer `json:"balancers,omitempty"`
+	// Warnings are what the parser ignored (unknown keys, with a
+	// did-you-mean when one is close) or accepted without effect, one line
+	// each, in file order: "convox.yml:7: services.web.zenvironment:
+	// unknown field, ignored: did you mean \"environment\"?".
+	Warnings []string `json:"-"`
+}
+
+// Resource is one entry of `resources`: a backing service run in the
+// app's namespace, whose URL the services that list it get in the env.
+type Resource struct {
+	// Name is a DNS-1035 label; its env prefix is NAME upper-cased with
+	// "-" as "_" (EnvPrefix).
+	Name string `json:"name"`
+	// Type is one of ResourceTypes.
+	Type string `json:"type"`
+	// Options are the type's settings (version, storage, durable, ...),
+	// as written; nil when none.
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// ResourceTypes are the resource types slipway runs in the cluster.
+// Managed cloud types (rds-*, elasticache-*, efs) are refused.
+var ResourceTypes = []string{"mariadb", "memcached", "mysql", "postgres", "redis"}
+
+// Timer is one entry of `timers`: Command run on Schedule as a one-off
+// process of Service, from the service's image and env.
+type Timer struct {
+	// Name is a DNS-1035 label.
+	Name string `json:"name"`
+	// Schedule is a five-field cron expression, in UTC.
+	Schedule string `json:"schedule"`
+	// Command is what runs; it splits with SplitCommand.
+	Command string `json:"command"`
+	// Service names a service of the manifest.
+	Service string `json:"service"`
+	// Concurrency is "Allow" (default), "Forbid" or "Replace": what to do
+	// when a run is still going at the next time.
+	Concurrency string `json:"concurrency"`
+	// Parallel is how many processes each run starts, 1..100. Default 1.
+	Parallel int `json:"parallel"`
+}
+
+// Balancer is one entry of `balancers`: a load balancer in front of
+// Service, forwarding each port in Ports.
+type Balancer struct {
+	// Name is a DNS-1035 label.
+	Name string `json:"name"`
+	// Service names a service of the manifest.
+	Service string `json:"service"`
+	// Ports has at least one entry, sorted by Source, sources unique.
+	Ports []BalancerPort `json:"ports"`
+	// Whitelist are CIDR blocks allowed in; nil allows all.
+	Whitelist []string `json:"whitelist,omitempty"`
+}
+
+// BalancerPort forwards Source on the balancer to Target on the service.
+type BalancerPort struct {
+	Source int `json:"source"` // 1..65535
+	Target int `json:"target"` // 1..65535
+	// Protocol is "TCP" (default) or "UDP".
+	Protocol string `json:"protocol"`
 }
 
 // EnvVar is one entry of an environment list: `KEY` (Required) or
@@ -55,8 +124,70 @@ type Service struct {
 	// Port is the port the service listens on, 1..65535, or 0 for a
 	// service that takes no traffic (a worker).
 	Port int `json:"port,omitempty"`
-	// Health is the HTTP check on Port; defaults applied.
+	// Scheme is how the service speaks on Port: "http" (default), "https"
+	// or "grpc"; "" when Port is 0.
+	Scheme string `json:"scheme,omitempty"`
+	// Ports are extra ports, reachable inside the cluster only; sorted by
+	// port, ports unique and none equal to Port.
+	Ports []ServicePort `json:"ports,omitempty"`
+	// Domains are the host names the service answers on outside the
+	// cluster, in file order, unique, each a DNS name (a leading "*." is
+	// allowed). nil when none. Only a service with a Port has them.
+	Domains []string `json:"domains,omitempty"`
+	// Internal keeps the service inside the cluster: no Ingress. With
+	// InternalRouter it is reachable through the internal ingress class
+	// instead.
+	Internal       bool `json:"internal,omitempty"`
+	InternalRouter bool `json:"internalRouter,omitempty"`
+	// TLS says what the service's Ingress does about plain HTTP.
+	TLS TLS `json:"tls"`
+	// Timeout is the longest a request through the Ingress may take, in
+	// seconds, 1..3600. Default 60.
+	Timeout int `json:"timeout"`
+	// Sticky routes a client to the same process (a cookie on the
+	// Ingress).
+	Sticky bool `json:"sticky,omitempty"`
+	// Whitelist are CIDR blocks allowed through the Ingress; nil allows
+	// all.
+	Whitelist []string `json:"whitelist,omitempty"`
+	// IngressAnnotations go on the service's Ingress; nil when none.
+	IngressAnnotations map[string]string `json:"ingressAnnotations,omitempty"`
+	// Health is the readiness check on Port; defaults applied.
 	Health Health `json:"health"`
+	// Liveness restarts a process that stops answering; nil when none.
+	Liveness *Probe `json:"liveness,omitempty"`
+	// StartupProbe holds the other checks back until it passes; nil when
+	// none.
+	StartupProbe *Probe `json:"startupProbe,omitempty"`
+	// GRPCHealth checks readiness with the gRPC health protocol on Port
+	// instead of HTTP.
+	GRPCHealth bool `json:"grpcHealth,omitempty"`
+	// Agent runs one process on every node (a DaemonSet) instead of
+	// Scale.Count processes.
+	Agent bool `json:"agent,omitempty"`
+	// Singleton runs at most one process: it is replaced (stopped, then
+	// started), never rolled with two side by side.
+	Singleton bool `json:"singleton,omitempty"`
+	// Privileged runs the process privileged.
+	Privileged bool `json:"privileged,omitempty"`
+	// Init runs the process under an init that reaps zombies and forwards
+	// signals (the pod shares its process namespace).
+	Init bool `json:"init,omitempty"`
+	// Lifecycle hooks, each a command; "" when none.
+	Lifecycle Lifecycle `json:"lifecycle"`
+	// Volumes are mounted into the service's processes, sorted by path,
+	// paths unique.
+	Volumes []Volume `json:"volumes,omitempty"`
+	// InitContainer runs to completion before each process starts; nil
+	// when none.
+	InitContainer *InitContainer `json:"initContainer,omitempty"`
+	// NodeSelectorLabels restrict the nodes the service runs on; nil when
+	// none.
+	NodeSelectorLabels map[string]string `json:"nodeSelectorLabels,omitempty"`
+	// Resources name the app's resources whose URLs the service gets in
+	// its env (NAME_URL, NAME_USER, ...); sorted, each in
+	// Manifest.Resources.
+	Resources []string `json:"resources,omitempty"`
 	// Scale is the size of the service; defaults applied.
 	Scale Scale `json:"scale"`
 	// Environment is the service's effective declaration list: the
@@ -93,8 +224,67 @@ type Build struct {
 	Args []EnvVar `json:"args,omitempty"`
 }
 
+// ServicePort is an extra port of a service.
+type ServicePort struct {
+	Port int `json:"port"` // 1..65535
+	// Protocol is "TCP" (default) or "UDP".
+	Protocol string `json:"protocol"`
+}
+
+// TLS settings of a service's Ingress.
+type TLS struct {
+	// Redirect sends plain HTTP to HTTPS. Default true, as in Convox.
+	Redirect bool `json:"redirect"`
+}
+
+// Lifecycle hooks of a service's processes, each a command run in the
+// process's container; "" when none.
+type Lifecycle struct {
+	PreStop   string `json:"preStop,omitempty"`
+	PostStart string `json:"postStart,omitempty"`
+}
+
+// Volume is a directory mounted into a service's processes.
+type Volume struct {
+	// Name is the volume's name: the same name in two services is one
+	// volume, shared. "" is a scratch directory of each process, empty at
+	// its start.
+	Name string `json:"name,omitempty"`
+	// Path is the absolute path where it is mounted, cleaned.
+	Path string `json:"path"`
+}
+
+// InitContainer runs before a service's process.
+type InitContainer struct {
+	// Image is the image to run; "" runs the service's own image.
+	Image string `json:"image,omitempty"`
+	// Command overrides the image's command; "" keeps it.
+	Command string `json:"command,omitempty"`
+}
+
+// Probe is an HTTP (or TCP) check. All times are in seconds.
+type Probe struct {
+	// Path starts with "/"; "" with TCPPort set.
+	Path string `json:"path,omitempty"`
+	// Port to check; 0 is the service's Port.
+	Port int `json:"port,omitempty"`
+	// TCPPort, when set, checks that the port accepts a connection
+	// instead of an HTTP request.
+	TCPPort          int `json:"tcpPort,omitempty"`
+	Grace            int `json:"grace"`
+	Interval         int `json:"interval"`
+	Timeout          int `json:"timeout"`
+	SuccessThreshold int `json:"successThreshold"`
+	FailureThreshold int `json:"failureThreshold"`
+}
+
 // Health is an HTTP readiness check. All times are in seconds.
 type Health struct {
+	// Disable turns the readiness check off: a process is ready once it
+	// runs.
+	Disable bool `json:"disable,omitempty"`
+	// Port to check; 0 is the service's Port.
+	Port int `json:"port,omitempty"`
 	// Path starts with "/". Default "/".
 	Path string `json:"path"`
 	// Interval between checks, 2..3600. Default 5.
@@ -108,13 +298,40 @@ type Health struct {
 
 // Scale is how many processes run and what each may use.
 type Scale struct {
-	// Count of processes, 0..MaxScaleCount. Default 1.
+	// Count of processes, 0..MaxScaleCount. Default 1. With autoscaling
+	// (Max > Count) it is the minimum.
 	Count int `json:"count"`
+	// Max is the most processes autoscaling may run, Count..MaxScaleCount;
+	// equal to Count when the service does not autoscale.
+	Max int `json:"max"`
+	// Targets are the average use, in percent of the request, that
+	// autoscaling keeps each process at; 0 for none. When Max > Count and
+	// neither is set, CPU is DefaultTargetCPU.
+	Targets ScaleTargets `json:"targets"`
 	// CPU in millicores, 1..MaxScaleCPU. Default DefaultCPU (250).
 	CPU int `json:"cpu"`
 	// Memory in MB, 1..MaxScaleMemory. Default DefaultMemory (512).
 	Memory int `json:"memory"`
+	// Limit caps what a process may use; 0 for no cap. A set limit is at
+	// least the request.
+	Limit ScaleLimit `json:"limit"`
 }
+
+// ScaleTargets are autoscaling targets, in percent, 1..100; 0 when unset.
+type ScaleTargets struct {
+	CPU    int `json:"cpu,omitempty"`
+	Memory int `json:"memory,omitempty"`
+}
+
+// ScaleLimit are resource limits; 0 when unset.
+type ScaleLimit struct {
+	CPU    int `json:"cpu,omitempty"`    // millicores
+	Memory int `json:"memory,omitempty"` // MB
+}
+
+// Autoscales reports whether the service's count moves between Count and
+// Max.
+func (s Scale) Autoscales() bool { return s.Max > s.Count }
 
 // Deployment bounds a rolling update, in percent of Scale.Count.
 type Deployment struct {
@@ -142,6 +359,8 @@ const (
 	DefaultDeploymentMin  = 50
 	DefaultDeploymentMax  = 200
 	DefaultTerminationSec = 30
+	DefaultTimeout        = 60
+	DefaultTargetCPU      = 70
 	DefaultDockerfile     = "Dockerfile"
 
 	MaxScaleCount   = 1000
