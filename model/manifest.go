@@ -244,12 +244,16 @@ type Lifecycle struct {
 	PostStart string `json:"postStart,omitempty"`
 }
 
-// Volume is a directory mounted into a service's processes.
+// Volume is a directory mounted into a service's processes. At most one
+// of Name and Host is set; with neither it is a scratch directory of each
+// process, empty at its start.
 type Volume struct {
-	// Name is the volume's name: the same name in two services is one
-	// volume, shared. "" is a scratch directory of each process, empty at
-	// its start.
+	// Name is a shared volume's name (`name:/path`): the same name in two
+	// services is one volume, claimed once per app and kept with it.
 	Name string `json:"name,omitempty"`
+	// Host is a directory of the node (`/host/dir:/path`), for agents
+	// that read the node's state; absolute, cleaned.
+	Host string `json:"host,omitempty"`
 	// Path is the absolute path where it is mounted, cleaned.
 	Path string `json:"path"`
 }
