@@ -3,13 +3,11 @@ package activities
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
@@ -107,15 +105,18 @@ type ApplyResult struct {
 // cancelled, so a rollback never races a half-finished apply.
 func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResult, error) {
 	s := a.Store
-	services, err := a.renderRelease(ctx, in.App, in.Release, in.ProgressDeadline)
+	r, err := a.renderRelease(ctx, in.App, in.Release, in.ProgressDeadline)
 	if err != nil {
 		return ApplyResult{}, err
 	}
+	services := r.services
 	if in.Paused {
 		// Only a paused apply sends spec.paused: otherwise the field is
 		// left to the pause's own manager, which apply sets right after.
 		for _, svc := range services {
-			svc.Deployment.Spec.WithPaused(true)
+			if svc.Deployment != nil {
+				svc.Deployment.Spec.WithPaused(true)
+			}
 		}
 	}
 	if _, err := s.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
@@ -123,6 +124,10 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 		p.Status.Steps = addStep(p.Status.Steps, in.Step)
 	}); err != nil {
 		return ApplyResult{}, classify(err)
+	}
+	// Resources first: the services' processes read their credentials.
+	if err := a.applyResources(ctx, r); err != nil {
+		return ApplyResult{}, err
 	}
 	var names []string
 	for _, svc := range services {
@@ -136,7 +141,7 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 		heartbeat(ctx, svc.Name)
 	}
 	if in.Prune {
-		if err := a.prune(ctx, in.App, names, nil); err != nil {
+		if err := a.prune(ctx, in.App, names, in.Release, nil); err != nil {
 			return ApplyResult{}, classify(err)
 		}
 	}
@@ -164,37 +169,44 @@ func addStep(steps []records.Step, msg string) []records.Step {
 	return append(steps, records.Step{Time: metav1.Now(), Message: msg})
 }
 
-func (a *Activities) renderRelease(ctx context.Context, app, release string, deadline int32) ([]render.Service, error) {
+// rendered is a release as render makes it, with what it was made from.
+type rendered struct {
+	in        render.Input
+	services  []render.Service
+	resources []render.Resource
+}
+
+func (a *Activities) renderRelease(ctx context.Context, app, release string, deadline int32) (rendered, error) {
 	s := a.Store
 	r, err := s.GetRelease(ctx, app, release)
 	if err != nil {
-		return nil, classify(err)
+		return rendered{}, classify(err)
 	}
 	env, err := s.GetReleaseEnv(ctx, r)
 	if apierrors.IsNotFound(err) {
-		return nil, permanent(ErrInvalid, fmt.Errorf("release %s has lost its env Secret %s: promote another release, or make a new one with `slipway env set`", release, r.Spec.Env))
+		return rendered{}, permanent(ErrInvalid, fmt.Errorf("release %s has lost its env Secret %s: promote another release, or make a new one with `slipway env set`", release, r.Spec.Env))
 	}
 	if err != nil {
-		return nil, err
+		return rendered{}, err
 	}
 	m, err := model.ParseManifest([]byte(r.Spec.Manifest), env)
 	if err != nil {
-		return nil, permanent(ErrInvalid, fmt.Errorf("release %s: %w", release, model.InManifestFile("convox.yml", err)))
+		return rendered{}, permanent(ErrInvalid, fmt.Errorf("release %s: %w", release, model.InManifestFile("convox.yml", err)))
 	}
 	images := map[string]string{}
 	if r.Spec.Build != "" {
 		b, err := s.GetBuild(ctx, app, r.Spec.Build)
 		if records.IsNotFound(err) {
-			return nil, permanent(ErrInvalid, fmt.Errorf("release %s names build %s, which no longer exists: promote another release", release, r.Spec.Build))
+			return rendered{}, permanent(ErrInvalid, fmt.Errorf("release %s names build %s, which no longer exists: promote another release", release, r.Spec.Build))
 		}
 		if err != nil {
-			return nil, err
+			return rendered{}, err
 		}
 		for _, im := range b.Status.Images {
 			images[im.Service] = im.Ref
 			if im.Digest != "" {
 				if images[im.Service], err = pinned(im.Ref, im.Digest); err != nil {
-					return nil, permanent(ErrInvalid, fmt.Errorf("build %s recorded services.%s as %s@%s, which cannot be pinned (%v): build again", r.Spec.Build, im.Service, im.Ref, im.Digest, err))
+					return rendered{}, permanent(ErrInvalid, fmt.Errorf("build %s recorded services.%s as %s@%s, which cannot be pinned (%v): build again", r.Spec.Build, im.Service, im.Ref, im.Digest, err))
 				}
 			}
 		}
@@ -203,19 +215,22 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 	replicas := map[string]int32{}
 	deps, err := s.Core.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: render.LabelApp + "=" + app})
 	if err != nil {
-		return nil, classify(err)
+		return rendered{}, classify(err)
 	}
 	for _, d := range deps.Items {
 		if d.Spec.Replicas != nil {
 			replicas[d.Labels[render.LabelService]] = *d.Spec.Replicas
 		}
 	}
-	out, err := render.Release(render.Input{
+	out := rendered{in: render.Input{
 		App: app, Namespace: ns, Release: release, Build: r.Spec.Build, Manifest: m, Env: env,
 		Images: images, Replicas: replicas, ProgressDeadline: deadline,
-	})
-	if err != nil {
-		return nil, permanent(ErrInvalid, err)
+	}}
+	if out.services, err = render.Release(out.in); err != nil {
+		return rendered{}, permanent(ErrInvalid, err)
+	}
+	if out.resources, err = render.Resources(out.in); err != nil {
+		return rendered{}, permanent(ErrInvalid, err)
 	}
 	return out, nil
 }
@@ -234,29 +249,6 @@ func pinned(ref, digest string) (string, error) {
 		return "", err
 	}
 	return d.String(), nil
-}
-
-func (a *Activities) apply(ctx context.Context, svc render.Service) error {
-	core := a.Store.Core
-	opts := metav1.ApplyOptions{FieldManager: records.FieldManager, Force: true}
-	if _, err := core.CoreV1().Secrets(*svc.Secret.Namespace).Apply(ctx, svc.Secret, opts); err != nil {
-		return err
-	}
-	if svc.Service != nil {
-		if _, err := core.CoreV1().Services(*svc.Service.Namespace).Apply(ctx, svc.Service, opts); err != nil {
-			return err
-		}
-	}
-	d, err := core.AppsV1().Deployments(*svc.Deployment.Namespace).Apply(ctx, svc.Deployment, opts)
-	if err != nil {
-		return err
-	}
-	// A pause made by SetPaused belongs to its own field manager, which
-	// the apply above does not override: set it to what this apply wants.
-	if want := ptr.Deref(svc.Deployment.Spec.Paused, false); d.Spec.Paused != want {
-		return a.setPaused(ctx, d.Namespace, d.Name, want)
-	}
-	return nil
 }
 
 // setPaused pauses or resumes a Deployment with a merge patch under its own
@@ -297,64 +289,6 @@ func (a *Activities) SetPaused(ctx context.Context, in PauseInput) error {
 	return classify(err)
 }
 
-// prune deletes the objects of the app's services not in keep, and the env
-// Secrets of releases not in keepReleases (nil: leave Secrets of kept
-// services alone).
-func (a *Activities) prune(ctx context.Context, app string, keep, keepReleases []string) error {
-	core := a.Store.Core
-	ns := a.Store.Namespace(app)
-	sel := metav1.ListOptions{LabelSelector: render.LabelApp + "=" + app + "," + render.LabelManagedBy + "=slipway"}
-	stale := func(labels map[string]string) bool {
-		if !slices.Contains(keep, labels[render.LabelService]) {
-			return true
-		}
-		return keepReleases != nil && !slices.Contains(keepReleases, labels[render.LabelRelease])
-	}
-	bg := metav1.DeletePropagationBackground
-	del := metav1.DeleteOptions{PropagationPolicy: &bg}
-	deps, err := core.AppsV1().Deployments(ns).List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for _, d := range deps.Items {
-		if !slices.Contains(keep, d.Labels[render.LabelService]) {
-			if err := ignoreNotFound(core.AppsV1().Deployments(ns).Delete(ctx, d.Name, del)); err != nil {
-				return err
-			}
-		}
-	}
-	svcs, err := core.CoreV1().Services(ns).List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for _, s := range svcs.Items {
-		if !slices.Contains(keep, s.Labels[render.LabelService]) {
-			if err := ignoreNotFound(core.CoreV1().Services(ns).Delete(ctx, s.Name, del)); err != nil {
-				return err
-			}
-		}
-	}
-	secrets, err := core.CoreV1().Secrets(ns).List(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for _, s := range secrets.Items {
-		if stale(s.Labels) {
-			if err := ignoreNotFound(core.CoreV1().Secrets(ns).Delete(ctx, s.Name, del)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func ignoreNotFound(err error) error {
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
-}
-
 type FinishInput struct {
 	App, Promotion string
 	// Release is the app's active release from now on ("" when a first
@@ -380,7 +314,7 @@ type FinishInput struct {
 func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error {
 	s := a.Store
 	if in.Result != model.ResultFailed && !in.KeepObjects {
-		if err := a.prune(ctx, in.App, in.Services, []string{in.Release, in.From}); err != nil {
+		if err := a.prune(ctx, in.App, in.Services, in.Release, []string{in.Release, in.From}); err != nil {
 			return classify(err)
 		}
 	}

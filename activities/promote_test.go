@@ -12,7 +12,10 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -303,7 +306,7 @@ func TestApplyReleaseOverTypedApply(t *testing.T) {
 	ctx := context.Background()
 	fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
 	a := &Activities{Store: fs.Store}
-	services, err := a.renderRelease(ctx, testApp, testRelease, applyInput().ProgressDeadline)
+	r, err := a.renderRelease(ctx, testApp, testRelease, applyInput().ProgressDeadline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +331,7 @@ func TestApplyReleaseOverTypedApply(t *testing.T) {
 		}
 	}
 	opts := metav1.PatchOptions{FieldManager: records.FieldManager, Force: ptr.To(true)}
-	for _, svc := range services {
+	for _, svc := range r.services {
 		typedApply(svc.Secret, &corev1.Secret{}, "secret", func(b []byte) error {
 			_, err := fs.core.CoreV1().Secrets(testNS).Patch(ctx, *svc.Secret.Name, types.ApplyPatchType, b, opts)
 			return err
@@ -459,9 +462,21 @@ func pruneObjects() []runtime.Object {
 	sec := func(ns, name string, labels map[string]string) runtime.Object {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}}
 	}
+	res := map[string]string{render.LabelApp: testApp, render.LabelResource: "db", render.LabelManagedBy: "slipway"}
 	return []runtime.Object{
 		dep(testNS, "web", lbl(testApp, "web", "R2")),
 		dep(testNS, "old", lbl(testApp, "old", "R1")),
+		// R2 runs agent as a DaemonSet, autoscales web and balances it;
+		// R1's route and timer for web are gone from R2.
+		&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: testNS, Labels: lbl(testApp, "agent", "R2")}},
+		&autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: testNS, Labels: lbl(testApp, "web", "R2")}},
+		svc(testNS, "balancer-tcp", lbl(testApp, "web", "R2")),
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: testNS, Labels: lbl(testApp, "web", "R1")}},
+		&batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: "timer-report", Namespace: testNS, Labels: lbl(testApp, "web", "R1")}},
+		// A resource outlives every release.
+		sec(testNS, "resource-db", res),
+		svc(testNS, "resource-db", res),
+		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "resource-db", Namespace: testNS, Labels: res}},
 		svc(testNS, "web", lbl(testApp, "web", "R2")),
 		svc(testNS, "old", lbl(testApp, "old", "R1")),
 		sec(testNS, "web-env-r0", lbl(testApp, "web", "R0")),
@@ -479,33 +494,37 @@ func pruneObjects() []runtime.Object {
 }
 
 func TestPrune(t *testing.T) {
+	// What R1 alone had, and R2 no longer has.
+	r1Only := []string{"delete deployments old", "delete services old", "delete ingresses web", "delete cronjobs timer-report"}
 	tests := []struct {
 		name         string
 		keep         []string
+		release      string
 		keepReleases []string
 		deleted      []string
 	}{
-		{"services and releases not kept", []string{"web"}, []string{"R2", "R1"}, []string{
-			"delete deployments old", "delete services old", "delete secrets old-env-r1", "delete secrets web-env-r0",
-		}},
-		{"services not kept, every release", []string{"web"}, nil, []string{
-			"delete deployments old", "delete services old", "delete secrets old-env-r1",
-		}},
-		{"only the active release", []string{"web", "old"}, []string{"R2"}, []string{
+		{"services and releases not kept", []string{"web", "agent"}, "R2", []string{"R2", "R1"}, append(slices.Clone(r1Only),
+			"delete secrets old-env-r1", "delete secrets web-env-r0",
+		)},
+		{"services not kept, every release", []string{"web", "agent"}, "R2", nil, append(slices.Clone(r1Only),
+			"delete secrets old-env-r1",
+		)},
+		{"only the active release", []string{"web", "agent"}, "R2", []string{"R2"}, append(slices.Clone(r1Only),
 			"delete secrets old-env-r1", "delete secrets web-env-r0", "delete secrets web-env-r1",
-		}},
-		{"nothing kept", nil, nil, []string{
-			"delete deployments old", "delete deployments web", "delete services old", "delete services web",
+		)},
+		{"a service dropped", []string{"web"}, "R2", nil, append(slices.Clone(r1Only), "delete daemonsets agent", "delete secrets old-env-r1")},
+		{"nothing kept", nil, "", nil, []string{
+			"delete deployments old", "delete deployments web", "delete daemonsets agent", "delete horizontalpodautoscalers web",
+			"delete services old", "delete services web", "delete services balancer-tcp", "delete ingresses web", "delete cronjobs timer-report",
 			"delete secrets old-env-r1", "delete secrets web-env-r0", "delete secrets web-env-r1", "delete secrets web-env-r2",
 		}},
-		{"everything kept", []string{"web", "old"}, []string{"R0", "R1", "R2"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			fs := newFakeStore(t, nil, pruneObjects()...)
 			a := &Activities{Store: fs.Store}
-			if err := a.prune(ctx, testApp, tt.keep, tt.keepReleases); err != nil {
+			if err := a.prune(ctx, testApp, tt.keep, tt.release, tt.keepReleases); err != nil {
 				t.Fatalf("prune: %v", err)
 			}
 			got := fs.coreWrites()
@@ -535,6 +554,9 @@ func TestPrune(t *testing.T) {
 			if _, err := fs.core.AppsV1().Deployments(testRack+"-other").Get(ctx, "old", metav1.GetOptions{}); err != nil {
 				t.Errorf("another app's Deployment: %v", err)
 			}
+			if _, err := fs.core.AppsV1().StatefulSets(testNS).Get(ctx, "resource-db", metav1.GetOptions{}); err != nil {
+				t.Errorf("a resource: %v", err)
+			}
 		})
 	}
 }
@@ -547,7 +569,7 @@ func TestPruneAlreadyDeleted(t *testing.T) {
 		return true, nil, apierrors.NewNotFound(corev1.Resource("services"), "old")
 	})
 	a := &Activities{Store: fs.Store}
-	if err := a.prune(ctx, testApp, []string{"web"}, nil); err != nil {
+	if err := a.prune(ctx, testApp, []string{"web"}, "R2", nil); err != nil {
 		t.Fatalf("prune: %v", err)
 	}
 	if _, err := fs.core.CoreV1().Secrets(testNS).Get(ctx, "old-env-r1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {

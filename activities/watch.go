@@ -63,6 +63,8 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	sel := func(o *metav1.ListOptions) { o.LabelSelector = render.LabelApp + "=" + in.App }
 	deps := cache.NewSharedIndexInformer(listWatch(core, fail, sel, core.AppsV1().Deployments(ns).List, core.AppsV1().Deployments(ns).Watch),
 		&appsv1.Deployment{}, 0, cache.Indexers{})
+	daemons := cache.NewSharedIndexInformer(listWatch(core, fail, sel, core.AppsV1().DaemonSets(ns).List, core.AppsV1().DaemonSets(ns).Watch),
+		&appsv1.DaemonSet{}, 0, cache.Indexers{})
 	pods := cache.NewSharedIndexInformer(listWatch(core, fail, sel, core.CoreV1().Pods(ns).List, core.CoreV1().Pods(ns).Watch),
 		&corev1.Pod{}, 0, cache.Indexers{})
 	// Every change wakes the loop below, which judges the informers'
@@ -77,7 +79,7 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { wake() }, UpdateFunc: func(any, any) { wake() }, DeleteFunc: func(any) { wake() },
 	}
-	for _, inf := range []cache.SharedIndexInformer{deps, pods} {
+	for _, inf := range []cache.SharedIndexInformer{deps, daemons, pods} {
 		if _, err := inf.AddEventHandler(notify); err != nil {
 			return WatchResult{}, err
 		}
@@ -86,8 +88,9 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	defer running.Wait()
 	defer fail(nil) // stops the informers before waiting for them
 	running.Go(func() { deps.RunWithContext(ctx) })
+	running.Go(func() { daemons.RunWithContext(ctx) })
 	running.Go(func() { pods.RunWithContext(ctx) })
-	if !cache.WaitFor(ctx, "", deps.HasSyncedChecker(), pods.HasSyncedChecker()) {
+	if !cache.WaitFor(ctx, "", deps.HasSyncedChecker(), daemons.HasSyncedChecker(), pods.HasSyncedChecker()) {
 		return WatchResult{}, waitErr(parent, ctx, ctx.Err())
 	}
 
@@ -97,7 +100,7 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	// This loop is the heartbeat ticker and the wake-up on changes; the
 	// informers do the listing and watching.
 	for {
-		st := rollout{in: in, deps: byName[*appsv1.Deployment](deps.GetStore()), pods: byName[*corev1.Pod](pods.GetStore())}
+		st := rollout{in: in, deps: byName[*appsv1.Deployment](deps.GetStore()), daemons: byName[*appsv1.DaemonSet](daemons.GetStore()), pods: byName[*corev1.Pod](pods.GetStore())}
 		progress, done, failure := st.evaluate(time.Now())
 		if failure != "" {
 			return WatchResult{Services: progress}, temporal.NewNonRetryableApplicationError(failure, ErrRolloutFailed, nil)
@@ -131,11 +134,12 @@ func byName[T metav1.Object](s cache.Store) map[string]T {
 	return out
 }
 
-// rollout is what the watch knows of the app's Deployments and pods.
+// rollout is what the watch knows of the app's workloads and pods.
 type rollout struct {
-	in   WatchInput
-	deps map[string]*appsv1.Deployment
-	pods map[string]*corev1.Pod
+	in      WatchInput
+	deps    map[string]*appsv1.Deployment
+	daemons map[string]*appsv1.DaemonSet // of agents
+	pods    map[string]*corev1.Pod
 }
 
 // evaluate reports each service's progress, whether all are rolled out, and
@@ -145,17 +149,23 @@ func (r *rollout) evaluate(now time.Time) ([]records.ServiceProgress, bool, stri
 	progress := make([]records.ServiceProgress, 0, len(r.in.Services))
 	for _, svc := range r.in.Services {
 		p := records.ServiceProgress{Name: svc}
-		d := r.deps[svc]
-		if d == nil || d.Spec.Template.Labels[render.LabelRelease] != r.in.Release {
+		var done bool
+		var failure string
+		if d := r.deps[svc]; d != nil && d.Spec.Template.Labels[render.LabelRelease] == r.in.Release {
+			if d.Spec.Replicas != nil {
+				p.Desired = *d.Spec.Replicas
+			}
+			p.Updated, p.Ready, p.Available = d.Status.UpdatedReplicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas
+			done, failure = deploymentDone(d)
+		} else if ds := r.daemons[svc]; ds != nil && ds.Spec.Template.Labels[render.LabelRelease] == r.in.Release {
+			st := ds.Status
+			p.Desired, p.Updated, p.Ready, p.Available = st.DesiredNumberScheduled, st.UpdatedNumberScheduled, st.NumberReady, st.NumberAvailable
+			done = daemonSetDone(ds)
+		} else {
 			allDone = false
 			progress = append(progress, p)
 			continue
 		}
-		if d.Spec.Replicas != nil {
-			p.Desired = *d.Spec.Replicas
-		}
-		p.Updated, p.Ready, p.Available = d.Status.UpdatedReplicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas
-		done, failure := deploymentDone(d)
 		if failure != "" {
 			return progress, false, svc + ": " + failure
 		}
@@ -189,6 +199,14 @@ func deploymentDone(d *appsv1.Deployment) (bool, string) {
 	}
 	s := d.Status
 	return s.UpdatedReplicas >= desired && s.Replicas <= s.UpdatedReplicas && s.AvailableReplicas >= s.UpdatedReplicas, ""
+}
+
+// daemonSetDone is `kubectl rollout status` for one DaemonSet: every node
+// that should run it runs the new template, available.
+func daemonSetDone(ds *appsv1.DaemonSet) bool {
+	s := ds.Status
+	return ds.Generation <= s.ObservedGeneration &&
+		s.UpdatedNumberScheduled >= s.DesiredNumberScheduled && s.NumberAvailable >= s.DesiredNumberScheduled
 }
 
 // podFailure finds a pod of the new release that will not become ready.

@@ -79,14 +79,23 @@ func WorkerRules() []rbacv1.PolicyRule {
 }
 
 // AppRules are the worker's rights inside an app namespace: a promotion
-// applies Secrets, Deployments and Services (server-side apply needs
-// create and patch) and prunes them; it watches Deployments and Pods and
-// writes Events on the App; the kubernetes builder runs Jobs and reads
-// their Pods' logs. slipway uses no ConfigMaps.
+// applies what a release renders to (Secrets, Services, Deployments,
+// DaemonSets, Ingresses, autoscalers, CronJobs; server-side apply needs
+// create and patch) and prunes it; it runs the app's resources as
+// StatefulSets and creates their Secrets and shared volume claims once; it
+// watches Deployments, DaemonSets and Pods and writes Events on the App;
+// the kubernetes builder runs Jobs and reads their Pods' logs. slipway
+// uses no ConfigMaps.
 func AppRules() []rbacv1.PolicyRule {
+	applied := []string{"get", "list", "create", "patch", "delete"}
 	return []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"secrets", "services"}, Verbs: []string{"get", "list", "create", "patch", "delete"}},
-		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets", "services"}, Verbs: applied},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "daemonsets"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"statefulsets"}, Verbs: applied},
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: applied},
+		{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: applied},
+		{APIGroups: []string{"batch"}, Resources: []string{"cronjobs"}, Verbs: applied},
+		{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"get", "create"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: read},
 		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch", "create"}},

@@ -50,6 +50,11 @@ var workerNeeds = map[string][]grant{
 		{"list", "", "pods", ""}, {"watch", "", "pods", ""}, {"get", "", "pods/log", ""},
 		{"create", "", "events", ""}, {"list", "", "events", ""},
 		{"create", "batch", "jobs", ""}, {"watch", "batch", "jobs", ""}, {"delete", "batch", "jobs", ""},
+		{"patch", "apps", "daemonsets", ""}, {"watch", "apps", "daemonsets", ""}, {"delete", "apps", "daemonsets", ""},
+		{"patch", "apps", "statefulsets", ""}, {"patch", "networking.k8s.io", "ingresses", ""}, {"delete", "networking.k8s.io", "ingresses", ""},
+		{"patch", "autoscaling", "horizontalpodautoscalers", ""}, {"delete", "autoscaling", "horizontalpodautoscalers", ""},
+		{"patch", "batch", "cronjobs", ""}, {"delete", "batch", "cronjobs", ""},
+		{"create", "", "persistentvolumeclaims", ""}, {"get", "", "secrets", ""},
 	},
 }
 

@@ -7,16 +7,16 @@ package render
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
+	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 
 	"github.com/slipway-dev/slipway/model"
 )
@@ -50,17 +50,77 @@ type Input struct {
 	Replicas map[string]int32
 	// ProgressDeadline is the Deployments' progressDeadlineSeconds.
 	ProgressDeadline int32
+	// Ingress is how services with domains are routed.
+	Ingress IngressClasses
 }
+
+// IngressClasses name the ingress controllers of the rack: Public for
+// services with domains, Internal for those marked internalRouter.
+type IngressClasses struct {
+	Public, Internal string
+}
+
+// DefaultIngressClasses are the ingress-nginx classes Convox racks use.
+var DefaultIngressClasses = IngressClasses{Public: "nginx", Internal: "nginx-internal"}
 
 // Service is what runs one service of a release, as server-side apply
 // configurations: they hold only the fields slipway sets, so slipway's
 // field manager owns those and nothing else (no empty status or zero
 // values that another controller may own).
 type Service struct {
-	Name       string
-	Secret     *corev1ac.SecretApplyConfiguration
+	Name   string
+	Secret *corev1ac.SecretApplyConfiguration
+	// Deployment runs the service's processes; nil for an agent, which a
+	// DaemonSet runs on every node instead.
 	Deployment *appsv1ac.DeploymentApplyConfiguration
+	DaemonSet  *appsv1ac.DaemonSetApplyConfiguration
 	Service    *corev1ac.ServiceApplyConfiguration // nil when the service has no port
+	// Ingress routes the service's domains to it; nil without domains or
+	// for an internal service.
+	Ingress *networkingv1ac.IngressApplyConfiguration
+	// Autoscaler moves the count between scale.count and its maximum; nil
+	// for a fixed count.
+	Autoscaler *autoscalingv2ac.HorizontalPodAutoscalerApplyConfiguration
+	// Timers are the CronJobs of the timers that run this service, and
+	// Balancers the LoadBalancer Services of its balancers, by name.
+	Timers    []*batchv1ac.CronJobApplyConfiguration
+	Balancers []*corev1ac.ServiceApplyConfiguration
+}
+
+// Objects are the service's apply configurations in the order they are
+// applied: env, Services, routes and timers first, the workload and its
+// autoscaler last.
+func (s Service) Objects() []any {
+	objs := []any{s.Secret}
+	if s.Service != nil {
+		objs = append(objs, s.Service)
+	}
+	for _, b := range s.Balancers {
+		objs = append(objs, b)
+	}
+	if s.Ingress != nil {
+		objs = append(objs, s.Ingress)
+	}
+	for _, t := range s.Timers {
+		objs = append(objs, t)
+	}
+	if s.DaemonSet != nil {
+		return append(objs, s.DaemonSet)
+	}
+	objs = append(objs, s.Deployment)
+	if s.Autoscaler != nil {
+		objs = append(objs, s.Autoscaler)
+	}
+	return objs
+}
+
+// Kind names the workload that runs the service: "Deployment" or
+// "DaemonSet".
+func (s Service) Kind() string {
+	if s.DaemonSet != nil {
+		return "DaemonSet"
+	}
+	return "Deployment"
 }
 
 // SecretName is the Secret holding a service's env for a release. It is
@@ -75,6 +135,11 @@ func SecretName(service, release string) string {
 func Release(in Input) ([]Service, error) {
 	if err := in.Manifest.CheckEnv(in.Env); err != nil {
 		return nil, err
+	}
+	for _, b := range in.Manifest.Balancers {
+		if _, clash := in.Manifest.Service(BalancerName(b.Name)); clash {
+			return nil, fmt.Errorf("balancers.%s: its Service would be named %s, like a service of the app: rename the balancer", b.Name, BalancerName(b.Name))
+		}
 	}
 	out := make([]Service, 0, len(in.Manifest.Services))
 	for _, svc := range in.Manifest.Services {
@@ -94,9 +159,33 @@ func Release(in Input) ([]Service, error) {
 		}
 		s := Service{Name: svc.Name}
 		s.Secret = secret(in, svc)
-		s.Deployment = deployment(in, svc, image, args, *s.Secret.Name)
-		if svc.Port > 0 {
+		pod, err := podTemplate(in, svc, image, args, *s.Secret.Name)
+		if err != nil {
+			return nil, err
+		}
+		if svc.Agent {
+			s.DaemonSet = daemonSet(in, svc, pod)
+		} else {
+			s.Deployment = deployment(in, svc, pod)
+		}
+		if svc.Port > 0 || len(svc.Ports) > 0 {
 			s.Service = service(in, svc)
+		}
+		s.Ingress = ingress(in, svc)
+		s.Autoscaler = autoscaler(in, svc)
+		for _, t := range in.Manifest.Timers {
+			if t.Service == svc.Name {
+				cj, err := cronJob(in, svc, t, image, *s.Secret.Name)
+				if err != nil {
+					return nil, err
+				}
+				s.Timers = append(s.Timers, cj)
+			}
+		}
+		for _, b := range in.Manifest.Balancers {
+			if b.Service == svc.Name {
+				s.Balancers = append(s.Balancers, balancer(in, svc, b))
+			}
 		}
 		out = append(out, s)
 	}
@@ -137,63 +226,14 @@ func secret(in Input, svc model.Service) *corev1ac.SecretApplyConfiguration {
 		WithData(data)
 }
 
-func deployment(in Input, svc model.Service, image string, args []string, secretName string) *appsv1ac.DeploymentApplyConfiguration {
-	replicas, ok := in.Replicas[svc.Name]
-	if !ok {
-		replicas = int32(svc.Scale.Count)
-	}
-	podLabels := labels(in, svc)
-	// The service's own labels go on the pods, under slipway's, which a
-	// manifest cannot replace (model rejects reserved keys).
-	merged := maps.Clone(svc.Labels)
-	if merged == nil {
-		merged = map[string]string{}
-	}
-	maps.Copy(merged, podLabels)
-	c := corev1ac.Container().
-		WithName(Container).
-		WithImage(image).
-		WithArgs(args...).
-		WithEnvFrom(corev1ac.EnvFromSource().WithSecretRef(corev1ac.SecretEnvSource().WithName(secretName))).
-		WithResources(corev1ac.ResourceRequirements().WithRequests(corev1.ResourceList{
-			corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(svc.Scale.CPU), resource.DecimalSI),
-			corev1.ResourceMemory: *resource.NewQuantity(int64(svc.Scale.Memory)<<20, resource.BinarySI),
-		}))
-	if svc.Port > 0 {
-		c.WithPorts(corev1ac.ContainerPort().WithName("main").WithContainerPort(int32(svc.Port)).WithProtocol(corev1.ProtocolTCP)).
-			WithReadinessProbe(corev1ac.Probe().
-				WithHTTPGet(corev1ac.HTTPGetAction().WithPath(svc.Health.Path).WithPort(intstr.FromInt32(int32(svc.Port)))).
-				WithInitialDelaySeconds(int32(svc.Health.Grace)).
-				WithPeriodSeconds(int32(svc.Health.Interval)).
-				WithTimeoutSeconds(int32(svc.Health.Timeout)))
-	}
-	maxUnavailable := intstr.FromString(strconv.Itoa(100-svc.Deployment.Minimum) + "%")
-	maxSurge := intstr.FromString(strconv.Itoa(svc.Deployment.Maximum-100) + "%")
-	// spec.paused is left out: it is the pause's own field manager's (see
-	// activities), and a promotion applied while paused sets it itself.
-	return appsv1ac.Deployment(svc.Name, in.Namespace).
-		WithLabels(podLabels).
-		WithSpec(appsv1ac.DeploymentSpec().
-			WithReplicas(replicas).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector(in, svc))).
-			WithRevisionHistoryLimit(5).
-			WithProgressDeadlineSeconds(max(in.ProgressDeadline, 30)).
-			WithStrategy(appsv1ac.DeploymentStrategy().
-				WithType(appsv1.RollingUpdateDeploymentStrategyType).
-				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxUnavailable(maxUnavailable).WithMaxSurge(maxSurge))).
-			WithTemplate(corev1ac.PodTemplateSpec().
-				WithLabels(merged).
-				WithAnnotations(svc.Annotations).
-				WithSpec(corev1ac.PodSpec().
-					WithContainers(c).
-					WithTerminationGracePeriodSeconds(int64(svc.Termination.Grace)))))
+// fieldError is an error in field of svc, found while rendering a
+// Manifest that did not come from ParseManifest (which checks it first).
+func fieldError(svc model.Service, field string, err error) error {
+	return fmt.Errorf("services.%s.%s: %v", svc.Name, field, err)
 }
 
-func service(in Input, svc model.Service) *corev1ac.ServiceApplyConfiguration {
-	return corev1ac.Service(svc.Name, in.Namespace).
-		WithLabels(labels(in, svc)).
-		WithSpec(corev1ac.ServiceSpec().
-			WithSelector(selector(in, svc)).
-			WithPorts(corev1ac.ServicePort().
-				WithName("main").WithPort(int32(svc.Port)).WithTargetPort(intstr.FromString("main")).WithProtocol(corev1.ProtocolTCP)))
+// sortedKeys is m's keys in order, for output that must not depend on a
+// map's iteration.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
