@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/render"
 	"github.com/slipway-dev/slipway/source"
 )
 
@@ -35,6 +36,9 @@ type Activities struct {
 	// set, lists the only registries a build may name (see
 	// builder.Registries).
 	InsecureRegistries, RegistryAllow []string
+	// Ingress names the rack's ingress classes; zero means
+	// render.DefaultIngressClasses.
+	Ingress render.IngressClasses
 }
 
 // Error types that are not worth retrying: the input is wrong, or the API

@@ -224,7 +224,7 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 	}
 	out := rendered{in: render.Input{
 		App: app, Namespace: ns, Release: release, Build: r.Spec.Build, Manifest: m, Env: env,
-		Images: images, Replicas: replicas, ProgressDeadline: deadline,
+		Images: images, Replicas: replicas, ProgressDeadline: deadline, Ingress: a.Ingress,
 	}}
 	if out.services, err = render.Release(out.in); err != nil {
 		return rendered{}, permanent(ErrInvalid, err)

@@ -62,6 +62,11 @@ type Settings struct {
 	// registries a build may pull from or push to
 	// ($SLIPWAY_REGISTRY_ALLOW; the worker's Registry is always allowed).
 	InsecureRegistries, RegistryAllow []string
+	// IngressClass and InternalIngressClass route services with domains:
+	// $SLIPWAY_INGRESS_CLASS (default "nginx") and
+	// $SLIPWAY_INTERNAL_INGRESS_CLASS (default "nginx-internal") for those
+	// marked internalRouter.
+	IngressClass, InternalIngressClass string
 	// Codec encrypts Temporal payloads; nil when no key is configured
 	// (SLIPWAY_CODEC_KEY, SLIPWAY_CODEC_KEYS_FILE or the local stack's).
 	Codec *codec.Codec
@@ -98,6 +103,8 @@ func Resolve(o Overrides) (*Settings, error) {
 	s.Builder = cmp.Or(os.Getenv("SLIPWAY_BUILDER"), "local")
 	s.JobImage = cmp.Or(os.Getenv("SLIPWAY_BUILDER_IMAGE"), "gcr.io/kaniko-project/executor:v1.23.2")
 	s.FetchImage = cmp.Or(os.Getenv("SLIPWAY_FETCH_IMAGE"), "busybox:1.36")
+	s.IngressClass = cmp.Or(os.Getenv("SLIPWAY_INGRESS_CLASS"), "nginx")
+	s.InternalIngressClass = cmp.Or(os.Getenv("SLIPWAY_INTERNAL_INGRESS_CLASS"), "nginx-internal")
 	s.InsecureRegistries = hosts(os.Getenv("SLIPWAY_INSECURE_REGISTRIES"))
 	if local.Registry != "" && !slices.Contains(s.InsecureRegistries, local.Registry) {
 		// The local stack's registry serves plain HTTP on loopback.

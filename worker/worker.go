@@ -17,6 +17,7 @@ import (
 	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/render"
 	"github.com/slipway-dev/slipway/source"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -84,5 +85,6 @@ func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activit
 		JobImage: s.JobImage, FetchImage: s.FetchImage,
 		SourceLimits:       limits,
 		InsecureRegistries: s.InsecureRegistries, RegistryAllow: s.RegistryAllow,
+		Ingress: render.IngressClasses{Public: s.IngressClass, Internal: s.InternalIngressClass},
 	}, nil
 }
