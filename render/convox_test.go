@@ -2,6 +2,7 @@ package render
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -316,5 +317,21 @@ func TestRenderConvoxGolden(t *testing.T) {
 			docs = append(docs, string(b))
 		}
 		golden(t, filepath.Join("testdata", name+".yaml"), []byte(strings.Join(docs, "---\n")))
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	in := convoxInput(t)
+	got := Endpoints(in.Manifest, in.Namespace)
+	want := []Endpoint{
+		{Service: "web", Domain: "shop.example.org,*.shop.example.org", Ports: []string{"443:5000", "9000/udp", "balancer 443:5000"}},
+		{Service: "worker"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Endpoints =\n%+v\nwant\n%+v", got, want)
+	}
+	in.Manifest.Services[0].Internal = true
+	if e := Endpoints(in.Manifest, in.Namespace)[0]; e.Domain != "web.dev-myapp.svc.cluster.local" || e.Ports[0] != "5000" {
+		t.Errorf("internal web: %+v, want its cluster name and port", e)
 	}
 }
