@@ -16,8 +16,10 @@ import (
 // applying) need not check them again.
 //
 // Keys Convox does not know are ignored there; slipway ignores them too and
-// says so in Warnings. Keys Convox knows and slipway cannot honour are
-// errors that say what to do instead.
+// says so in Warnings, as it does for keys Convox knows that change nothing
+// in slipway. The one thing Convox runs that slipway refuses is a managed
+// cloud resource (rds-*, elasticache-*, efs): that error says what to do
+// instead.
 type Manifest struct {
 	// Environment is the top-level environment list, in file order, one
 	// entry per key. Every service inherits it (see Service.Environment).
@@ -49,7 +51,7 @@ type Resource struct {
 	// Type is one of ResourceTypes.
 	Type string `json:"type"`
 	// Options are the type's settings (version, storage, durable, ...),
-	// as written; nil when none.
+	// each value's text as written (storage: 10 is "10"); nil when none.
 	Options map[string]string `json:"options,omitempty"`
 }
 
@@ -62,9 +64,12 @@ var ResourceTypes = []string{"mariadb", "memcached", "mysql", "postgres", "redis
 type Timer struct {
 	// Name is a DNS-1035 label.
 	Name string `json:"name"`
-	// Schedule is a five-field cron expression, in UTC.
+	// Schedule is a five-field cron expression, in UTC. As in Convox,
+	// fields after the fifth are dropped and "?" is "*"; @daily and the
+	// like are spelt out.
 	Schedule string `json:"schedule"`
-	// Command is what runs; it splits with SplitCommand.
+	// Command is what runs; it splits with SplitCommand. "" runs the
+	// image's own command, as in Convox.
 	Command string `json:"command"`
 	// Service names a service of the manifest.
 	Service string `json:"service"`
@@ -128,36 +133,44 @@ type Service struct {
 	// or "grpc"; "" when Port is 0.
 	Scheme string `json:"scheme,omitempty"`
 	// Ports are extra ports, reachable inside the cluster only; sorted by
-	// port, ports unique and none equal to Port.
+	// port then protocol, each (port, protocol) once, and none is Port
+	// over TCP (Convox drops that one: Port wins). Port over UDP may be
+	// listed.
 	Ports []ServicePort `json:"ports,omitempty"`
 	// Domains are the host names the service answers on outside the
-	// cluster, in file order, unique, each a DNS name (a leading "*." is
-	// allowed). nil when none. Only a service with a Port has them.
+	// cluster, in file order, unique, each a lower-case DNS name (a
+	// leading "*." is allowed). nil when none. Only a service with a Port
+	// has them.
 	Domains []string `json:"domains,omitempty"`
-	// Internal keeps the service inside the cluster: no Ingress. With
-	// InternalRouter it is reachable through the internal ingress class
-	// instead.
+	// Internal keeps the service inside the cluster: no Ingress.
+	// InternalRouter routes it through the internal ingress class instead
+	// of the public one. At most one of them is true (Convox refuses
+	// both).
 	Internal       bool `json:"internal,omitempty"`
 	InternalRouter bool `json:"internalRouter,omitempty"`
 	// TLS says what the service's Ingress does about plain HTTP.
 	TLS TLS `json:"tls"`
 	// Timeout is the longest a request through the Ingress may take, in
-	// seconds, 1..3600. Default 60.
+	// seconds, 1..3600. Default 60 (also for 0, as in Convox).
 	Timeout int `json:"timeout"`
 	// Sticky routes a client to the same process (a cookie on the
 	// Ingress).
 	Sticky bool `json:"sticky,omitempty"`
-	// Whitelist are CIDR blocks allowed through the Ingress; nil allows
-	// all.
+	// Whitelist are CIDR blocks allowed through the Ingress, each once;
+	// a bare address is written as its /32 (or /128). nil allows all.
 	Whitelist []string `json:"whitelist,omitempty"`
 	// IngressAnnotations go on the service's Ingress; nil when none.
 	IngressAnnotations map[string]string `json:"ingressAnnotations,omitempty"`
 	// Health is the readiness check on Port; defaults applied.
 	Health Health `json:"health"`
-	// Liveness restarts a process that stops answering; nil when none.
+	// Liveness restarts a process that stops answering; nil when none
+	// (also when written without a path, as Convox checks nothing then).
+	// Only a service with a Port has it.
 	Liveness *Probe `json:"liveness,omitempty"`
 	// StartupProbe holds the other checks back until it passes; nil when
-	// none.
+	// none. Its times and thresholds not written are Liveness's, or
+	// Liveness's defaults when there is no liveness check. Only a service
+	// with a Port has it.
 	StartupProbe *Probe `json:"startupProbe,omitempty"`
 	// GRPCHealth checks readiness with the gRPC health protocol on Port
 	// instead of HTTP.
@@ -165,13 +178,16 @@ type Service struct {
 	// Agent runs one process on every node (a DaemonSet) instead of
 	// Scale.Count processes.
 	Agent bool `json:"agent,omitempty"`
-	// Singleton runs at most one process: it is replaced (stopped, then
-	// started), never rolled with two side by side.
+	// Singleton is replaced (stopped, then started), never rolled with old
+	// and new processes side by side: its Deployment defaults to minimum
+	// 0, maximum 100. Convox does not bound its count, and neither does
+	// slipway: singleton with scale 1 runs at most one process.
 	Singleton bool `json:"singleton,omitempty"`
 	// Privileged runs the process privileged.
 	Privileged bool `json:"privileged,omitempty"`
 	// Init runs the process under an init that reaps zombies and forwards
-	// signals (the pod shares its process namespace).
+	// signals (the pod shares its process namespace). Default true, as in
+	// Convox: false only with `init: false`.
 	Init bool `json:"init,omitempty"`
 	// Lifecycle hooks, each a command; "" when none.
 	Lifecycle Lifecycle `json:"lifecycle"`
@@ -188,14 +204,16 @@ type Service struct {
 	// its env (NAME_URL, NAME_USER, ...); sorted, each in
 	// Manifest.Resources.
 	Resources []string `json:"resources,omitempty"`
-	// Scale is the size of the service; defaults applied.
+	// Scale is the size of the service; defaults applied. An agent never
+	// autoscales (Max equals Count).
 	Scale Scale `json:"scale"`
 	// Environment is the service's effective declaration list: the
 	// top-level entries and the service's own, where the service's entry
 	// for a key replaces the top-level one. One entry per key, sorted by
 	// key.
 	Environment []EnvVar `json:"environment,omitempty"`
-	// Deployment bounds the rolling update; defaults applied.
+	// Deployment bounds the rolling update; defaults applied (an agent's
+	// and a singleton's are minimum 0, maximum 100, as in Convox).
 	Deployment Deployment `json:"deployment"`
 	// Termination is how a process is stopped; defaults applied.
 	Termination Termination `json:"termination"`
@@ -203,9 +221,12 @@ type Service struct {
 	// annotation keys; keys and values together take at most 256 KiB.
 	// nil when none.
 	Annotations map[string]string `json:"annotations,omitempty"`
-	// Labels go on the service's pods. Keys and values are valid
+	// Labels go on the service's pods: the service's own and the
+	// top-level ones it does not set. Keys and values are valid
 	// Kubernetes label keys and values, and no key is reserved
-	// (ReservedLabel). nil when none.
+	// (ReservedLabel). A label written with a value Kubernetes refuses as
+	// a label value is in Annotations instead, with a warning. nil when
+	// none.
 	Labels map[string]string `json:"labels,omitempty"`
 }
 
@@ -248,11 +269,19 @@ type Lifecycle struct {
 // of Name and Host is set; with neither it is a scratch directory of each
 // process, empty at its start.
 type Volume struct {
-	// Name is a shared volume's name (`name:/path`): the same name in two
-	// services is one volume, claimed once per app and kept with it.
+	// Name is a shared volume's name (`name:/path`, or the id of an
+	// awsEfs or azureFiles volumeOption): the same name in two services is
+	// one volume, claimed once per app and kept with it. It is a DNS-1123
+	// label of at most 56 characters, as it names Kubernetes objects
+	// ("shared-NAME", "volume-NAME"). Convox v3 mounts `name:/path` as an
+	// empty directory of each process; v2 shared it through the host, as
+	// slipway shares it.
 	Name string `json:"name,omitempty"`
-	// Host is a directory of the node (`/host/dir:/path`), for agents
-	// that read the node's state; absolute, cleaned.
+	// Host is a directory of the node (`/host/dir:/path`, or a path of
+	// the node alone, such as /var/run/docker.sock, which Convox mounts
+	// from the node), for agents that read the node's state; absolute,
+	// cleaned. A bare "/path" other than those is a scratch directory, as
+	// in Convox, and so is an emptyDir volumeOption.
 	Host string `json:"host,omitempty"`
 	// Path is the absolute path where it is mounted, cleaned.
 	Path string `json:"path"`
@@ -266,20 +295,26 @@ type InitContainer struct {
 	Command string `json:"command,omitempty"`
 }
 
-// Probe is an HTTP (or TCP) check. All times are in seconds.
+// Probe is an HTTP (or TCP) check. All times are in seconds. Convox's
+// defaults for a liveness check: grace 10, interval 5, timeout 5, success
+// 1, failure 3.
 type Probe struct {
-	// Path starts with "/"; "" with TCPPort set.
+	// Path starts with "/"; "" with TCPPort set. Exactly one of Path and
+	// TCPPort is set.
 	Path string `json:"path,omitempty"`
-	// Port to check; 0 is the service's Port.
+	// Port to check, 0..65535; 0 is the service's Port. Always 0 for a
+	// startup probe.
 	Port int `json:"port,omitempty"`
-	// TCPPort, when set, checks that the port accepts a connection
-	// instead of an HTTP request.
-	TCPPort          int `json:"tcpPort,omitempty"`
-	Grace            int `json:"grace"`
-	Interval         int `json:"interval"`
-	Timeout          int `json:"timeout"`
+	// TCPPort, 1..65535 when set, checks that the port accepts a
+	// connection instead of an HTTP request (startup probe only).
+	TCPPort  int `json:"tcpPort,omitempty"`
+	Grace    int `json:"grace"`    // 0..86400
+	Interval int `json:"interval"` // 1..3600
+	Timeout  int `json:"timeout"`  // 1..3600
+	// SuccessThreshold is 1, all Kubernetes allows for liveness and
+	// startup checks.
 	SuccessThreshold int `json:"successThreshold"`
-	FailureThreshold int `json:"failureThreshold"`
+	FailureThreshold int `json:"failureThreshold"` // 1..10000
 }
 
 // Health is an HTTP readiness check. All times are in seconds.
@@ -287,7 +322,9 @@ type Health struct {
 	// Disable turns the readiness check off: a process is ready once it
 	// runs.
 	Disable bool `json:"disable,omitempty"`
-	// Port to check; 0 is the service's Port.
+	// Port to check; 0 is the service's Port. A scheme written with it
+	// (https:8443) is ignored, with a warning: the check uses the
+	// service's Scheme.
 	Port int `json:"port,omitempty"`
 	// Path starts with "/". Default "/".
 	Path string `json:"path"`
@@ -303,16 +340,21 @@ type Health struct {
 // Scale is how many processes run and what each may use.
 type Scale struct {
 	// Count of processes, 0..MaxScaleCount. Default 1. With autoscaling
-	// (Max > Count) it is the minimum.
+	// (Max > Count) it is the minimum. Written as N, "N", "N-M" or
+	// {min, max}, or as scale.min and scale.max; Convox's parser refuses
+	// "N+", and so does slipway.
 	Count int `json:"count"`
 	// Max is the most processes autoscaling may run, Count..MaxScaleCount;
 	// equal to Count when the service does not autoscale.
 	Max int `json:"max"`
 	// Targets are the average use, in percent of the request, that
 	// autoscaling keeps each process at; 0 for none. When Max > Count and
-	// neither is set, CPU is DefaultTargetCPU.
+	// neither is set, CPU is DefaultTargetCPU: Convox renders such a
+	// HorizontalPodAutoscaler with no metric, which Kubernetes defaults
+	// to 80% CPU.
 	Targets ScaleTargets `json:"targets"`
-	// CPU in millicores, 1..MaxScaleCPU. Default DefaultCPU (250).
+	// CPU in millicores, 1..MaxScaleCPU. Default DefaultCPU (250), or
+	// Limit.CPU when only that is set (as in Convox); Memory likewise.
 	CPU int `json:"cpu"`
 	// Memory in MB, 1..MaxScaleMemory. Default DefaultMemory (512).
 	Memory int `json:"memory"`
@@ -364,7 +406,7 @@ const (
 	DefaultDeploymentMax  = 200
 	DefaultTerminationSec = 30
 	DefaultTimeout        = 60
-	DefaultTargetCPU      = 70
+	DefaultTargetCPU      = 80
 	DefaultDockerfile     = "Dockerfile"
 
 	MaxScaleCount   = 1000
@@ -445,11 +487,13 @@ func Interpolate(data []byte, env Env) []byte {
 }
 
 // ParseManifest interpolates env into data (see Interpolate), then parses
-// it strictly as a convox.yml and applies the defaults. Unknown fields,
-// wrong types and values out of range are errors; the error is a
+// it as a convox.yml and applies the defaults. Unknown fields are
+// ignored, as Convox ignores them, and listed in Manifest.Warnings; wrong
+// types and values out of range are errors. The error is a
 // *ManifestError, which never shows an env value: an error in a field that
-// took one names the field and the ${KEY}s instead. The env is used for
-// interpolation only: check required keys with CheckEnv.
+// took one names the field and the ${KEY}s instead; warnings do the same.
+// The env is used for interpolation only: check required keys with
+// CheckEnv.
 func ParseManifest(data []byte, env Env) (*Manifest, error) {
 	interpolated, t := interpolateTracked(data, env)
 	d := &decoder{t: t, budget: mergeBudget}
@@ -541,6 +585,27 @@ func (s Service) clone() Service {
 	}
 	if s.Labels != nil {
 		c.Labels = Env(s.Labels).Clone()
+	}
+	if s.IngressAnnotations != nil {
+		c.IngressAnnotations = Env(s.IngressAnnotations).Clone()
+	}
+	if s.NodeSelectorLabels != nil {
+		c.NodeSelectorLabels = Env(s.NodeSelectorLabels).Clone()
+	}
+	c.Ports = slices.Clone(s.Ports)
+	c.Domains = slices.Clone(s.Domains)
+	c.Whitelist = slices.Clone(s.Whitelist)
+	c.Volumes = slices.Clone(s.Volumes)
+	c.Resources = slices.Clone(s.Resources)
+	for _, p := range []**Probe{&c.Liveness, &c.StartupProbe} {
+		if *p != nil {
+			cp := **p
+			*p = &cp
+		}
+	}
+	if s.InitContainer != nil {
+		ic := *s.InitContainer
+		c.InitContainer = &ic
 	}
 	return c
 }

@@ -74,12 +74,13 @@ func (v val) literalErrorf(format string, args ...any) error {
 	return v.d.t.errorf(v.path, nil, v.d.t.written(v.line), format, args...)
 }
 
-// fields describes the keys a map may have.
+// fields describes the keys a map may have. Convox ignores keys it does
+// not know, so slipway reads every other key as a warning, never an error.
 type fields struct {
 	known []string
-	// convox are fields Convox has and slipway does not support, so that
-	// a Convox user hears why rather than "unknown field".
-	convox []string
+	// ignored are fields Convox has that slipway accepts without effect,
+	// so that a Convox user hears that rather than "unknown field".
+	ignored []string
 }
 
 // object is a map of known fields.
@@ -129,35 +130,35 @@ func (v val) members(what string) ([]member, error) {
 	return out, nil
 }
 
-// object checks that v is a map with only known keys. An empty value is an
-// empty map.
+// object reads v as a map of fields; a key f does not know is a warning.
+// An empty value is an empty map.
 func (v val) object(what string, f fields) (object, error) {
 	o := object{v: v, m: map[string]val{}}
 	ms, err := v.members(what)
+	if err != nil {
+		return o, err
+	}
 	for _, m := range ms {
-		if err != nil {
-			break
-		}
 		o.m[m.key] = m.val
 		if slices.Contains(f.known, m.key) {
 			continue
 		}
-		at := v
-		at.line = m.line // the unknown key's
 		switch {
 		case !v.d.t.literal(m.path):
-			// The key itself came from the env.
-			err = at.errorf("unknown field: use one of %s", strings.Join(f.known, ", "))
-		case slices.Contains(f.convox, m.key):
-			err = at.literalErrorf("field %q is a Convox feature that slipway does not support: remove it", m.key)
+			// The key itself came from the env: warn names its keys only.
+			m.warn("unknown field, ignored")
+		case slices.Contains(f.ignored, m.key):
+			m.warn(unsupported)
 		case suggest(m.key, f.known) != "":
-			err = at.literalErrorf("unknown field %q: did you mean %q?", m.key, suggest(m.key, f.known))
+			m.warn(fmt.Sprintf("unknown field, ignored: did you mean %q?", suggest(m.key, f.known)))
 		default:
-			err = at.literalErrorf("unknown field %q: use one of %s", m.key, strings.Join(f.known, ", "))
+			m.warn("unknown field, ignored")
 		}
 	}
-	return o, err
+	return o, nil
 }
+
+const unsupported = "ignored: slipway does not support it yet"
 
 // suggest returns the known name closest to k when it is close enough to
 // be a typo.
@@ -226,6 +227,24 @@ func (v val) optInt(dst *int, lo, hi int, msg string) (err error) {
 		*dst, err = v.integer(lo, hi, msg)
 	}
 	return err
+}
+
+// boolean sets *dst when the field is there: true/false, or yes/no and
+// on/off as YAML 1.1 (and so Convox) reads them.
+func (v val) boolean(dst *bool) error {
+	switch v.kind() {
+	case kNull:
+		return nil
+	case kBool:
+		switch strings.ToLower(v.n.Value) {
+		case "true", "y", "yes", "on":
+			*dst = true
+		default:
+			*dst = false
+		}
+		return nil
+	}
+	return v.errorf("must be true or false, not %s", v.kind())
 }
 
 // seconds reads an optional number of seconds; def when absent.

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"fmt"
 	"path"
 	"regexp"
 	"slices"
@@ -12,19 +11,23 @@ import (
 // manifest_decode.go) with Convox's forms and defaults.
 
 var rootFields = fields{
-	known:  []string{"environment", "services"},
-	convox: []string{"appSettings", "balancers", "budget", "configs", "labels", "params", "resources", "timers"},
+	known:   []string{"balancers", "environment", "labels", "resources", "services", "timers"},
+	ignored: []string{"appSettings", "budget", "configs", "params"},
 }
 
 var serviceFields = fields{
-	known: []string{"annotations", "build", "command", "deployment", "environment", "health", "image", "labels", "port", "scale", "termination"},
-	convox: []string{
-		"accessControl", "agent", "certificate", "configMounts", "dnsConfig", "domain", "drain",
-		"gpu", "imagePullSecrets", "ingressAnnotations", "init", "initContainer", "internal",
-		"internalRouter", "liveness", "nlb", "nodeAffinityLabels", "nodeSelectorLabels",
-		"ports", "privileged", "readiness", "resources", "securityContext", "singleton",
-		"startupProbe", "sticky", "test", "timeout", "tls", "volumeOptions", "volumes",
-		"whitelist",
+	known: []string{
+		"agent", "annotations", "build", "command", "deployment", "domain", "environment",
+		"grpcHealthEnabled", "health", "image", "ingressAnnotations", "init", "initContainer",
+		"internal", "internalRouter", "labels", "lifecycle", "liveness", "nodeSelectorLabels",
+		"port", "ports", "privileged", "resources", "scale", "singleton", "startupProbe",
+		"sticky", "termination", "timeout", "tls", "volumeOptions", "volumes", "whitelist",
+	},
+	// Convox's keys (and Convox v2's links) that change nothing here.
+	ignored: []string{
+		"accessControl", "certificate", "configMounts", "disableHostUsers", "dnsConfig",
+		"drain", "gpu", "imagePullSecrets", "links", "nodeAffinityLabels", "securityContext",
+		"test",
 	},
 }
 
@@ -42,6 +45,14 @@ func parseManifest(root val) (*Manifest, error) {
 	}
 	m := &Manifest{}
 	if m.Environment, err = parseEnvList(r.get("environment")); err != nil {
+		return nil, err
+	}
+	if m.Resources, err = parseResources(r.get("resources")); err != nil {
+		return nil, err
+	}
+	// Convox puts the top-level labels on every service, under its own.
+	var common labelSet
+	if common, err = parseLabels(r.get("labels")); err != nil {
 		return nil, err
 	}
 
@@ -66,12 +77,19 @@ func parseManifest(root val) (*Manifest, error) {
 		lower[strings.ToLower(s.key)] = s.key
 	}
 	for _, sv := range services {
-		s, err := parseService(sv.key, sv.val, m.Environment)
+		s, err := parseService(sv.key, sv.val, m, common)
 		if err != nil {
 			return nil, err
 		}
 		m.Services = append(m.Services, s)
 	}
+	if m.Timers, err = parseTimers(r.get("timers"), m); err != nil {
+		return nil, err
+	}
+	if m.Balancers, err = parseBalancers(r.get("balancers"), m); err != nil {
+		return nil, err
+	}
+	m.Warnings = root.d.sortedWarnings()
 	return m, nil
 }
 
@@ -87,7 +105,9 @@ func ValidServiceName(name string) bool {
 	return len(name) <= 63 && serviceName.MatchString(name)
 }
 
-func parseService(name string, v val, global []EnvVar) (Service, error) {
+// parseService reads one service; m holds the top-level environment and
+// resources, common the top-level labels.
+func parseService(name string, v val, m *Manifest, common labelSet) (Service, error) {
 	s := Service{Name: name}
 	if !ValidServiceName(name) {
 		return s, v.errorf("invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash")
@@ -118,43 +138,98 @@ func parseService(name string, v val, global []EnvVar) (Service, error) {
 	if s.Build == nil && s.Image == "" {
 		return s, needsBuildOrImage(v)
 	}
-	if cn := o.get("command"); cn.kind() != kNull {
-		if s.Command, err = cn.str("a string"); err != nil {
+	if s.Command, err = parseCommand(o.get("command")); err != nil {
+		return s, err
+	}
+	steps := []func() error{
+		func() error { return parseRouting(o, &s) },
+		func() error { return parseFlags(o, &s) },
+		func() error { return parseProbes(o, &s) },
+		func() (err error) { s.Scale, err = parseScale(o.get("scale"), s.Agent); return err },
+		func() error {
+			own, err := parseEnvList(o.get("environment"))
+			s.Environment = mergeEnvLists(m.Environment, own)
+			return err
+		},
+		func() (err error) {
+			s.Deployment, err = parseDeployment(o.get("deployment"), s.Agent || s.Singleton)
+			return err
+		},
+		func() (err error) { s.Termination, err = parseTermination(o.get("termination")); return err },
+		func() error { return parseProcess(o, &s) },
+		func() (err error) {
+			s.Resources, err = parseServiceResources(o.get("resources"), m.Resources)
+			return err
+		},
+		func() error { return parseMetadata(o, &s, common) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return s, err
 		}
-		// Split it here, where the keys that went into it are known, so
-		// that a value that breaks the quoting fails with their names.
-		if _, err := SplitCommand(s.Command); err != nil {
-			return s, cn.errorf("%v", err)
-		}
-	}
-	if err := o.get("port").optInt(&s.Port, 1, 65535, "must be a number between 1 and 65535"); err != nil {
-		return s, err
-	}
-	if s.Health, err = parseHealth(o.get("health")); err != nil {
-		return s, err
-	}
-	if s.Scale, err = parseScale(o.get("scale")); err != nil {
-		return s, err
-	}
-	own, err := parseEnvList(o.get("environment"))
-	if err != nil {
-		return s, err
-	}
-	s.Environment = mergeEnvLists(global, own)
-	if s.Deployment, err = parseDeployment(o.get("deployment")); err != nil {
-		return s, err
-	}
-	if s.Termination, err = parseTermination(o.get("termination")); err != nil {
-		return s, err
-	}
-	if s.Annotations, err = parseAnnotations(o.get("annotations")); err != nil {
-		return s, err
-	}
-	if s.Labels, err = parseLabels(o.get("labels")); err != nil {
-		return s, err
 	}
 	return s, nil
+}
+
+// parseCommand reads a command (the service's, a hook's, an init
+// container's): a string that splits as a shell would.
+func parseCommand(v val) (string, error) {
+	if v.kind() == kNull {
+		return "", nil
+	}
+	c, err := v.str("a string")
+	if err != nil {
+		return "", err
+	}
+	// Split it here, where the keys that went into it are known, so
+	// that a value that breaks the quoting fails with their names.
+	if _, err := SplitCommand(c); err != nil {
+		return "", v.errorf("%v", err)
+	}
+	return c, nil
+}
+
+// parseFlags reads the service's switches. Init is on unless `init:
+// false`, as in Convox.
+func parseFlags(o object, s *Service) error {
+	s.Init = true
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{
+		{"grpcHealthEnabled", &s.GRPCHealth},
+		{"init", &s.Init},
+		{"privileged", &s.Privileged},
+		{"singleton", &s.Singleton},
+	} {
+		if err := o.get(f.key).boolean(f.dst); err != nil {
+			return err
+		}
+	}
+	return parseAgent(o.get("agent"), s)
+}
+
+var agentFields = fields{known: []string{"enabled", "ports"}}
+
+// parseAgent reads `agent: true`, or Convox v2's `agent: {enabled, ports}`,
+// whose ports join the service's (Convox v3 moved them there).
+func parseAgent(v val, s *Service) error {
+	if v.kind() != kMap {
+		return v.boolean(&s.Agent)
+	}
+	o, err := v.object("", agentFields)
+	if err != nil {
+		return err
+	}
+	if err := o.get("enabled").boolean(&s.Agent); err != nil {
+		return err
+	}
+	more, err := parsePorts(o.get("ports"), s.Port)
+	if err != nil {
+		return err
+	}
+	s.Ports, err = joinPorts(o.get("ports"), s.Ports, more)
+	return err
 }
 
 func needsBuildOrImage(v val) error {
@@ -242,85 +317,17 @@ func parseImage(v val) (string, error) {
 	return s, nil
 }
 
-var healthFields = fields{known: []string{"grace", "interval", "path", "timeout"}, convox: []string{"disable"}}
-
-// parseHealth reads `health: /path` or `health: {path, interval, timeout,
-// grace}` and applies Convox's defaults: path "/", interval 5, timeout
-// interval-1, grace interval.
-func parseHealth(v val) (Health, error) {
-	h := Health{Path: DefaultHealthPath, Interval: DefaultHealthInterval}
-	pn, short := v, v.kind() == kString
-	var o object
-	if !short {
-		var err error
-		if o, err = v.object("a path or a map with path, interval, timeout and grace", healthFields); err != nil {
-			return h, err
-		}
-		pn = o.get("path")
-	}
-	if pn.kind() != kNull {
-		p, err := pn.str("a path")
-		if err != nil {
-			return h, err
-		}
-		if !strings.HasPrefix(p, "/") {
-			return h, pn.errorf("must start with \"/\", like \"/health\"%s", q(", not ", p))
-		}
-		h.Path = p
-	}
-	if short {
-		h.Timeout, h.Grace = h.Interval-1, h.Interval
-		return h, nil
-	}
-	var err error
-	if h.Interval, err = o.get("interval").seconds(2, 3600, DefaultHealthInterval); err != nil {
-		return h, err
-	}
-	tn := o.get("timeout")
-	if h.Timeout, err = tn.seconds(1, 3600, h.Interval-1); err != nil {
-		return h, err
-	}
-	if h.Timeout >= h.Interval {
-		return h, tn.errorf("must be less than the interval (%d seconds): lower it or raise health.interval", h.Interval)
-	}
-	h.Grace, err = o.get("grace").seconds(0, 86400, h.Interval)
-	return h, err
-}
-
-var scaleFields = fields{
-	known:  []string{"count", "cpu", "memory"},
-	convox: []string{"autoscale", "gpu", "keda", "limit", "max", "min", "targets", "vpa"},
-}
-
-// parseScale reads `scale: N` or `scale: {count, cpu, memory}`.
-func parseScale(v val) (Scale, error) {
-	s := Scale{Count: DefaultScaleCount, CPU: DefaultCPU, Memory: DefaultMemory}
-	countMsg := fmt.Sprintf("must be a whole number of processes between 0 and %d", MaxScaleCount)
-	switch v.kind() {
-	case kNumber:
-		return s, v.optInt(&s.Count, 0, MaxScaleCount, countMsg)
-	case kString:
-		return s, v.errorf("%s (ranges such as \"1-5\" for autoscaling are not supported)", countMsg)
-	}
-	o, err := v.object("a count or a map with count, cpu and memory", scaleFields)
-	if err == nil {
-		err = o.get("count").optInt(&s.Count, 0, MaxScaleCount, countMsg)
-	}
-	if err == nil {
-		err = o.get("cpu").optInt(&s.CPU, 1, MaxScaleCPU, fmt.Sprintf("must be a number of millicores between 1 and %d (1000 is one core)", MaxScaleCPU))
-	}
-	if err == nil {
-		err = o.get("memory").optInt(&s.Memory, 1, MaxScaleMemory, fmt.Sprintf("must be a number of megabytes between 1 and %d", MaxScaleMemory))
-	}
-	return s, err
-}
-
 var deploymentFields = fields{known: []string{"maximum", "minimum"}}
 
 // parseDeployment applies Convox's defaults and ranges: minimum 0..100
-// (default 50), maximum 100..200 (default 200), in percent.
-func parseDeployment(v val) (Deployment, error) {
+// (default 50), maximum 100..200 (default 200), in percent. An agent or a
+// singleton is replaced rather than rolled: minimum 0, maximum 100 unless
+// set.
+func parseDeployment(v val, replaced bool) (Deployment, error) {
 	d := Deployment{Minimum: DefaultDeploymentMin, Maximum: DefaultDeploymentMax}
+	if replaced {
+		d = Deployment{Minimum: 0, Maximum: 100}
+	}
 	o, err := v.object("a map with minimum and maximum", deploymentFields)
 	if err == nil {
 		err = o.get("minimum").optInt(&d.Minimum, 0, 100, "must be a percentage between 0 and 100")

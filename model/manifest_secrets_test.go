@@ -33,7 +33,20 @@ func TestManifestErrorsNeverShowEnvValues(t *testing.T) {
 		{"build escapes", "services:\n  web:\n    build: ${BP}\n", Env{"BP": "../" + canary}, "services.web.build", "BP"},
 		{"build manifest absolute", "services:\n  web:\n    build: {manifest: \"${DF}\"}\n", Env{"DF": "/" + canary}, "services.web.build.manifest", "DF"},
 		{"build manifest escapes via path", "services:\n  web:\n    build: {path: \"${BP}\", manifest: ../../Dockerfile}\n", Env{"BP": canary}, "services.web.build.manifest", "BP"},
-		{"label value", "services:\n  web:\n    image: x\n    labels: {tier: \"${TIER}\"}\n", Env{"TIER": canary + " !"}, "services.web.labels.tier", "TIER"},
+		{"node selector value", "services:\n  web:\n    image: x\n    nodeSelectorLabels: {tier: \"${TIER}\"}\n", Env{"TIER": canary + " !"}, "services.web.nodeSelectorLabels.tier", "TIER"},
+		{"port scheme", "services:\n  web:\n    image: x\n    port: ${P}\n", Env{"P": canary + ":80"}, "services.web.port", "P"},
+		{"domain", "services:\n  web:\n    image: x\n    port: 80\n    domain: ${D}\n", Env{"D": canary + "_x.org"}, "services.web.domain", "D"},
+		{"domain list", "services:\n  web:\n    image: x\n    port: 80\n    domain: [a.org, \"${D}\"]\n", Env{"D": canary + "_x.org"}, "services.web.domain[1]", "D"},
+		{"whitelist", "services:\n  web:\n    image: x\n    whitelist: ${W}\n", Env{"W": canary}, "services.web.whitelist", "W"},
+		{"scale range", "services:\n  web:\n    image: x\n    scale: {count: \"${N}\"}\n", Env{"N": canary}, "services.web.scale.count", "N"},
+		{"resource type", "resources:\n  db:\n    type: ${T}\nservices:\n  web:\n    image: x\n", Env{"T": canary}, "resources.db.type", "T"},
+		{"managed resource type", "resources:\n  db:\n    type: rds-${T}\nservices:\n  web:\n    image: x\n", Env{"T": canary}, "resources.db", "T"},
+		{"service resource", "resources:\n  db: {type: redis}\nservices:\n  web:\n    image: x\n    resources: [\"${R}\"]\n", Env{"R": canary}, "services.web.resources[0]", "R"},
+		{"timer schedule", "services:\n  web:\n    image: x\ntimers:\n  t:\n    schedule: \"${S}\"\n    service: web\n", Env{"S": canary}, "timers.t.schedule", "S"},
+		{"timer service", "services:\n  web:\n    image: x\ntimers:\n  t:\n    schedule: \"* * * * *\"\n    service: ${S}\n", Env{"S": canary}, "timers.t.service", "S"},
+		{"timer concurrency", "services:\n  web:\n    image: x\ntimers:\n  t:\n    schedule: \"* * * * *\"\n    service: web\n    concurrency: ${C}\n", Env{"C": canary}, "timers.t.concurrency", "C"},
+		{"balancer whitelist", "services:\n  web:\n    image: x\nbalancers:\n  b:\n    service: web\n    ports: {80: 3000}\n    whitelist: [\"${W}\"]\n", Env{"W": canary}, "balancers.b.whitelist[0]", "W"},
+		{"volume", "services:\n  web:\n    image: x\n    volumes: [\"${V}\"]\n", Env{"V": canary}, "services.web.volumes[0]", "V"},
 		{"label key", "services:\n  web:\n    image: x\n    labels: {\"${LK}\": x}\n", Env{"LK": "-" + canary}, "services.web.labels", "LK"},
 		{"label list", "services:\n  web:\n    image: x\n    labels: [\"${L}\"]\n", Env{"L": "slipway.dev/x=" + canary}, "services.web.labels[0]", "L"},
 		{"annotation key", "services:\n  web:\n    image: x\n    annotations: [\"${AK}=1\"]\n", Env{"AK": "bad " + canary}, "services.web.annotations[0]", "AK"},
@@ -41,7 +54,6 @@ func TestManifestErrorsNeverShowEnvValues(t *testing.T) {
 		{"annotation twice", "services:\n  web:\n    image: x\n    annotations: [\"${A}=1\", \"${A}=2\"]\n", Env{"A": canary}, "services.web.annotations[1]", "A"},
 		{"env name", "services:\n  web:\n    image: x\n    environment: [\"${E}\"]\n", Env{"E": canary}, "services.web.environment[0]", "E"},
 		{"env twice", "services:\n  web:\n    image: x\n    environment: [\"${E}\", \"${E}=1\"]\n", Env{"E": "CANARY_7Qx9"}, "services.web.environment[1]", "E"},
-		{"unknown field from env", "services:\n  web:\n    image: x\n    ${F}: 1\n", Env{"F": canary}, "services.web", "F"},
 		{"service name from env", "services:\n  ${S}:\n    image: x\n", Env{"S": "Canary_7Qx9"}, "services", "S"},
 		{"service names clash", "services:\n  ${S}:\n    image: x\n  canary-7qx9:\n    image: y\n", Env{"S": "Canary-7Qx9"}, "services", "S"},
 		{"port", "services:\n  web:\n    image: x\n    port: ${P}\n", Env{"P": canary}, "services.web.port", "P"},
@@ -96,8 +108,8 @@ func TestCommandErrorText(t *testing.T) {
 // Literal text next to an interpolated field is still shown: only fields
 // that took a value lose their text.
 func TestLiteralFieldsStillQuoted(t *testing.T) {
-	_, err := ParseManifest([]byte("services:\n  web:\n    image: ${IMG}\n    prot: 5000\n"), Env{"IMG": "canary"})
-	if want := `convox.yml:4: services.web: unknown field "prot": did you mean "port"?`; err == nil || err.Error() != want {
+	_, err := ParseManifest([]byte("services:\n  web:\n    image: ${IMG}\n    health: {path: up}\n"), Env{"IMG": "canary"})
+	if want := `convox.yml:4: services.web.health.path: must start with "/", like "/health", not "up"`; err == nil || err.Error() != want {
 		t.Fatalf("error\n got: %v\nwant: %s", err, want)
 	}
 }
@@ -132,15 +144,25 @@ func FuzzManifestErrorsHideValues(f *testing.F) {
 	f.Add([]byte("services: {web: {image: x, annotations: [\"${V}\"]}}\n"), "nokey")
 	f.Add([]byte("services:\n  ${V}:\n    image: x\n"), "Bad")
 	f.Add([]byte("services:\n  web:\n    build: {path: \"${V}\", manifest: ../../D}\n"), "a")
+	f.Add([]byte("services:\n  web:\n    image: x\n    ${V}: 1\n"), "zenvironment")
+	f.Add([]byte("services:\n  web:\n    image: x\n    labels: {a: \"${V}\"}\n"), "not a label value")
+	f.Add([]byte("services:\n  web:\n    image: x\n    port: ${V}\n"), "https:80")
 	f.Fuzz(func(t *testing.T, data []byte, value string) {
 		const mark = "QZXV"
 		if strings.Contains(string(data), mark) {
 			return
 		}
 		value = mark + value + mark
-		_, err := ParseManifest(data, Env{"V": value, "W": value})
+		m, err := ParseManifest(data, Env{"V": value, "W": value})
 		if err != nil && strings.Contains(err.Error(), mark) {
 			t.Fatalf("error shows the value: %v", err)
+		}
+		if m != nil {
+			for _, w := range m.Warnings {
+				if strings.Contains(w, mark) {
+					t.Fatalf("warning shows the value: %s", w)
+				}
+			}
 		}
 	})
 }

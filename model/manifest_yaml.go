@@ -27,6 +27,8 @@ type decoder struct {
 	// merging are the maps whose merge keys are being followed, to refuse
 	// a map that merges itself.
 	merging map[*yaml.Node]bool
+	// warnings are what the parser ignored, for Manifest.Warnings.
+	warnings []warning
 }
 
 const mergeBudget = 100000
