@@ -582,7 +582,7 @@ func TestReleaseAppliesOnlySlipwaysFields(t *testing.T) {
 		}},
 		{"Deployment", web.Deployment, []string{"spec", "template"}, []string{"metadata", "spec"}},
 		{"Deployment", web.Deployment, []string{"spec", "template", "metadata"}, []string{"annotations", "labels"}},
-		{"Deployment", web.Deployment, []string{"spec", "template", "spec"}, []string{"containers", "terminationGracePeriodSeconds"}},
+		{"Deployment", web.Deployment, []string{"spec", "template", "spec"}, []string{"containers", "shareProcessNamespace", "terminationGracePeriodSeconds"}},
 		{"worker Deployment", out[1].Deployment, []string{"spec", "template", "metadata"}, []string{"labels"}},
 		{"Service", web.Service, nil, []string{"apiVersion", "kind", "metadata", "spec"}},
 		{"Service", web.Service, []string{"spec"}, []string{"ports", "selector"}},
