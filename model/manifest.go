@@ -119,7 +119,8 @@ type Service struct {
 	// characters), because it names Kubernetes objects.
 	Name string `json:"name"`
 	// Build is how to build the image from the app's source; nil when the
-	// service runs Image. Exactly one of Build and Image is set.
+	// service runs Image. Exactly one of Build and Image is set: a service
+	// with neither builds the root of the source, as in Convox.
 	Build *Build `json:"build,omitempty"`
 	// Image is an image reference to run as is; "" when Build is set. It
 	// holds no whitespace.
@@ -330,7 +331,8 @@ type Health struct {
 	Path string `json:"path"`
 	// Interval between checks, 2..3600. Default 5.
 	Interval int `json:"interval"`
-	// Timeout of one check, 1..Interval-1. Default Interval-1 (4).
+	// Timeout of one check, 1..3600 (Convox lets it reach the interval,
+	// and Kubernetes takes that). Default Interval-1 (4).
 	Timeout int `json:"timeout"`
 	// Grace is the wait before the first check, 0..86400. Default
 	// Interval.

@@ -112,9 +112,6 @@ func parseService(name string, v val, m *Manifest, common labelSet) (Service, er
 	if !ValidServiceName(name) {
 		return s, v.errorf("invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash")
 	}
-	if v.kind() == kNull {
-		return s, needsBuildOrImage(v)
-	}
 	o, err := v.object("a map of service settings", serviceFields)
 	if err != nil {
 		return s, err
@@ -127,7 +124,13 @@ func parseService(name string, v val, m *Manifest, common labelSet) (Service, er
 			return s, err
 		}
 	}
-	if in := o.get("image"); in.kind() != kNull {
+	in := o.get("image")
+	if in.n != nil && in.kind() == kNull && len(in.d.t.keysAt(in.path)) > 0 {
+		// Convox would build the source instead: surely not what an
+		// image from the env meant.
+		return s, in.errorf("is empty: give an image such as \"nginx:1.27\", or use build")
+	}
+	if in.kind() != kNull {
 		if s.Image, err = parseImage(in); err != nil {
 			return s, err
 		}
@@ -136,7 +139,8 @@ func parseService(name string, v val, m *Manifest, common labelSet) (Service, er
 		s.Build = nil
 	}
 	if s.Build == nil && s.Image == "" {
-		return s, needsBuildOrImage(v)
+		// Convox builds the root of the source (ApplyDefaults).
+		s.Build = &Build{Path: ".", Manifest: DefaultDockerfile}
 	}
 	if s.Command, err = parseCommand(o.get("command")); err != nil {
 		return s, err
@@ -230,10 +234,6 @@ func parseAgent(v val, s *Service) error {
 	}
 	s.Ports, err = joinPorts(o.get("ports"), s.Ports, more)
 	return err
-}
-
-func needsBuildOrImage(v val) error {
-	return v.errorf("needs a build or an image: add \"build: .\" or \"image: <name>\"")
 }
 
 var buildFields = fields{known: []string{"args", "manifest", "path"}}
@@ -416,7 +416,7 @@ type stringKey struct {
 }
 
 // parseStringMap reads a map of strings or a list of "key=value" strings
-// (Convox writes annotations as a list). The keys come back in a stable
+// or one-entry maps (Convox writes annotations as a list). The keys come back in a stable
 // order.
 func parseStringMap(v val) (map[string]string, []stringKey, error) {
 	out := map[string]string{}
@@ -427,6 +427,24 @@ func parseStringMap(v val) (map[string]string, []stringKey, error) {
 	case kList:
 		items, _ := v.items("")
 		for _, in := range items {
+			if in.kind() == kMap {
+				// Convox takes `- key: value` items too.
+				ms, err := in.members("")
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, m := range ms {
+					if m.kind() != kString {
+						return nil, nil, m.errorf("must be a string, not %s: put it in quotes", m.kind())
+					}
+					if _, dup := out[m.key]; dup {
+						return nil, nil, m.errorf("%s is listed twice: keep one", q("", truncate(m.key, 63)))
+					}
+					out[m.key] = m.n.Value
+					keys = append(keys, stringKey{m.key, m.val})
+				}
+				continue
+			}
 			if in.kind() != kString {
 				return nil, nil, in.errorf("must be a string like key=value, not %s", in.kind())
 			}

@@ -74,12 +74,10 @@ func parseHealth(v val) (Health, error) {
 	if h.Interval, err = o.get("interval").seconds(2, 3600, DefaultHealthInterval); err != nil {
 		return h, err
 	}
-	tn := o.get("timeout")
-	if h.Timeout, err = tn.seconds(1, 3600, h.Interval-1); err != nil {
+	// Convox lets the timeout reach or pass the interval, and Kubernetes
+	// takes it.
+	if h.Timeout, err = o.get("timeout").seconds(1, 3600, h.Interval-1); err != nil {
 		return h, err
-	}
-	if h.Timeout >= h.Interval {
-		return h, tn.errorf("must be less than the interval (%d seconds): lower it or raise health.interval", h.Interval)
 	}
 	h.Grace, err = o.get("grace").seconds(0, 86400, h.Interval)
 	return h, err

@@ -3,11 +3,16 @@ package model
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/api/validate/content"
 )
 
 // defaultService is what a service gets when it sets only how to build.
@@ -245,10 +250,7 @@ func TestParseManifestErrors(t *testing.T) {
 		{"too long", "services:\n  " + long + ": {image: x}\n", nil, "convox.yml:2: services." + long + ": invalid service name: use at most 63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash"},
 
 		// Service shape.
-		{"service null", "services:\n  web:\n", nil, `convox.yml:2: services.web: needs a build or an image: add "build: ." or "image: <name>"`},
-		{"service empty", "services:\n  web: {}\n", nil, `convox.yml:2: services.web: needs a build or an image: add "build: ." or "image: <name>"`},
-		{"service command only", "services:\n  web: {command: x}\n", nil, `convox.yml:2: services.web: needs a build or an image: add "build: ." or "image: <name>"`},
-		{"image from unset var", "services:\n  web:\n    image: ${IMAGE}\n", nil, `convox.yml:2: services.web: needs a build or an image: add "build: ." or "image: <name>" (after interpolating ${IMAGE}): fix the service or the value of IMAGE`},
+		{"image from unset var", "services:\n  web:\n    image: ${IMAGE}\n", nil, `convox.yml:3: services.web.image: is empty: give an image such as "nginx:1.27", or use build (after interpolating ${IMAGE}): fix the image or the value of IMAGE`},
 		{"service a string", "services:\n  web: nginx\n", nil, `convox.yml:2: services.web: must be a map of service settings, not a string`},
 
 		// build
@@ -288,7 +290,6 @@ func TestParseManifestErrors(t *testing.T) {
 		{"health interval 1", "services:\n  web:\n    build: .\n    health: {interval: 1}\n", nil, `convox.yml:4: services.web.health.interval: must be a number of seconds between 2 and 3600`},
 		{"health interval string", "services:\n  web:\n    build: .\n    health: {interval: 5s}\n", nil, `convox.yml:4: services.web.health.interval: must be a number of seconds between 2 and 3600`},
 		{"health timeout zero", "services:\n  web:\n    build: .\n    health: {timeout: 0}\n", nil, `convox.yml:4: services.web.health.timeout: must be a number of seconds between 1 and 3600`},
-		{"health timeout not below interval", "services:\n  web:\n    build: .\n    health: {timeout: 5}\n", nil, `convox.yml:4: services.web.health.timeout: must be less than the interval (5 seconds): lower it or raise health.interval`},
 		{"health grace negative", "services:\n  web:\n    build: .\n    health: {grace: -1}\n", nil, `convox.yml:4: services.web.health.grace: must be a number of seconds between 0 and 86400`},
 
 		// scale
@@ -623,6 +624,7 @@ func checkInvariants(t testing.TB, m *Manifest) {
 		}
 	}
 	checkEnvList("environment", m.Environment, false)
+	checkTopLevel(t, fail, m)
 	for i, s := range m.Services {
 		if i > 0 && m.Services[i-1].Name >= s.Name {
 			fail("services not sorted or not unique")
@@ -646,13 +648,20 @@ func checkInvariants(t testing.TB, m *Manifest) {
 			fail("%s: port %d", s.Name, s.Port)
 		}
 		h := s.Health
-		if !strings.HasPrefix(h.Path, "/") || h.Interval < 2 || h.Interval > 3600 || h.Timeout < 1 || h.Timeout >= h.Interval || h.Grace < 0 || h.Grace > 86400 {
+		if !strings.HasPrefix(h.Path, "/") || h.Interval < 2 || h.Interval > 3600 || h.Timeout < 1 || h.Timeout > 3600 || h.Port < 0 || h.Port > 65535 || h.Grace < 0 || h.Grace > 86400 {
 			fail("%s: bad health %+v", s.Name, h)
 		}
 		sc := s.Scale
 		if sc.Count < 0 || sc.Count > MaxScaleCount || sc.CPU < 1 || sc.CPU > MaxScaleCPU || sc.Memory < 1 || sc.Memory > MaxScaleMemory {
 			fail("%s: bad scale %+v", s.Name, sc)
 		}
+		if sc.Max < sc.Count || sc.Max > MaxScaleCount || s.Agent && sc.Autoscales() ||
+			sc.Autoscales() && sc.Targets == (ScaleTargets{}) ||
+			sc.Targets.CPU < 0 || sc.Targets.CPU > 100 || sc.Targets.Memory < 0 || sc.Targets.Memory > 100 ||
+			sc.Limit.CPU != 0 && sc.Limit.CPU < sc.CPU || sc.Limit.Memory != 0 && sc.Limit.Memory < sc.Memory {
+			fail("%s: bad scale %+v", s.Name, sc)
+		}
+		checkService(t, fail, m, s)
 		checkEnvList(s.Name+".environment", s.Environment, true)
 		d := s.Deployment
 		if d.Minimum < 0 || d.Minimum > 100 || d.Maximum < 100 || d.Maximum > 200 {
@@ -667,6 +676,120 @@ func checkInvariants(t testing.TB, m *Manifest) {
 		for k := range s.Labels {
 			if ReservedLabel(k) {
 				fail("%s: reserved label %q", s.Name, k)
+			}
+		}
+	}
+}
+
+// checkService asserts what the Service type documents of the fields
+// that came with Convox's routing, probes, volumes and resources.
+func checkService(t testing.TB, fail func(string, ...any), m *Manifest, s Service) {
+	t.Helper()
+	switch {
+	case s.Port == 0 && s.Scheme != "", s.Port > 0 && s.Scheme != "http" && s.Scheme != "https" && s.Scheme != "grpc":
+		fail("%s: scheme %q with port %d", s.Name, s.Scheme, s.Port)
+	case s.Port == 0 && (s.Domains != nil || s.Liveness != nil || s.StartupProbe != nil):
+		fail("%s: domains or probes without a port", s.Name)
+	case s.Internal && s.InternalRouter:
+		fail("%s: internal and internalRouter", s.Name)
+	case s.Timeout < 1 || s.Timeout > 3600:
+		fail("%s: timeout %d", s.Name, s.Timeout)
+	}
+	for i, p := range s.Ports {
+		if p.Port < 1 || p.Port > 65535 || p.Protocol != "TCP" && p.Protocol != "UDP" || p.Port == s.Port && p.Protocol == "TCP" ||
+			i > 0 && comparePorts(s.Ports[i-1], p) >= 0 {
+			fail("%s: bad ports %+v", s.Name, s.Ports)
+		}
+	}
+	seen := map[string]bool{}
+	for _, d := range s.Domains {
+		if seen[d] || d != strings.ToLower(d) || d == "" {
+			fail("%s: bad domains %q", s.Name, s.Domains)
+		}
+		seen[d] = true
+	}
+	if s.Domains != nil && len(s.Domains) == 0 || s.Whitelist != nil && len(s.Whitelist) == 0 {
+		fail("%s: empty non-nil list", s.Name)
+	}
+	for _, c := range s.Whitelist {
+		if _, _, err := net.ParseCIDR(c); err != nil {
+			fail("%s: bad whitelist %q", s.Name, c)
+		}
+	}
+	for _, p := range []*Probe{s.Liveness, s.StartupProbe} {
+		if p == nil {
+			continue
+		}
+		if (p.Path == "") == (p.TCPPort == 0) || p.Path != "" && !strings.HasPrefix(p.Path, "/") || p.Port < 0 || p.Port > 65535 ||
+			p.Grace < 0 || p.Grace > 86400 || p.Interval < 1 || p.Interval > 3600 || p.Timeout < 1 || p.Timeout > 3600 ||
+			p.SuccessThreshold != 1 || p.FailureThreshold < 1 || p.FailureThreshold > 10000 {
+			fail("%s: bad probe %+v", s.Name, *p)
+		}
+	}
+	if s.Liveness != nil && s.Liveness.TCPPort != 0 || s.StartupProbe != nil && s.StartupProbe.Port != 0 {
+		fail("%s: bad probes", s.Name)
+	}
+	for i, v := range s.Volumes {
+		if v.Name != "" && v.Host != "" || v.Name != "" && !validVolumeName(v.Name) || v.Host != "" && v.Host != path.Clean(v.Host) ||
+			v.Host != "" && !strings.HasPrefix(v.Host, "/") || v.Path != path.Clean(v.Path) || !strings.HasPrefix(v.Path, "/") ||
+			i > 0 && s.Volumes[i-1].Path >= v.Path {
+			fail("%s: bad volumes %+v", s.Name, s.Volumes)
+		}
+	}
+	if s.Deployment.Minimum == 100 && s.Deployment.Maximum == 100 {
+		fail("%s: no room to roll", s.Name)
+	}
+	for i, r := range s.Resources {
+		if i > 0 && s.Resources[i-1] >= r || !slices.ContainsFunc(m.Resources, func(x Resource) bool { return x.Name == r }) {
+			fail("%s: bad resources %q", s.Name, s.Resources)
+		}
+	}
+	for _, mp := range []map[string]string{s.IngressAnnotations, s.NodeSelectorLabels} {
+		if mp != nil && len(mp) == 0 {
+			fail("%s: empty non-nil map", s.Name)
+		}
+	}
+	for k, v := range s.Labels {
+		if len(content.IsLabelKey(k)) > 0 || len(content.IsLabelValue(v)) > 0 {
+			fail("%s: bad label %q=%q", s.Name, k, v)
+		}
+	}
+	if s.Build != nil && s.Image != "" || s.Build == nil && s.Image == "" {
+		fail("%s: build and image", s.Name)
+	}
+	if s.InitContainer != nil && strings.ContainsAny(s.InitContainer.Image, " \t\n") {
+		fail("%s: bad init container", s.Name)
+	}
+}
+
+// checkTopLevel asserts what Manifest documents of resources, timers and
+// balancers.
+func checkTopLevel(t testing.TB, fail func(string, ...any), m *Manifest) {
+	t.Helper()
+	for i, r := range m.Resources {
+		if !ValidServiceName(r.Name) || i > 0 && m.Resources[i-1].Name >= r.Name || !slices.Contains(ResourceTypes, r.Type) || r.Options != nil && len(r.Options) == 0 {
+			fail("bad resource %+v", r)
+		}
+	}
+	for i, tm := range m.Timers {
+		_, ok := m.Service(tm.Service)
+		if !ValidServiceName(tm.Name) || i > 0 && m.Timers[i-1].Name >= tm.Name || !ok || len(strings.Fields(tm.Schedule)) != 5 ||
+			strings.Join(strings.Fields(tm.Schedule), " ") != tm.Schedule ||
+			!slices.Contains([]string{"Allow", "Forbid", "Replace"}, tm.Concurrency) || tm.Parallel < 1 || tm.Parallel > 100 {
+			fail("bad timer %+v", tm)
+		}
+		if _, err := SplitCommand(tm.Command); err != nil {
+			fail("timer command %q: %v", tm.Command, err)
+		}
+	}
+	for i, b := range m.Balancers {
+		_, ok := m.Service(b.Service)
+		if !ValidServiceName(b.Name) || i > 0 && m.Balancers[i-1].Name >= b.Name || !ok || len(b.Ports) == 0 {
+			fail("bad balancer %+v", b)
+		}
+		for j, p := range b.Ports {
+			if p.Source < 1 || p.Source > 65535 || p.Target < 1 || p.Target > 65535 || p.Protocol != "TCP" && p.Protocol != "UDP" || j > 0 && b.Ports[j-1].Source >= p.Source {
+				fail("bad balancer ports %+v", b.Ports)
 			}
 		}
 	}

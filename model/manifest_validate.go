@@ -60,7 +60,7 @@ func parseLabels(v val) (labelSet, error) {
 			return set, kn.errorf("label%s is set by slipway: use another key", q(" ", k))
 		}
 		if len(content.IsLabelValue(labels[k])) > 0 {
-			kn.warn("not a valid Kubernetes label value (" + labelValueRule + "): put on the pods as an annotation instead")
+			kn.warn("not a valid Kubernetes label value: put on the pods as an annotation instead")
 			if set.moved == nil {
 				set.moved = map[string]string{}
 			}
