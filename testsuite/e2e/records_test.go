@@ -190,7 +190,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	newApp(t, s, "strict")
 	s.MustCLI(t, "env", "set", "KEEP=1", "-a", "strict")
 	dir := t.TempDir()
-	writeFile(t, dir, "convox.yml", "services:\n  web:\n    prot: 5000\n    image: x\n")
+	writeFile(t, dir, "convox.yml", "services:\n  web:\n    port: 0\n    image: x\n")
 	missing := t.TempDir()
 	writeFile(t, missing, "convox.yml", "services:\n  web:\n    image: x\n    environment:\n      - NEEDED\n")
 	big := "BIG=" + strings.Repeat("x", model.MaxEnvValueBytes+1)
@@ -214,7 +214,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown app", []string{"releases", "-a", "nosuchapp"}, "no such app: nosuchapp", ""},
 		{"bad app name", []string{"apps", "create", "Bad_Name"}, "invalid app name", ""},
 		{"existing app", []string{"apps", "create", "strict"}, "app already exists: strict", ""},
-		{"invalid manifest", []string{"build", dir, "-a", "strict"}, `unknown field "prot"`, ""},
+		{"invalid manifest", []string{"build", dir, "-a", "strict"}, `services.web.port: must be a number between 1 and 65535`, ""},
 		{"missing manifest", []string{"build", t.TempDir(), "-a", "strict"}, "no convox.yml", ""},
 		{"required env", []string{"build", missing, "-a", "strict"}, "required env: NEEDED", ""},
 		{"bad limit", []string{"releases", "--limit", "0", "-a", "strict"}, "--limit", ""},
