@@ -299,3 +299,22 @@ func TestParseManifestConvoxErrors(t *testing.T) {
 		})
 	}
 }
+
+// Convox flattens a list inside an environment list, one level, which is
+// how a YAML anchor of entries is shared.
+func TestParseManifestEnvironmentAnchors(t *testing.T) {
+	m := mustParse(t, "environment: &common [A=1, B]\nservices:\n  web:\n    image: x\n    environment: [*common, C=3]\n", nil)
+	want := []EnvVar{{Key: "A", Default: "1"}, {Key: "B", Required: true}, {Key: "C", Default: "3"}}
+	if s, _ := m.Service("web"); !reflect.DeepEqual(s.Environment, want) {
+		t.Fatalf("environment %s, want %s", js(s.Environment), js(want))
+	}
+	// Two levels are not flattened, and a list that holds itself ends.
+	for _, yml := range []string{
+		"services:\n  web:\n    image: x\n    environment: [[[A]]]\n",
+		"services:\n  web:\n    image: x\n    environment: &e [*e]\n",
+	} {
+		if _, err := ParseManifest([]byte(yml), nil); err == nil || !strings.Contains(err.Error(), "must be a string like KEY or KEY=default, not a list") {
+			t.Errorf("%q: error %v", yml, err)
+		}
+	}
+}

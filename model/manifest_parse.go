@@ -354,14 +354,26 @@ func parseTermination(v val) (Termination, error) {
 	return Termination{Grace: grace}, err
 }
 
-// parseEnvList reads a list of `KEY` and `KEY=default` strings. "*" is
-// skipped: in Convox it passes every release variable to the service,
-// which slipway does anyway (see ServiceEnv).
+// parseEnvList reads a list of `KEY` and `KEY=default` strings, lists of
+// them included. "*" is skipped: in Convox it passes every release
+// variable to the service, which slipway does anyway (see ServiceEnv).
 func parseEnvList(v val) ([]EnvVar, error) {
 	items, err := v.items("a list of KEY or KEY=default strings")
 	if err != nil {
 		return nil, err
 	}
+	// Convox flattens a list in the list, one level (`- *common` where
+	// common is a list of entries).
+	var flat []val
+	for _, in := range items {
+		if in.kind() == kList {
+			inner, _ := in.items("")
+			flat = append(flat, inner...)
+		} else {
+			flat = append(flat, in)
+		}
+	}
+	items = flat
 	var out []EnvVar
 	seen := map[string]bool{}
 	for _, in := range items {
