@@ -78,6 +78,8 @@ func TestParseManifestConvoxForms(t *testing.T) {
 		{"ingress annotations map", "ingressAnnotations: {a: b}", func(s *Service) { s.IngressAnnotations = map[string]string{"a": "b"} }, nil, nil},
 
 		// checks
+		{"health empty path", `health: ""`, nil, nil, nil},
+		{"health map empty path", `health: {path: " ", interval: 10}`, func(s *Service) { s.Health = Health{Path: "/", Interval: 10, Timeout: 9, Grace: 10} }, nil, nil},
 		{"health disable and port", "health: {disable: true, port: 8081}", func(s *Service) { s.Health.Disable, s.Health.Port = true, 8081 }, nil, nil},
 		{"health port scheme", "health: {port: https:8443}", func(s *Service) { s.Health.Port = 8443 }, nil, []string{
 			"convox.yml:4: services.web.health.port: the scheme is ignored: slipway checks with the service's scheme",

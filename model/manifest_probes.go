@@ -53,7 +53,8 @@ func parseHealth(v val) (Health, error) {
 		}
 		pn = o.get("path")
 	}
-	if pn.kind() != kNull {
+	// An empty path is the default, as in Convox.
+	if pn.kind() != kNull && !(pn.kind() == kString && strings.TrimSpace(pn.n.Value) == "") {
 		p, err := probePath(pn)
 		if err != nil {
 			return h, err
