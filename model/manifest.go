@@ -179,10 +179,11 @@ type Service struct {
 	// Agent runs one process on every node (a DaemonSet) instead of
 	// Scale.Count processes.
 	Agent bool `json:"agent,omitempty"`
-	// Singleton is replaced (stopped, then started), never rolled with old
-	// and new processes side by side: its Deployment defaults to minimum
-	// 0, maximum 100. Convox does not bound its count, and neither does
-	// slipway: singleton with scale 1 runs at most one process.
+	// Singleton runs at most one process: it is replaced (stopped, then
+	// started), never rolled with two side by side. Its Deployment
+	// defaults to minimum 0, maximum 100, as in Convox. Convox only
+	// replaces it and runs Scale.Count of it; slipway keeps Scale as
+	// written and warns that a count above 1 is not run.
 	Singleton bool `json:"singleton,omitempty"`
 	// Privileged runs the process privileged.
 	Privileged bool `json:"privileged,omitempty"`

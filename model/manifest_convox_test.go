@@ -147,6 +147,10 @@ func TestParseManifestConvoxForms(t *testing.T) {
 		}},
 		{"singleton", "singleton: true", func(s *Service) { s.Singleton, s.Deployment = true, Deployment{Minimum: 0, Maximum: 100} }, nil, nil},
 		{"singleton with a deployment", "singleton: true\n    deployment: {maximum: 150}", func(s *Service) { s.Singleton, s.Deployment = true, Deployment{Minimum: 0, Maximum: 150} }, nil, nil},
+		{"singleton with a count", "singleton: true\n    scale: 1-3", func(s *Service) {
+			s.Singleton, s.Deployment = true, Deployment{Minimum: 0, Maximum: 100}
+			s.Scale.Count, s.Scale.Max, s.Scale.Targets.CPU = 1, 3, DefaultTargetCPU
+		}, nil, []string{"convox.yml:5: services.web.scale: a singleton runs one process at most: the count above 1 is not run"}},
 		{"privileged", "privileged: true", func(s *Service) { s.Privileged = true }, nil, nil},
 		{"init off", "init: false", func(s *Service) { s.Init = false }, nil, nil},
 		{"lifecycle", "lifecycle: {preStop: \"sleep 5\", postStart: \"touch /tmp/up\"}", func(s *Service) {

@@ -149,7 +149,12 @@ func parseService(name string, v val, m *Manifest, common labelSet) (Service, er
 		func() error { return parseRouting(o, &s) },
 		func() error { return parseFlags(o, &s) },
 		func() error { return parseProbes(o, &s) },
-		func() (err error) { s.Scale, err = parseScale(o.get("scale"), s.Agent); return err },
+		func() (err error) {
+			if s.Scale, err = parseScale(o.get("scale"), s.Agent); err == nil && s.Singleton && s.Scale.Max > 1 {
+				o.get("scale").warn("a singleton runs one process at most: the count above 1 is not run")
+			}
+			return err
+		},
 		func() error {
 			own, err := parseEnvList(o.get("environment"))
 			s.Environment = mergeEnvLists(m.Environment, own)
