@@ -53,12 +53,11 @@ func parseRouting(o object, s *Service) error {
 	if s.TLS, err = parseTLS(o.get("tls")); err != nil {
 		return err
 	}
-	// Convox reads 0 as unset.
-	if s.Timeout, err = o.get("timeout").seconds(0, 3600, DefaultTimeout); err == nil && s.Timeout == 0 {
-		s.Timeout = DefaultTimeout
-	}
-	if err != nil {
+	if s.Timeout, err = o.get("timeout").seconds(0, 3600, DefaultTimeout); err != nil {
 		return err
+	}
+	if s.Timeout == 0 {
+		s.Timeout = DefaultTimeout // Convox reads 0 as unset
 	}
 	if s.Whitelist, err = parseWhitelist(o.get("whitelist")); err != nil {
 		return err
