@@ -14,6 +14,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/env"
 	"github.com/slipway-dev/slipway/cmd/promotions"
 	"github.com/slipway-dev/slipway/cmd/releases"
+	"github.com/slipway-dev/slipway/cmd/services"
 	"github.com/slipway-dev/slipway/cmd/system"
 	"github.com/slipway-dev/slipway/cmd/worker"
 )
@@ -45,6 +46,7 @@ workflow: open the Temporal UI to watch one.`,
 		deploy.NewCmdDeploy(f, nil),
 		env.NewCmdEnv(f),
 		releases.NewCmdReleases(f),
+		services.NewCmdServices(f, nil),
 		promotions.NewCmdPromotions(f),
 		dev.NewCmdDev(f),
 		system.NewCmdSystem(f),

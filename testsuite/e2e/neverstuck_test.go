@@ -66,8 +66,8 @@ func settled(t *testing.T, s *testsuite.Stack, app, want string) *records.Promot
 		}
 		var wrong []string
 		for _, p := range pods.Items {
-			if p.DeletionTimestamp != nil {
-				continue
+			if p.DeletionTimestamp != nil || p.Labels[render.LabelResource] != "" {
+				continue // a resource's pods belong to no release
 			}
 			svc := p.Labels[render.LabelService]
 			if rel := p.Labels[render.LabelRelease]; rel != want {

@@ -1,0 +1,261 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/slipway-dev/slipway/internal/convoxcorpus"
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/testsuite"
+)
+
+// withSampleImages is a convox.yml with every service's build or image
+// replaced by the local registry's sample image: the corpus's sources and
+// public images are out of reach, everything else is as written.
+func withSampleImages(t *testing.T, data []byte, image string) []byte {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "services" {
+			continue
+		}
+		services := root.Content[i+1]
+		for j := 1; j < len(services.Content); j += 2 {
+			svc := services.Content[j]
+			if svc.Kind != yaml.MappingNode {
+				*svc = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+			}
+			var kept []*yaml.Node
+			for k := 0; k+1 < len(svc.Content); k += 2 {
+				if key := svc.Content[k].Value; key != "build" && key != "image" {
+					kept = append(kept, svc.Content[k], svc.Content[k+1])
+				}
+			}
+			svc.Content = append(kept,
+				&yaml.Node{Kind: yaml.ScalarNode, Value: "image"},
+				&yaml.Node{Kind: yaml.ScalarNode, Value: image})
+		}
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Every real-world convox.yml that slipway accepts is built (with the
+// sample image for its services), given its env, and promoted on the local
+// stack to active; and at least 90% of them are accepted.
+func TestConvoxCorpusPromotes(t *testing.T) {
+	s := testsuite.Get(t)
+	files := convoxcorpus.Load(t)
+	var accepted []convoxcorpus.File
+	selectors := map[string]string{}
+	for _, f := range files {
+		m, err := model.ParseManifest(f.Data, f.Env)
+		if err != nil {
+			t.Logf("refused %s: %v", f.Name, err)
+			continue
+		}
+		for _, k := range m.MissingEnv(f.Env) {
+			f.Env[k] = convoxcorpus.Plausible(k)
+		}
+		accepted = append(accepted, f)
+		for _, svc := range m.Services {
+			maps.Copy(selectors, svc.NodeSelectorLabels)
+		}
+	}
+	// Services that pick their nodes (GPU nodes, say) find one, as in the
+	// clusters they were written for.
+	nodes, err := s.Kube.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("nodes: %d, %v", len(nodes.Items), err)
+	}
+	node := nodes.Items[0]
+	maps.Copy(node.Labels, selectors)
+	if _, err := s.Kube.CoreV1().Nodes().Update(context.Background(), &node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(accepted)*10 < len(files)*9 {
+		t.Errorf("%d of %d real manifests accepted, want at least 90%%", len(accepted), len(files))
+	}
+	// A few apps at a time: the promotions share one worker and two cores.
+	slots := make(chan struct{}, 4)
+	t.Run("promote", func(t *testing.T) {
+		for i, f := range accepted {
+			t.Run(f.Name, func(t *testing.T) {
+				t.Parallel()
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				app := fmt.Sprintf("corpus-%02d", i)
+				newApp(t, s, app)
+				// The env first, as a team moving an app sets it: a build
+				// checks that every required key is set.
+				if len(f.Env) > 0 {
+					args := []string{"env", "set", "-a", app}
+					for _, k := range slices.Sorted(maps.Keys(f.Env)) {
+						args = append(args, k+"="+f.Env[k])
+					}
+					s.MustCLI(t, args...)
+				}
+				dir := t.TempDir()
+				writeFile(t, dir, "convox.yml", string(withSampleImages(t, f.Data, sample(s))))
+				rel := releaseOf(t, s.MustCLI(t, "build", dir, "-a", app))
+				if r := s.CLI(t, "releases", "promote", rel, "-a", app); r.Code != 0 {
+					t.Fatalf("promote %s: exit %d\n%s%s", f.Name, r.Code, r.Stdout, r.Stderr)
+				}
+				a, err := s.Store.GetApp(context.Background(), app)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Status.Status != model.AppRunning || a.Status.Release != rel {
+					t.Errorf("%s: app %s on %s, want running on %s", f.Name, a.Status.Status, a.Status.Release, rel)
+				}
+			})
+		}
+	})
+}
+
+// convoxKinds uses what real manifests add to a service: a domain, an
+// autoscaled count, an extra port, a timer, an agent, a resource and a
+// balancer.
+const convoxKinds = `resources:
+  database:
+    type: postgres
+    options:
+      storage: 5
+services:
+  web:
+    image: %[1]s
+    port: 3000
+    domain: shop.example.org
+    scale:
+      count: 1-3
+      targets:
+        cpu: 60
+    resources:
+      - database
+  agent:
+    image: %[1]s
+    agent: true
+timers:
+  cleanup:
+    schedule: "0 3 * * *"
+    command: bin/cleanup
+    service: web
+balancers:
+  tcp:
+    service: web
+    ports:
+      5432: 3000
+`
+
+// A release is applied whole, every kind, and a later release that drops a
+// domain, a timer and an agent removes them, while the resource stays with
+// the app.
+func TestConvoxKindsPromoteAndPrune(t *testing.T) {
+	s := testsuite.Get(t)
+	ctx := context.Background()
+	app := "kinds"
+	newApp(t, s, app)
+	dir := t.TempDir()
+	writeFile(t, dir, "convox.yml", fmt.Sprintf(convoxKinds, sample(s)))
+	first := releaseOf(t, s.MustCLI(t, "build", dir, "-a", app))
+	s.MustCLI(t, "releases", "promote", first, "-a", app)
+	settled(t, s, app, first)
+
+	ns := s.Store.Namespace(app)
+	c := s.Kube
+	exists := func(what string, get func() error) {
+		t.Helper()
+		if err := get(); err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	exists("Ingress web", func() error { _, err := c.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{}); return err })
+	exists("autoscaler web", func() error {
+		h, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err == nil && (h.Spec.MaxReplicas != 3 || *h.Spec.MinReplicas != 1) {
+			err = fmt.Errorf("bounds %d-%d, want 1-3", *h.Spec.MinReplicas, h.Spec.MaxReplicas)
+		}
+		return err
+	})
+	exists("CronJob timer-cleanup", func() error {
+		_, err := c.BatchV1().CronJobs(ns).Get(ctx, "timer-cleanup", metav1.GetOptions{})
+		return err
+	})
+	exists("LoadBalancer balancer-tcp", func() error {
+		_, err := c.CoreV1().Services(ns).Get(ctx, "balancer-tcp", metav1.GetOptions{})
+		return err
+	})
+	exists("resource database", func() error {
+		if _, err := c.AppsV1().StatefulSets(ns).Get(ctx, "resource-database", metav1.GetOptions{}); err != nil {
+			return err
+		}
+		_, err := c.CoreV1().Secrets(ns).Get(ctx, "resource-database", metav1.GetOptions{})
+		return err
+	})
+	// The agent rolled out on every node: the promotion waited for it.
+	ds, err := c.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Status.DesiredNumberScheduled == 0 || ds.Status.NumberAvailable != ds.Status.DesiredNumberScheduled {
+		t.Errorf("agent: %d of %d available after the promotion", ds.Status.NumberAvailable, ds.Status.DesiredNumberScheduled)
+	}
+	sec, err := c.CoreV1().Secrets(ns).Get(ctx, "resource-database", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := string(sec.Data["URL"])
+	if !strings.HasPrefix(url, "postgres://app:") || !strings.HasSuffix(url, "@resource-database."+ns+".svc.cluster.local:5432/app") {
+		t.Errorf("DATABASE_URL is %q", url)
+	}
+
+	// The next release keeps web, without its domain and timer, and
+	// drops the agent.
+	slim := strings.Replace(fmt.Sprintf(convoxKinds, sample(s)), "    domain: shop.example.org\n", "", 1)
+	slim = slim[:strings.Index(slim, "  agent:\n")] + slim[strings.Index(slim, "timers:"):]
+	slim = slim[:strings.Index(slim, "timers:")] + slim[strings.Index(slim, "balancers:"):]
+	writeFile(t, dir, "convox.yml", slim)
+	second := releaseOf(t, s.MustCLI(t, "build", dir, "-a", app))
+	s.MustCLI(t, "releases", "promote", second, "-a", app)
+	settled(t, s, app, second)
+	gone := func(what string, get func() error) {
+		t.Helper()
+		eventually(t, what+" pruned", 10*time.Second, 100*time.Millisecond, func(context.Context) (bool, string) {
+			err := get()
+			return apierrors.IsNotFound(err), fmt.Sprintf("%v", err)
+		})
+	}
+	gone("Ingress web", func() error { _, err := c.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{}); return err })
+	gone("CronJob timer-cleanup", func() error {
+		_, err := c.BatchV1().CronJobs(ns).Get(ctx, "timer-cleanup", metav1.GetOptions{})
+		return err
+	})
+	gone("DaemonSet agent", func() error { _, err := c.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{}); return err })
+	after, err := c.CoreV1().Secrets(ns).Get(ctx, "resource-database", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the resource's credentials went with a release: %v", err)
+	}
+	if string(after.Data["URL"]) != url {
+		t.Error("the resource's credentials changed between releases")
+	}
+	exists("resource database", func() error {
+		_, err := c.AppsV1().StatefulSets(ns).Get(ctx, "resource-database", metav1.GetOptions{})
+		return err
+	})
+}
