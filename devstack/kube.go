@@ -120,6 +120,9 @@ func (k *kube) kwokctl(ctx context.Context, args ...string) error {
 }
 
 func (k *kube) start(ctx context.Context) error {
+	if err := k.prepareDebugging(time.Now()); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(k.clusterDir(), "kwok.yaml")); err == nil {
 		// The cluster exists: start it again on its etcd data.
 		if err := k.kwokctl(ctx, "start", "cluster", "--timeout", "90s"); err != nil {
@@ -230,7 +233,7 @@ func (k *kube) writeStages() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	docs = append(docs, ports)
+	docs = append(docs, ports, k.debuggingConfig())
 	path := filepath.Join(k.s.dir, "kwok-stages.yaml")
 	if err := os.MkdirAll(k.s.dir, 0o755); err != nil {
 		return "", err
