@@ -12,8 +12,11 @@ import (
 	"github.com/slipway-dev/slipway/cmd/deploy"
 	"github.com/slipway-dev/slipway/cmd/dev"
 	"github.com/slipway-dev/slipway/cmd/env"
+	"github.com/slipway-dev/slipway/cmd/logs"
 	"github.com/slipway-dev/slipway/cmd/promotions"
+	"github.com/slipway-dev/slipway/cmd/ps"
 	"github.com/slipway-dev/slipway/cmd/releases"
+	"github.com/slipway-dev/slipway/cmd/run"
 	"github.com/slipway-dev/slipway/cmd/services"
 	"github.com/slipway-dev/slipway/cmd/system"
 	"github.com/slipway-dev/slipway/cmd/worker"
@@ -48,6 +51,10 @@ workflow: open the Temporal UI to watch one.`,
 		releases.NewCmdReleases(f),
 		services.NewCmdServices(f, nil),
 		promotions.NewCmdPromotions(f),
+		ps.NewCmdPs(f),
+		logs.NewCmdLogs(f, nil),
+		run.NewCmdRun(f, nil),
+		run.NewCmdExec(f, nil),
 		dev.NewCmdDev(f),
 		system.NewCmdSystem(f),
 		worker.NewCmdWorker(f, nil),

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +15,8 @@ import (
 func main() { os.Exit(run(os.Args[1:], cmdutil.System())) }
 
 // run runs the command line args on ios and returns the exit code: 1, with
-// the error on one ERROR line, when the command fails.
+// the error on one ERROR line, when the command fails; a process's own
+// status for `exec` and `run`.
 func run(args []string, ios *cmdutil.IOStreams) int {
 	f := cmdutil.New(ios)
 	defer f.Close()
@@ -24,9 +24,5 @@ func run(args []string, ios *cmdutil.IOStreams) int {
 	defer stop()
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(ios.ErrOut, "ERROR: %s\n", err)
-		return 1
-	}
-	return 0
+	return cmdutil.ExitCode(cmd.ExecuteContext(ctx), ios.ErrOut)
 }
