@@ -145,7 +145,9 @@ func attach(ctx context.Context, s *records.Store, opts *RunOptions, pod *corev1
 	following := false
 	pods := s.Core.CoreV1().Pods(pod.Namespace)
 	byName := fields.OneTermEqualSelector("metadata.name", pod.Name).String()
-	lw := &cache.ListWatch{
+	// The wrapper says whether the client can stream lists (client-go's
+	// fake clientset cannot).
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = byName
 			return pods.List(ctx, o)
@@ -154,7 +156,7 @@ func attach(ctx context.Context, s *records.Store, opts *RunOptions, pod *corev1
 			o.FieldSelector = byName
 			return pods.Watch(ctx, o)
 		},
-	}
+	}, s.Core)
 	ev, err := watchtools.UntilWithSync(waitCtx, lw, &corev1.Pod{}, nil, func(e watch.Event) (bool, error) {
 		p, ok := e.Object.(*corev1.Pod)
 		if !ok || p.Name != pod.Name {
