@@ -58,7 +58,7 @@ func logsRun(ctx context.Context, opts *LogsOptions) error {
 	}
 	stream := opts.Stream
 	if stream == nil {
-		stream = podLogs(s.Core)
+		stream = PodLogs(s.Core)
 	}
 	t := &tail{
 		core: s.Core, ns: s.Namespace(a.Name), app: a.Name, service: opts.Service, filter: opts.Filter,

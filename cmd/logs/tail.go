@@ -24,8 +24,8 @@ import (
 // Stream opens the log of one container of a pod.
 type Stream func(ctx context.Context, pod *corev1.Pod, o *corev1.PodLogOptions) (io.ReadCloser, error)
 
-// podLogs is the API server's log endpoint (which asks the pod's kubelet).
-func podLogs(core kubernetes.Interface) Stream {
+// PodLogs is the API server's log endpoint (which asks the pod's kubelet).
+func PodLogs(core kubernetes.Interface) Stream {
 	return func(ctx context.Context, pod *corev1.Pod, o *corev1.PodLogOptions) (io.ReadCloser, error) {
 		return core.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, o).Stream(ctx)
 	}
