@@ -1,12 +1,11 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
-	"maps"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/model"
@@ -35,8 +34,9 @@ type OneOff struct {
 	Deadline int64
 }
 
-// OneOffPod is the pod of a one-off process, with the image and env the
-// service has in that release.
+// OneOffPod is the pod of a one-off process: the pod template the
+// service's workload runs (image, env, resources, volumes, init
+// container, node selector), with the one-off's command, run once.
 func OneOffPod(o OneOff) (*corev1.Pod, error) {
 	svc, err := o.service()
 	if err != nil {
@@ -49,30 +49,31 @@ func OneOffPod(o OneOff) (*corev1.Pod, error) {
 	if image == "" {
 		return nil, fmt.Errorf("services.%s: release %s has no image for it: build again", svc.Name, o.Release)
 	}
-	podLabels := maps.Clone(svc.Labels)
-	if podLabels == nil {
-		podLabels = map[string]string{}
+	tmpl, err := podTemplate(o.Input, svc, image, o.Args, o.Name)
+	if err != nil {
+		return nil, err
 	}
-	maps.Copy(podLabels, o.labels())
-	c := corev1.Container{
-		Name:    Container,
-		Image:   image,
-		Args:    o.Args,
-		EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: o.Name}}}},
-		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-			corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(svc.Scale.CPU), resource.DecimalSI),
-			corev1.ResourceMemory: *resource.NewQuantity(int64(svc.Scale.Memory)<<20, resource.BinarySI),
-		}},
+	// An apply configuration is the object's JSON with only the fields
+	// set: the typed pod is the same JSON read back.
+	b, err := json.Marshal(tmpl)
+	if err != nil {
+		return nil, err
 	}
-	grace := int64(svc.Termination.Grace)
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: podLabels, Annotations: maps.Clone(svc.Annotations)},
-		Spec: corev1.PodSpec{
-			Containers:                    []corev1.Container{c},
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			TerminationGracePeriodSeconds: &grace,
-		},
+	var pt corev1.PodTemplateSpec
+	if err := json.Unmarshal(b, &pt); err != nil {
+		return nil, err
 	}
+	p := &corev1.Pod{ObjectMeta: pt.ObjectMeta, Spec: pt.Spec}
+	p.Name, p.Namespace = o.Name, o.Namespace
+	delete(p.Labels, LabelService)
+	p.Labels[LabelRun] = o.Service
+	for i := range p.Spec.Containers {
+		// No Service sends it traffic and nothing waits for it to be
+		// ready: a one-off process is not probed.
+		c := &p.Spec.Containers[i]
+		c.ReadinessProbe, c.LivenessProbe, c.StartupProbe, c.Ports = nil, nil, nil, nil
+	}
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever
 	if o.Deadline > 0 {
 		p.Spec.ActiveDeadlineSeconds = &o.Deadline
 	}

@@ -48,6 +48,9 @@ func TestOneOffPod(t *testing.T) {
 	if c.Name != Container || c.Image != "registry.test/web:1" || strings.Join(c.Args, " ") != "rake db:migrate" || c.EnvFrom[0].SecretRef.Name != "web-run-abcde" {
 		t.Errorf("container %+v", c)
 	}
+	if c.ReadinessProbe != nil || len(c.Ports) != 0 || c.Resources.Requests.Cpu().IsZero() {
+		t.Errorf("container %+v: want the service's resources, no probe or port", c)
+	}
 	p.UID = "uid-1"
 	sec, err := OneOffSecret(o, p)
 	if err != nil {
