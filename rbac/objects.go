@@ -106,8 +106,12 @@ func AppRules() []rbacv1.PolicyRule {
 // UserRules are what the CLI does with a user's own credentials: read the
 // records, follow a promotion's Events, and (for `env set`) stage new
 // values in a Secret that the release workflow takes over and deletes;
-// `env` and `releases info` read a release's env Secret. Everything else
-// goes through a workflow, i.e. through the worker. Bind it with a
+// `env` and `releases info` read a release's env Secret. The process
+// commands act on pods, which no release owns: `ps` and `logs` read them,
+// `ps stop` deletes one, `exec` runs a command in one, and `run` starts a
+// one-off pod with its own env Secret (so the user needs to be trusted
+// with the app's env, which `env` shows anyway). Everything else goes
+// through a workflow, i.e. through the worker. Bind it with a
 // RoleBinding per app namespace to keep a user out of other namespaces'
 // Secrets (a ClusterRoleBinding grants them everywhere); listing apps
 // across namespaces needs the records part cluster-wide.
@@ -116,6 +120,9 @@ func UserRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{records.Group}, Resources: recordResources(), Verbs: read},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: read},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create", "get"}},
 		// `apps create` checks up front that the namespace is not someone
 		// else's.
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}},

@@ -113,6 +113,8 @@ func TestUserRules(t *testing.T) {
 		{"list", records.Group, "apps", ""}, {"get", records.Group, "releases", ""}, {"list", records.Group, "builds", ""},
 		{"get", records.Group, "promotions", ""}, {"watch", "", "events", ""}, {"list", "", "events", ""},
 		{"create", "", "secrets", ""}, {"get", "", "secrets", ""}, {"delete", "", "secrets", ""}, {"get", "", "namespaces", ""},
+		{"list", "", "pods", ""}, {"watch", "", "pods", ""}, {"delete", "", "pods", ""}, {"create", "", "pods", ""},
+		{"get", "", "pods/log", ""}, {"create", "", "pods/exec", ""},
 	} {
 		if !allows(UserRules(), g.verb, g.group, g.resource, g.name) {
 			t.Errorf("UserRules do not grant %s", g)
@@ -123,6 +125,7 @@ func TestUserRules(t *testing.T) {
 		{"update", records.Group, "apps/status", ""}, {"update", records.Group, "builds/status", ""},
 		{"update", records.Group, "promotions/status", ""}, {"update", records.Group, "releases/status", ""},
 		{"create", "", "namespaces", ""}, {"patch", "apps", "deployments", ""}, {"list", "", "secrets", ""},
+		{"patch", "", "pods", ""}, {"delete", "apps", "deployments", ""},
 	} {
 		if allows(UserRules(), g.verb, g.group, g.resource, g.name) {
 			t.Errorf("UserRules grant %s: users act through workflows", g)
