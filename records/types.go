@@ -5,6 +5,9 @@
 package records
 
 import (
+	"slices"
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -37,7 +40,59 @@ var (
 type App struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
+	Spec              AppSpec   `json:"spec,omitempty"`
 	Status            AppStatus `json:"status"`
+}
+
+// AppSpec is what a person sets on an app by hand.
+type AppSpec struct {
+	// Scale is the scale set with `slipway scale`, per service. It wins
+	// over the manifest's scale in every promotion and rollback, so a
+	// scale set by hand is never undone by a deploy.
+	Scale []ServiceScale `json:"scale,omitempty"`
+}
+
+// ServiceScale is one service's scale set by hand; a nil field is not set
+// (the manifest's value applies).
+type ServiceScale struct {
+	Service string `json:"service"`
+	// Count of processes.
+	Count *int32 `json:"count,omitempty"`
+	// CPU in millicores each process requests.
+	CPU *int32 `json:"cpu,omitempty"`
+	// Memory in MB each process requests.
+	Memory *int32 `json:"memory,omitempty"`
+}
+
+// ScaleOf is the scale set by hand for service, or nil.
+func (a *App) ScaleOf(service string) *ServiceScale {
+	for i := range a.Spec.Scale {
+		if a.Spec.Scale[i].Service == service {
+			return &a.Spec.Scale[i]
+		}
+	}
+	return nil
+}
+
+// SetScale records a scale by hand: the fields set in sc replace those
+// recorded for its service; the others stay. Services stay sorted, so the
+// record does not change with the order scales were set in.
+func (a *App) SetScale(sc ServiceScale) {
+	cur := a.ScaleOf(sc.Service)
+	if cur == nil {
+		a.Spec.Scale = append(a.Spec.Scale, ServiceScale{Service: sc.Service})
+		slices.SortFunc(a.Spec.Scale, func(x, y ServiceScale) int { return strings.Compare(x.Service, y.Service) })
+		cur = a.ScaleOf(sc.Service)
+	}
+	if sc.Count != nil {
+		cur.Count = sc.Count
+	}
+	if sc.CPU != nil {
+		cur.CPU = sc.CPU
+	}
+	if sc.Memory != nil {
+		cur.Memory = sc.Memory
+	}
 }
 
 // AppStatus is written by workflows only, with resourceVersion preconditions.
