@@ -52,6 +52,8 @@ type Input struct {
 	ProgressDeadline int32
 	// Ingress is how services with domains are routed.
 	Ingress IngressClasses
+	// Scale maps a service to its scale set by hand (render/scale.go).
+	Scale map[string]Scale
 }
 
 // IngressClasses name the ingress controllers of the rack: Public for
@@ -133,6 +135,7 @@ func SecretName(service, release string) string {
 // Release renders every service of a release, in the manifest's order.
 // It fails, before anything is applied, when required env is missing.
 func Release(in Input) ([]Service, error) {
+	in = withScale(in) // render/scale.go
 	if err := in.Manifest.CheckEnv(in.Env); err != nil {
 		return nil, err
 	}
