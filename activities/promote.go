@@ -222,9 +222,13 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 			replicas[d.Labels[render.LabelService]] = *d.Spec.Replicas
 		}
 	}
+	scale, err := a.handScale(ctx, app) // activities/scale.go
+	if err != nil {
+		return rendered{}, classify(err)
+	}
 	out := rendered{in: render.Input{
 		App: app, Namespace: ns, Release: release, Build: r.Spec.Build, Manifest: m, Env: env,
-		Images: images, Replicas: replicas, ProgressDeadline: deadline, Ingress: a.Ingress,
+		Images: images, Replicas: replicas, ProgressDeadline: deadline, Ingress: a.Ingress, Scale: scale,
 	}}
 	if out.services, err = render.Release(out.in); err != nil {
 		return rendered{}, permanent(ErrInvalid, err)

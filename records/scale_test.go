@@ -44,3 +44,27 @@ func TestMutateAppScale(t *testing.T) {
 		t.Errorf("app %+v: want web's count 2 and the status kept", a)
 	}
 }
+
+func TestValidateScale(t *testing.T) {
+	for _, sc := range []ServiceScale{
+		{Service: "web", Count: ptr.To[int32](0)},
+		{Service: "web", CPU: ptr.To[int32](1000), Memory: ptr.To[int32](64)},
+	} {
+		if err := sc.Validate(); err != nil {
+			t.Errorf("%+v: %v", sc, err)
+		}
+	}
+	for _, tt := range []struct {
+		sc   ServiceScale
+		want string
+	}{
+		{ServiceScale{Service: "web"}, "nothing to scale: pass --count, --cpu or --memory"},
+		{ServiceScale{Service: "web", Count: ptr.To[int32](-1)}, "--count -1: must be a whole number of processes between 0 and 1000"},
+		{ServiceScale{Service: "web", CPU: ptr.To[int32](0)}, "--cpu 0: must be a number of millicores between 1 and 1000000 (1000 is one core)"},
+		{ServiceScale{Service: "web", Memory: ptr.To[int32](0)}, "--memory 0: must be a number of megabytes between 1 and 4194304"},
+	} {
+		if err := tt.sc.Validate(); err == nil || err.Error() != tt.want {
+			t.Errorf("%+v: %v, want %q", tt.sc, err, tt.want)
+		}
+	}
+}

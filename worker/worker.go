@@ -30,6 +30,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.CreateRelease)
 	r.RegisterWorkflow(workflows.Build)
 	r.RegisterWorkflow(workflows.Promote)
+	r.RegisterWorkflow(workflows.Scale)
 	r.RegisterActivity(acts)
 }
 
