@@ -29,6 +29,9 @@ type Options struct {
 type BuildOptions struct {
 	*cmdutil.Factory
 	Options
+	// ID prints only the new release's ID on stdout, as Convox's --id
+	// does (the release is what a script promotes next).
+	ID bool
 }
 
 func NewCmdBuild(f *cmdutil.Factory, runF func(context.Context, *BuildOptions) error) *cobra.Command {
@@ -37,7 +40,8 @@ func NewCmdBuild(f *cmdutil.Factory, runF func(context.Context, *BuildOptions) e
 		Use:   "build [DIR]",
 		Short: "Build the app from a directory (default: the current one) and make a release of it",
 		Example: `  slipway build -a myapp
-  slipway build examples/myapp -a myapp --description "first cut"`,
+  slipway build examples/myapp -a myapp --description "first cut"
+  RELEASE=$(slipway build --id -a myapp)`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = "."
@@ -51,6 +55,8 @@ func NewCmdBuild(f *cmdutil.Factory, runF func(context.Context, *BuildOptions) e
 	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "build description (default: the git commit of a clean checkout)")
 	cmd.Flags().StringVarP(&opts.Manifest, "manifest", "m", "convox.yml", "manifest file, relative to DIR")
 	AddBuildFlags(cmd, &opts.Options)
+	cmdutil.AddIDFlag(cmd, &opts.ID, "new release's")
+	cmdutil.AddWaitFlag(cmd)
 	return cmd
 }
 
@@ -63,9 +69,12 @@ func AddBuildFlags(cmd *cobra.Command, o *Options) {
 }
 
 func buildRun(ctx context.Context, opts *BuildOptions) error {
-	res, err := Run(ctx, opts.Factory, opts.Options)
+	res, err := Run(ctx, opts.ForID(opts.ID), opts.Options)
 	if err != nil {
 		return err
+	}
+	if opts.ID {
+		return opts.PrintID(res.ReleaseID)
 	}
 	fmt.Fprintf(opts.IO.Out, "Build:   %s\nRelease: %s\n", res.BuildID, res.ReleaseID)
 	return nil

@@ -19,6 +19,8 @@ type DeployOptions struct {
 	*cmdutil.Factory
 	Build   build.Options
 	Timeout time.Duration
+	// ID prints only the promoted release's ID on stdout.
+	ID bool
 }
 
 func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions) error) *cobra.Command {
@@ -27,7 +29,8 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions)
 		Use:   "deploy [DIR]",
 		Short: "Build the app from a directory and promote the new release",
 		Example: `  slipway deploy -a myapp
-  slipway deploy examples/hello -a hello`,
+  slipway deploy examples/hello -a hello
+  RELEASE=$(slipway deploy --id -a myapp)`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Build.Dir = "."
@@ -42,16 +45,25 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions)
 	cmd.Flags().StringVarP(&opts.Build.Manifest, "manifest", "m", "convox.yml", "manifest file, relative to DIR")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", workflows.DefaultTimeout, "roll back if the rollout is not done within this")
 	build.AddBuildFlags(cmd, &opts.Build)
+	cmdutil.AddIDFlag(cmd, &opts.ID, "promoted release's")
+	cmdutil.AddWaitFlag(cmd)
 	return cmd
 }
 
 func deployRun(ctx context.Context, opts *DeployOptions) error {
-	res, err := build.Run(ctx, opts.Factory, opts.Build)
+	f := opts.ForID(opts.ID)
+	res, err := build.Run(ctx, f, opts.Build)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "Build:   %s\nRelease: %s\n", res.BuildID, res.ReleaseID)
-	return promotions.Promote(ctx, opts.Factory, promotions.PromoteOptions{
+	fmt.Fprintf(f.IO.Out, "Build:   %s\nRelease: %s\n", res.BuildID, res.ReleaseID)
+	if err := promotions.Promote(ctx, f, promotions.PromoteOptions{
 		App: build.AppName(opts.Build), Release: res.ReleaseID, Timeout: opts.Timeout,
-	})
+	}); err != nil {
+		return err
+	}
+	if opts.ID {
+		return opts.PrintID(res.ReleaseID)
+	}
+	return nil
 }
