@@ -27,18 +27,20 @@ type envChange struct {
 	msg     string // the step's message: "Setting FOO, BAR"
 	set     model.Env
 	unset   []string
+	id      bool // --id: progress to stderr, the release ID alone on stdout
 }
+
+// Promoter promotes an app's release, reporting on f's streams.
+type Promoter func(ctx context.Context, f *cmdutil.Factory, app, release string) error
 
 // promoteRelease runs a promotion of release as `releases promote` does,
 // with the default timeout.
-func promoteRelease(f *cmdutil.Factory) func(ctx context.Context, app, release string) error {
-	return func(ctx context.Context, app, release string) error {
-		return promotions.Promote(ctx, f, promotions.PromoteOptions{App: app, Release: release, Timeout: workflows.DefaultTimeout})
-	}
+func promoteRelease(ctx context.Context, f *cmdutil.Factory, app, release string) error {
+	return promotions.Promote(ctx, f, promotions.PromoteOptions{App: app, Release: release, Timeout: workflows.DefaultTimeout})
 }
 
 // promoter is fn when --promote is set, else nil: no promotion.
-func promoter(on bool, fn func(ctx context.Context, app, release string) error) func(ctx context.Context, app, release string) error {
+func promoter(on bool, fn Promoter) Promoter {
 	if !on {
 		return nil
 	}
@@ -49,7 +51,8 @@ func promoter(on bool, fn func(ctx context.Context, app, release string) error) 
 // values in a Secret (so they never enter Temporal's history), runs the
 // release workflow, then promotes the new release when promoteRelease is
 // not nil.
-func changeRun(ctx context.Context, f *cmdutil.Factory, c envChange, promoteRelease func(ctx context.Context, app, release string) error) error {
+func changeRun(ctx context.Context, out *cmdutil.Factory, c envChange, promoteRelease Promoter) error {
+	f := out.ForID(c.id)
 	a, s, err := f.AppStore(ctx, c.app)
 	if err != nil {
 		return err
@@ -101,7 +104,12 @@ func changeRun(ctx context.Context, f *cmdutil.Factory, c envChange, promoteRele
 	}
 	fmt.Fprintf(f.IO.Out, "Release: %s\n", res.ReleaseID)
 	if promoteRelease != nil {
-		return promoteRelease(ctx, a.Name, res.ReleaseID)
+		if err := promoteRelease(ctx, f, a.Name, res.ReleaseID); err != nil {
+			return err
+		}
+	}
+	if c.id {
+		return out.PrintID(res.ReleaseID)
 	}
 	return nil
 }

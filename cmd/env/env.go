@@ -3,6 +3,7 @@
 package env
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/spf13/cobra"
@@ -18,16 +19,18 @@ func NewCmdEnv(f *cmdutil.Factory) *cobra.Command {
 		NewCmdGet(f, nil),
 		NewCmdSet(f, nil),
 		NewCmdUnset(f, nil),
+		NewCmdEdit(f, nil),
 	)
 	return cmd
 }
 
-// latestEnv is the env of the app's newest release (empty for a new app).
-func latestEnv(ctx context.Context, f *cmdutil.Factory, appFlag string) (model.Env, error) {
+// releaseEnv is the env of an app's release: release, else its newest
+// (empty for a new app).
+func releaseEnv(ctx context.Context, f *cmdutil.Factory, appFlag, release string) (model.Env, error) {
 	a, s, err := f.AppStore(ctx, appFlag)
 	if err != nil {
 		return nil, err
 	}
-	env, err := s.ReleaseEnv(ctx, a.Name, a.Status.Latest)
+	env, err := s.ReleaseEnv(ctx, a.Name, cmp.Or(release, a.Status.Latest))
 	return model.Env(env), cmdutil.KubeError(err)
 }

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
@@ -57,7 +58,7 @@ func seeds() []any {
 // asked records the promotions a command asked for, as "app release".
 type asked []string
 
-func (p *asked) promote(_ context.Context, app, release string) error {
+func (p *asked) promote(_ context.Context, _ *cmdutil.Factory, app, release string) error {
 	*p = append(*p, app+" "+release)
 	return nil
 }

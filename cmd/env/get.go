@@ -11,8 +11,9 @@ import (
 
 type GetOptions struct {
 	*cmdutil.Factory
-	App string
-	Key string
+	App     string
+	Key     string
+	Release string // "" for the newest
 }
 
 func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
@@ -20,7 +21,7 @@ func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error
 	cmd := &cobra.Command{
 		Use:     "get KEY",
 		Short:   "Show one environment variable",
-		Example: "  slipway env get FOO -a myapp",
+		Example: "  slipway env get FOO -a myapp\n  slipway env get FOO -a myapp --release RABCDEFGHIJ",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Key = args[0]
@@ -28,11 +29,12 @@ func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmd.Flags().StringVar(&opts.Release, "release", "", "read this release's environment rather than the newest's")
 	return cmd
 }
 
 func getRun(ctx context.Context, opts *GetOptions) error {
-	env, err := latestEnv(ctx, opts.Factory, opts.App)
+	env, err := releaseEnv(ctx, opts.Factory, opts.App, opts.Release)
 	if err != nil {
 		return err
 	}

@@ -20,13 +20,15 @@ type SetOptions struct {
 	Replace bool
 	Release string // fork this release rather than the newest
 	Promote bool
+	// ID prints only the new release's ID on stdout.
+	ID bool
 	// PromoteRelease promotes the new release when Promote is set.
 	// NewCmdSet makes it run a promotion; tests check the call instead.
-	PromoteRelease func(ctx context.Context, app, release string) error
+	PromoteRelease Promoter
 }
 
 func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
-	opts := &SetOptions{Factory: f, PromoteRelease: promoteRelease(f)}
+	opts := &SetOptions{Factory: f, PromoteRelease: promoteRelease}
 	cmd := &cobra.Command{
 		Use:   "set KEY=VALUE...",
 		Short: "Set environment variables, making a new release",
@@ -61,13 +63,15 @@ func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error
 	cmdutil.AddAppFlag(cmd, &opts.App)
 	cmd.Flags().BoolVar(&opts.Replace, "replace", false, "replace the whole environment with these variables")
 	cmd.Flags().StringVar(&opts.Release, "release", "", "fork this release rather than the newest")
-	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "promote the new release")
+	cmd.Flags().BoolVarP(&opts.Promote, "promote", "p", false, "promote the new release")
+	cmdutil.AddIDFlag(cmd, &opts.ID, "new release's")
+	cmdutil.AddWaitFlag(cmd)
 	return cmd
 }
 
 func setRun(ctx context.Context, opts *SetOptions) error {
 	return changeRun(ctx, opts.Factory, envChange{
 		app: opts.App, release: opts.Release, replace: opts.Replace,
-		msg: "Setting " + strings.Join(opts.Env.Keys(), ", "), set: opts.Env,
+		msg: "Setting " + strings.Join(opts.Env.Keys(), ", "), set: opts.Env, id: opts.ID,
 	}, promoter(opts.Promote, opts.PromoteRelease))
 }

@@ -15,13 +15,15 @@ type UnsetOptions struct {
 	Keys    []string
 	Release string // fork this release rather than the newest
 	Promote bool
+	// ID prints only the new release's ID on stdout.
+	ID bool
 	// PromoteRelease promotes the new release when Promote is set, as in
 	// SetOptions.
-	PromoteRelease func(ctx context.Context, app, release string) error
+	PromoteRelease Promoter
 }
 
 func NewCmdUnset(f *cmdutil.Factory, runF func(context.Context, *UnsetOptions) error) *cobra.Command {
-	opts := &UnsetOptions{Factory: f, PromoteRelease: promoteRelease(f)}
+	opts := &UnsetOptions{Factory: f, PromoteRelease: promoteRelease}
 	cmd := &cobra.Command{
 		Use:     "unset KEY...",
 		Short:   "Remove environment variables, making a new release",
@@ -34,13 +36,15 @@ func NewCmdUnset(f *cmdutil.Factory, runF func(context.Context, *UnsetOptions) e
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
 	cmd.Flags().StringVar(&opts.Release, "release", "", "fork this release rather than the newest")
-	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "promote the new release")
+	cmd.Flags().BoolVarP(&opts.Promote, "promote", "p", false, "promote the new release")
+	cmdutil.AddIDFlag(cmd, &opts.ID, "new release's")
+	cmdutil.AddWaitFlag(cmd)
 	return cmd
 }
 
 func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 	return changeRun(ctx, opts.Factory, envChange{
 		app: opts.App, release: opts.Release,
-		msg: "Unsetting " + strings.Join(opts.Keys, ", "), unset: opts.Keys,
+		msg: "Unsetting " + strings.Join(opts.Keys, ", "), unset: opts.Keys, id: opts.ID,
 	}, promoter(opts.Promote, opts.PromoteRelease))
 }
