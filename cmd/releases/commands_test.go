@@ -65,8 +65,8 @@ func TestFlags(t *testing.T) {
 		},
 		"promote A B":            func() error { return e.Run(NewCmdPromote(e.Factory, promote), "A", "B") },
 		"promote --timeout soon": func() error { return e.Run(NewCmdPromote(e.Factory, promote), "--timeout", "soon") },
-		"rollback": func() error {
-			return e.Run(NewCmdRollback(e.Factory, func(context.Context, *RollbackOptions) error { ran = true; return nil }))
+		"rollback A B": func() error {
+			return e.Run(NewCmdRollback(e.Factory, func(context.Context, *RollbackOptions) error { ran = true; return nil }), "A", "B")
 		},
 	} {
 		prom = nil
@@ -87,7 +87,7 @@ func TestFlags(t *testing.T) {
 
 // seeded is an app whose chain of releases is RCDEFGHIJKL on top of the
 // active RBCDEFGHIJK, each with its env.
-func seeded(t *testing.T) *cmdutiltest.Env {
+func seeded(t *testing.T, extra ...any) *cmdutiltest.Env {
 	a := recordstest.App("myapp")
 	a.Status.Release, a.Status.Latest = "RBCDEFGHIJK", "RCDEFGHIJKL"
 	first := stored(release("RBCDEFGHIJK", "BABCDEFGHIJ", "build 0a1b2c3d4e my commit message", now.Add(-5*time.Minute)))
@@ -95,7 +95,7 @@ func seeded(t *testing.T) *cmdutiltest.Env {
 	second := stored(release("RCDEFGHIJKL", "BABCDEFGHIJ", "env add:FOO", now.Add(-time.Minute)))
 	second.Spec.Parent = "RBCDEFGHIJK"
 	second.Spec.Actor = "alice@example.com"
-	return cmdutiltest.New(t, a, first, second, envSecret(first, nil), envSecret(second, map[string]string{"FOO": "bar"}))
+	return cmdutiltest.New(t, append([]any{a, first, second, envSecret(first, nil), envSecret(second, map[string]string{"FOO": "bar"})}, extra...)...)
 }
 
 func stored(r *records.Release) *records.Release {

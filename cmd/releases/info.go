@@ -14,8 +14,9 @@ import (
 
 type InfoOptions struct {
 	*cmdutil.Factory
-	App string
-	ID  string
+	App    string
+	ID     string
+	Output string
 }
 
 func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
@@ -27,10 +28,14 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) err
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, infoRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -46,6 +51,9 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	env, err := s.GetReleaseEnv(ctx, r)
 	if err != nil {
 		return cmdutil.KubeError(err)
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, InfoJSON(r, a.Status.Release, env))
 	}
 	return Info(r, model.Env(env)).Print(opts.IO.Out)
 }

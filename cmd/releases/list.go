@@ -13,8 +13,9 @@ import (
 
 type ListOptions struct {
 	*cmdutil.Factory
-	App   string
-	Limit int
+	App    string
+	Limit  int
+	Output string
 }
 
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
@@ -28,11 +29,15 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			if opts.Limit < 1 {
 				return errors.New("--limit must be at least 1")
 			}
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, listRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
-	cmd.Flags().IntVar(&opts.Limit, "limit", 10, "how many releases to list")
+	cmd.Flags().IntVarP(&opts.Limit, "limit", "l", 10, "how many releases to list")
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -44,6 +49,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	rs, err := s.ListReleases(ctx, a, opts.Limit)
 	if err != nil {
 		return cmdutil.KubeError(err)
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, ListJSON(rs, a.Status.Release))
 	}
 	return Table(rs, a.Status.Release, opts.Now()).Print(opts.IO.Out)
 }

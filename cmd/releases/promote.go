@@ -35,6 +35,7 @@ func NewCmdPromote(f *cmdutil.Factory, runF func(context.Context, *PromoteOption
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", workflows.DefaultTimeout, "roll back if the rollout is not done within this (time paused does not count)")
+	cmdutil.AddWaitFlag(cmd)
 	return cmd
 }
 
