@@ -2,6 +2,8 @@ package apps
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +13,8 @@ import (
 
 type InfoOptions struct {
 	*cmdutil.Factory
-	App string
+	App    string
+	Output string
 }
 
 func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
@@ -25,10 +28,14 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) err
 			if len(args) == 1 {
 				opts.App = args[0]
 			}
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, infoRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -36,6 +43,9 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	a, _, err := opts.AppStore(ctx, opts.App)
 	if err != nil {
 		return err
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, JSON(a))
 	}
 	return AppInfo(a).Print(opts.IO.Out)
 }
@@ -50,5 +60,27 @@ func AppInfo(a *records.App) *cmdutil.Info {
 	if a.Status.Reason != "" {
 		i.Add("Reason", a.Status.Reason)
 	}
+	if len(a.Spec.Scale) > 0 {
+		i.Add("Scale", ScaleLines(a.Spec.Scale))
+	}
 	return i
+}
+
+// ScaleLines is the scale set by hand, a line per service: "web: count=3
+// cpu=500" (a field not set by hand is left out: the manifest's applies).
+func ScaleLines(scale []records.ServiceScale) string {
+	var b strings.Builder
+	for _, sc := range scale {
+		b.WriteString(sc.Service + ":")
+		for _, f := range []struct {
+			name string
+			v    *int32
+		}{{"count", sc.Count}, {"cpu", sc.CPU}, {"memory", sc.Memory}} {
+			if f.v != nil {
+				fmt.Fprintf(&b, " %s=%d", f.name, *f.v)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

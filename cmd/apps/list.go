@@ -11,19 +11,25 @@ import (
 
 type ListOptions struct {
 	*cmdutil.Factory
+	Output string
 }
 
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
 	opts := &ListOptions{Factory: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "apps",
 		Short:   "List apps",
 		Example: "  slipway apps",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, listRun)
 		},
 	}
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
+	return cmd
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
@@ -34,6 +40,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	apps, err := s.ListApps(ctx)
 	if err != nil {
 		return cmdutil.KubeError(err)
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, ListJSON(apps))
 	}
 	return AppsTable(apps).Print(opts.IO.Out)
 }
