@@ -13,8 +13,9 @@ import (
 
 type InfoOptions struct {
 	*cmdutil.Factory
-	App string
-	ID  string
+	App    string
+	ID     string
+	Output string
 }
 
 func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
@@ -26,10 +27,14 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) err
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, infoRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -41,6 +46,9 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	b, err := s.GetBuild(ctx, a.Name, opts.ID)
 	if err != nil {
 		return cmdutil.KubeError(err)
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, JSON(b))
 	}
 	return Info(b).Print(opts.IO.Out)
 }

@@ -12,8 +12,9 @@ import (
 
 type ListOptions struct {
 	*cmdutil.Factory
-	App   string
-	Limit int
+	App    string
+	Limit  int
+	Output string
 }
 
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
@@ -24,11 +25,15 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 		Example: "  slipway builds -a myapp",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, listRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
-	cmd.Flags().IntVar(&opts.Limit, "limit", 10, "how many builds to list")
+	cmd.Flags().IntVarP(&opts.Limit, "limit", "l", 10, "how many builds to list")
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -43,6 +48,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	if opts.Limit > 0 && len(bs) > opts.Limit {
 		bs = bs[:opts.Limit]
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, ListJSON(bs))
 	}
 	return Table(bs, opts.Now()).Print(opts.IO.Out)
 }
