@@ -19,8 +19,9 @@ import (
 
 type InfoOptions struct {
 	*cmdutil.Factory
-	App string
-	ID  string // "" for the promotion in flight
+	App    string
+	ID     string // "" for the promotion in flight
+	Output string
 }
 
 func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
@@ -34,10 +35,14 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) err
 			if len(args) == 1 {
 				opts.ID = args[0]
 			}
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, infoRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -62,6 +67,9 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	}
 	if live != nil && live.Promotion != id {
 		live = nil
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, InfoJSON(p, live))
 	}
 	return Info(p, live).Print(opts.IO.Out)
 }

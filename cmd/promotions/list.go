@@ -12,7 +12,8 @@ import (
 
 type ListOptions struct {
 	*cmdutil.Factory
-	App string
+	App    string
+	Output string
 }
 
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
@@ -23,10 +24,14 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 		Example: "  slipway promotions -a myapp",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, listRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -38,6 +43,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	ps, err := s.ListPromotions(ctx, a.Name)
 	if err != nil {
 		return cmdutil.KubeError(err)
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, ListJSON(ps))
 	}
 	return Table(ps, opts.Now()).Print(opts.IO.Out)
 }
