@@ -17,6 +17,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/ps"
 	"github.com/slipway-dev/slipway/cmd/releases"
 	"github.com/slipway-dev/slipway/cmd/run"
+	"github.com/slipway-dev/slipway/cmd/scale"
 	"github.com/slipway-dev/slipway/cmd/services"
 	"github.com/slipway-dev/slipway/cmd/system"
 	"github.com/slipway-dev/slipway/cmd/worker"
@@ -55,6 +56,7 @@ workflow: open the Temporal UI to watch one.`,
 		logs.NewCmdLogs(f, nil),
 		run.NewCmdRun(f, nil),
 		run.NewCmdExec(f, nil),
+		scale.NewCmdScale(f, nil),
 		dev.NewCmdDev(f),
 		system.NewCmdSystem(f),
 		worker.NewCmdWorker(f, nil),
