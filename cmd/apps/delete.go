@@ -28,8 +28,9 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 It is refused while a build or promotion of the app runs; --force cancels
 them first (a cancelled promotion rolls back), then deletes. A namespace
 without slipway's labels is never deleted.`,
-		Example: "  slipway apps delete myapp\n  slipway apps delete myapp --force",
-		Args:    cobra.ExactArgs(1),
+		Example:           "  slipway apps delete myapp\n  slipway apps delete myapp --force",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteAppArg(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			return cmdutil.Run(cmd, opts, runF, deleteRun)

@@ -20,10 +20,11 @@ type InfoOptions struct {
 func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
 	opts := &InfoOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "info [NAME]",
-		Short:   "Show an app",
-		Example: "  slipway apps info myapp",
-		Args:    cobra.MaximumNArgs(1),
+		Use:               "info [NAME]",
+		Short:             "Show an app",
+		Example:           "  slipway apps info myapp",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: f.CompleteAppArg(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.App = args[0]

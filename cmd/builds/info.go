@@ -21,10 +21,11 @@ type InfoOptions struct {
 func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
 	opts := &InfoOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "info ID",
-		Short:   "Show a build",
-		Example: "  slipway builds info BABCDEFGHIJ -a myapp",
-		Args:    cobra.ExactArgs(1),
+		Use:               "info ID",
+		Short:             "Show a build",
+		Example:           "  slipway builds info BABCDEFGHIJ -a myapp",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteBuilds(&opts.App),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
 			if err := cmdutil.CheckOutput(opts.Output); err != nil {

@@ -19,10 +19,11 @@ type LogsOptions struct {
 func NewCmdLogs(f *cmdutil.Factory, runF func(context.Context, *LogsOptions) error) *cobra.Command {
 	opts := &LogsOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "logs ID",
-		Short:   "Print a build's log",
-		Example: "  slipway builds logs BABCDEFGHIJ -a myapp",
-		Args:    cobra.ExactArgs(1),
+		Use:               "logs ID",
+		Short:             "Print a build's log",
+		Example:           "  slipway builds logs BABCDEFGHIJ -a myapp",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteBuilds(&opts.App),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
 			return cmdutil.Run(cmd, opts, runF, logsRun)

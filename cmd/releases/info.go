@@ -22,10 +22,11 @@ type InfoOptions struct {
 func NewCmdInfo(f *cmdutil.Factory, runF func(context.Context, *InfoOptions) error) *cobra.Command {
 	opts := &InfoOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "info ID",
-		Short:   "Show a release, with its environment",
-		Example: "  slipway releases info RABCDEFGHIJ -a myapp",
-		Args:    cobra.ExactArgs(1),
+		Use:               "info ID",
+		Short:             "Show a release, with its environment",
+		Example:           "  slipway releases info RABCDEFGHIJ -a myapp",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteReleases(&opts.App),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
 			if err := cmdutil.CheckOutput(opts.Output); err != nil {

@@ -19,10 +19,11 @@ type ManifestOptions struct {
 func NewCmdManifest(f *cmdutil.Factory, runF func(context.Context, *ManifestOptions) error) *cobra.Command {
 	opts := &ManifestOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "manifest ID",
-		Short:   "Print a release's convox.yml as written",
-		Example: "  slipway releases manifest RABCDEFGHIJ -a myapp",
-		Args:    cobra.ExactArgs(1),
+		Use:               "manifest ID",
+		Short:             "Print a release's convox.yml as written",
+		Example:           "  slipway releases manifest RABCDEFGHIJ -a myapp",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteReleases(&opts.App),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
 			return cmdutil.Run(cmd, opts, runF, manifestRun)

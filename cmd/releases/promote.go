@@ -25,7 +25,8 @@ func NewCmdPromote(f *cmdutil.Factory, runF func(context.Context, *PromoteOption
 		Short: "Roll a release out (default: the newest); it ends active everywhere or completely rolled back",
 		Example: `  slipway releases promote -a myapp
   slipway releases promote RABCDEFGHIJ -a myapp --timeout 5m`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: f.CompleteReleases(&opts.App),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.ID = args[0]

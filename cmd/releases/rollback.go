@@ -36,8 +36,9 @@ func NewCmdRollback(f *cmdutil.Factory, runF func(context.Context, *RollbackOpti
 Without an ID it rolls back to the release that was active before the
 current one: the release of the newest promotion that ended active before
 the promotion that made the current release active.`,
-		Example: "  slipway releases rollback -a myapp\n  slipway releases rollback RABCDEFGHIJ -a myapp",
-		Args:    cobra.MaximumNArgs(1),
+		Example:           "  slipway releases rollback -a myapp\n  slipway releases rollback RABCDEFGHIJ -a myapp",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: f.CompleteReleases(&opts.App),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.ID = args[0]

@@ -62,5 +62,6 @@ workflow: open the Temporal UI to watch one.`,
 		worker.NewCmdWorker(f, nil),
 		codecserver.NewCmdCodecServer(f, nil),
 	)
+	cmdutil.RegisterAppCompletion(cmd, f) // -a/--app completes app names everywhere
 	return cmd
 }

@@ -48,7 +48,8 @@ runs.`,
 		Example: `  slipway scale -a myapp
   slipway scale web --count 3 -a myapp
   slipway scale web --cpu 500 --memory 1024 -a myapp`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: f.CompleteServices(&opts.App),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Service = args[0]
