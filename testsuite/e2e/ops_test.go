@@ -169,7 +169,7 @@ func TestEnvEdit(t *testing.T) {
 	newApp(t, s, app)
 	base := releaseOf(t, s.MustCLI(t, "env", "set", "A=1", "B=2", "-a", app))
 
-	r := cliEnv(t, s, []string{`EDITOR=sed -i -e 's/^A=1$/A=9/' -e '/^B=/d' -e '$aC=3'`}, "env", "edit", "-a", app)
+	r := cliEnv(t, s, []string{`EDITOR=sed -i -e '$aC=3' -e 's/^A=1$/A=9/' -e '/^B=/d'`}, "env", "edit", "-a", app)
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "Setting A, C, unsetting B... OK\nRelease: ") {
 		t.Fatalf("env edit: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
