@@ -305,8 +305,8 @@ func (s *Store) CreateApp(ctx context.Context, app *App) (*App, error) {
 }
 
 // UpdateApp writes the app's status if the record did not change since it
-// was read. An app has no spec and its status is all slipway changes, so
-// the write goes to the status endpoint: any other change is not written.
+// was read. The write goes to the status endpoint, so any other change is
+// not written: the spec (the scale set by hand) changes through MutateApp.
 func (s *Store) UpdateApp(ctx context.Context, app *App) (*App, error) {
 	return updateStatus(ctx, s, AppResource, app.Namespace, app)
 }
