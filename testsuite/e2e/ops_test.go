@@ -121,6 +121,26 @@ func TestScale(t *testing.T) {
 	if after := snapshot(t, s, app); after != before {
 		t.Fatalf("a refused scale changed the records:\n%s\nwant\n%s", after, before)
 	}
+
+	// While a promotion rolls out, a scale is refused and changes nothing;
+	// the promotion keeps the scale by hand.
+	slow := releaseOf(t, s.MustCLI(t, "env", "set", "SIMULATE=slow:6s", "-a", app))
+	done := startPromote(t, s, app, slow)
+	r = s.CLI(t, "scale", "web", "--count", "4", "-a", app)
+	if want := "ERROR: app " + app + " is currently updating: wait for it to end (`slipway promotions info -a " + app + "`), then scale\n"; r.Code != 1 || r.Stderr != want {
+		t.Fatalf("scale during a promotion: exit %d, stderr %q, want %q", r.Code, r.Stderr, want)
+	}
+	// The promotion writes its records meanwhile: the scale's own record
+	// is what must not have changed.
+	if rec, err := s.Store.GetApp(context.Background(), app); err != nil {
+		t.Fatal(err)
+	} else if sc := rec.ScaleOf("web"); len(rec.Spec.Scale) != 1 || sc == nil || *sc.Count != 3 || *sc.CPU != 500 {
+		t.Fatalf("the refused scale changed the recorded scale: %+v", rec.Spec.Scale)
+	}
+	if o := testsuite.Wait(t, done); o.Code != 0 {
+		t.Fatalf("the slow promotion: exit %d, stderr %q", o.Code, o.Stderr)
+	}
+	wantWeb(t, s, app, 3, 500, slow)
 }
 
 // rollback with no ID goes back to the release active before the current
