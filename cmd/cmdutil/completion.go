@@ -76,9 +76,15 @@ func (f *Factory) CompleteApps() Completer {
 func (f *Factory) CompleteAppArg() Completer { return firstArg(f.CompleteApps()) }
 
 // CompleteReleases offers the releases of the app *app names (read when
-// completing, after the flags are parsed), newest first.
+// completing, after the flags are parsed), newest first, as a command's
+// first argument.
 func (f *Factory) CompleteReleases(app *string) Completer {
-	return firstArg(completeWith(func(ctx context.Context) ([]string, error) {
+	return firstArg(f.CompleteReleaseFlag(app))
+}
+
+// CompleteReleaseFlag offers the same releases as a flag's value.
+func (f *Factory) CompleteReleaseFlag(app *string) Completer {
+	return completeWith(func(ctx context.Context) ([]string, error) {
 		a, s, err := f.AppStore(ctx, *app)
 		if err != nil {
 			return nil, err
@@ -92,7 +98,7 @@ func (f *Factory) CompleteReleases(app *string) Completer {
 			out = append(out, r.Spec.ID)
 		}
 		return out, nil
-	}))
+	})
 }
 
 // CompleteBuilds offers the builds of the app *app names, newest first.

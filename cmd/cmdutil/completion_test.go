@@ -67,6 +67,7 @@ func TestCompletion(t *testing.T) {
 		{"releases newest first", f.CompleteReleases(&app), nil, "", []string{"RCDEFGHIJKL", "RBCDEFGHIJK"}},
 		{"releases by prefix, any case", f.CompleteReleases(&app), nil, "rb", []string{"RBCDEFGHIJK"}},
 		{"builds", f.CompleteBuilds(&app), nil, "", []string{"BABCDEFGHIJ"}},
+		{"releases as a flag, after arguments", f.CompleteReleaseFlag(&app), []string{"FOO"}, "RC", []string{"RCDEFGHIJKL"}},
 		{"services of the active release", f.CompleteServices(&app), nil, "", []string{"web", "worker"}},
 	} {
 		got, dir := complete(t, tt.c, tt.args, tt.prefix)

@@ -30,6 +30,7 @@ func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
 	cmd.Flags().StringVar(&opts.Release, "release", "", "read this release's environment rather than the newest's")
+	_ = cmd.RegisterFlagCompletionFunc("release", f.CompleteReleaseFlag(&opts.App))
 	return cmd
 }
 

@@ -32,6 +32,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
 	cmd.Flags().StringVar(&opts.Release, "release", "", "show this release's environment rather than the newest's")
+	_ = cmd.RegisterFlagCompletionFunc("release", f.CompleteReleaseFlag(&opts.App))
 	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }

@@ -63,6 +63,7 @@ func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error
 	cmdutil.AddAppFlag(cmd, &opts.App)
 	cmd.Flags().BoolVar(&opts.Replace, "replace", false, "replace the whole environment with these variables")
 	cmd.Flags().StringVar(&opts.Release, "release", "", "fork this release rather than the newest")
+	_ = cmd.RegisterFlagCompletionFunc("release", f.CompleteReleaseFlag(&opts.App))
 	cmd.Flags().BoolVarP(&opts.Promote, "promote", "p", false, "promote the new release")
 	cmdutil.AddIDFlag(cmd, &opts.ID, "new release's")
 	cmdutil.AddWaitFlag(cmd)

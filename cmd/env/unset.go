@@ -36,6 +36,7 @@ func NewCmdUnset(f *cmdutil.Factory, runF func(context.Context, *UnsetOptions) e
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
 	cmd.Flags().StringVar(&opts.Release, "release", "", "fork this release rather than the newest")
+	_ = cmd.RegisterFlagCompletionFunc("release", f.CompleteReleaseFlag(&opts.App))
 	cmd.Flags().BoolVarP(&opts.Promote, "promote", "p", false, "promote the new release")
 	cmdutil.AddIDFlag(cmd, &opts.ID, "new release's")
 	cmdutil.AddWaitFlag(cmd)
