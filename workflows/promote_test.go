@@ -61,8 +61,8 @@ type fake struct {
 	finishErr error // of a FinishPromotion that marks the release active
 	// finishAfter is the test-clock time a FinishPromotion takes.
 	finishAfter time.Duration
-	copyAfter time.Duration
-	copyErr   error
+	copyAfter   time.Duration
+	copyErr     error
 	// beginAfter and applyAfter are test-clock times the activities take.
 	beginAfter time.Duration
 	applyAfter map[string]time.Duration

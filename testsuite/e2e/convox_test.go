@@ -185,7 +185,10 @@ func TestConvoxKindsPromoteAndPrune(t *testing.T) {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
-	exists("Ingress web", func() error { _, err := c.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{}); return err })
+	exists("Ingress web", func() error {
+		_, err := c.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
+		return err
+	})
 	exists("autoscaler web", func() error {
 		h, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err == nil && (h.Spec.MaxReplicas != 3 || *h.Spec.MinReplicas != 1) {
@@ -241,7 +244,10 @@ func TestConvoxKindsPromoteAndPrune(t *testing.T) {
 			return apierrors.IsNotFound(err), fmt.Sprintf("%v", err)
 		})
 	}
-	gone("Ingress web", func() error { _, err := c.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{}); return err })
+	gone("Ingress web", func() error {
+		_, err := c.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
+		return err
+	})
 	gone("CronJob timer-cleanup", func() error {
 		_, err := c.BatchV1().CronJobs(ns).Get(ctx, "timer-cleanup", metav1.GetOptions{})
 		return err
