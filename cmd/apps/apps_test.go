@@ -191,6 +191,24 @@ func TestDeleteRun(t *testing.T) {
 		t.Errorf("output %q", got)
 	}
 
+	// An app with resources hears that their data goes with it.
+	a := app("myapp", "running", "RBCDEFGHIJK", "")
+	rel := &records.Release{
+		TypeMeta:   recordstest.TypeMeta("Release"),
+		ObjectMeta: metav1.ObjectMeta{Name: records.ObjectName("RBCDEFGHIJK"), Namespace: recordstest.Namespace("myapp")},
+		Spec: records.ReleaseSpec{ID: "RBCDEFGHIJK", App: "myapp", Env: records.EnvSecretName("RBCDEFGHIJK"),
+			Manifest: "resources:\n  database:\n    type: postgres\nservices:\n  web:\n    build: .\n    resources: [database]\n"},
+	}
+	env := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: rel.Spec.Env, Namespace: rel.Namespace}}
+	e = cmdutiltest.New(t, a, rel, env, namespace("myapp", true))
+	e.ExpectWorkflow("apps/delete/myapp", workflows.AppResult{}, nil)
+	if err := deleteRun(ctx, &DeleteOptions{Factory: e.Factory, Name: "myapp", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Out.String(), "Deleting myapp deletes its resources and their data: database (postgres)\nDeleting myapp... OK\n"; got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+
 	e = cmdutiltest.New(t, app("myapp", "running", "", ""), namespace("myapp", false))
 	err = deleteRun(ctx, &DeleteOptions{Factory: e.Factory, Name: "myapp", Force: true})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("is not slipway's")) {

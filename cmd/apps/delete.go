@@ -2,12 +2,15 @@ package apps
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/runs"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -70,10 +73,40 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 			return runs.BusyError(a.Name)
 		}
 	}
+	// A resource's data goes with the app: say so before it does.
+	if rs := resourcesOf(ctx, s, a); len(rs) > 0 {
+		var names []string
+		for _, r := range rs {
+			names = append(names, r.Name+" ("+r.Type+")")
+		}
+		fmt.Fprintf(opts.IO.Out, "Deleting %s deletes its resources and their data: %s\n", a.Name, strings.Join(names, ", "))
+	}
 	return cmdutil.Step(opts.IO.Out, "Deleting "+a.Name, func() (string, error) {
 		var res workflows.AppResult
 		return "", opts.RunWorkflow(ctx, cmdutil.RunOptions{
 			ID: workflows.AppWorkflowID("delete", a.Name), App: a.Name, Summary: "delete app " + a.Name,
 		}, workflows.DeleteApp, workflows.AppInput{App: a.Name, Force: opts.Force}, &res)
 	})
+}
+
+// resourcesOf are the resources of the app's active release; none when it
+// has none or its manifest cannot be read (the delete goes on: what it
+// removes does not depend on the manifest).
+func resourcesOf(ctx context.Context, s *records.Store, a *records.App) []model.Resource {
+	if a.Status.Release == "" {
+		return nil
+	}
+	r, err := s.GetRelease(ctx, a.Name, a.Status.Release)
+	if err != nil {
+		return nil
+	}
+	env, err := s.GetReleaseEnv(ctx, r)
+	if err != nil {
+		return nil
+	}
+	m, err := model.ParseManifest([]byte(r.Spec.Manifest), env)
+	if err != nil {
+		return nil
+	}
+	return m.Resources
 }

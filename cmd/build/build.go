@@ -23,6 +23,8 @@ type Options struct {
 	MaxContext  int64    // bytes
 	Builder     string   // local or kubernetes; "" for the setting
 	Registry    string   // "" for the worker's
+	// Strict refuses a manifest with warnings (keys slipway ignores).
+	Strict bool
 }
 
 // BuildOptions are `slipway build`'s: the clients and the build's Options.
@@ -66,6 +68,7 @@ func AddBuildFlags(cmd *cobra.Command, o *Options) {
 	cmd.Flags().Int64Var(&o.MaxContext, "max-context", 1<<30, "refuse a source larger than this many bytes")
 	cmd.Flags().StringVar(&o.Registry, "registry", "", "registry host[:port] to push images to (default: the worker's, $SLIPWAY_REGISTRY)")
 	cmd.Flags().StringVar(&o.Builder, "builder", "", "local (runs nothing, the default) or kubernetes (a Job per service; $SLIPWAY_BUILDER)")
+	cmd.Flags().BoolVar(&o.Strict, "strict", false, "refuse a convox.yml with warnings (keys slipway ignores) instead of printing them")
 }
 
 func buildRun(ctx context.Context, opts *BuildOptions) error {

@@ -212,6 +212,9 @@ func TestBuildRunRefuses(t *testing.T) {
 			`--build-arg "VERSION" has no value: use --build-arg KEY=VALUE`},
 		{"arg name", manifest, map[string]string{"FOO": "x"}, func(o *Options) { o.BuildArgs = []string{"1X=y"} },
 			`--build-arg "1X": a build arg's name is letters, digits and _, not starting with a digit`},
+		{"strict", strings.Replace(manifest, "    port: 5000\n", "    port: 5000\n    zenvironment: []\n", 1), map[string]string{"FOO": "x"},
+			func(o *Options) { o.Strict, o.Manifest = true, "convox.yml" },
+			`convox.yml:5: services.web.zenvironment: unknown field, ignored: did you mean "environment"? (--strict: 1 warning(s) in all; fix them, or build without --strict)`},
 		{"too big", manifest, map[string]string{"FOO": "x"}, func(o *Options) { o.MaxContext = 10 },
 			"the source is 0 MB, over the 0 MB limit: add what the build does not need to .dockerignore, or raise --max-context"},
 	} {
@@ -236,6 +239,29 @@ func TestBuildRunRefuses(t *testing.T) {
 				t.Error("the source was uploaded")
 			}
 		})
+	}
+}
+
+// Keys slipway ignores are warnings on stderr, one line each, naming the
+// build's manifest file; the build goes on.
+func TestBuildRunWarns(t *testing.T) {
+	pinBuildID(t)
+	e := cmdutiltest.New(t, appWithEnv(map[string]string{"FOO": "bar"})...)
+	e.ShareBlobs(t)
+	e.ExpectWorkflow(workflows.BuildWorkflowID("myapp", bid), workflows.BuildResult{BuildID: bid, ReleaseID: rid}, nil)
+	dir := sourceDir(t, "")
+	m := strings.Replace(manifest, "    port: 5000\n", "    port: 5000\n    drain: 30\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "app.yml"), []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := options(dir)
+	o.Manifest = "app.yml"
+	if _, err := Run(context.Background(), e.Factory, o); err != nil {
+		t.Fatal(err)
+	}
+	lines := cmdutiltest.Lines(e.ErrOut)
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "WARNING: app.yml:5: services.web.drain: ") {
+		t.Errorf("stderr %q, want one warning about app.yml's drain", lines)
 	}
 }
 

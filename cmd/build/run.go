@@ -34,7 +34,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, o Options) (workflows.BuildRes
 	if err != nil {
 		return res, err
 	}
-	if err := checkManifest(ctx, s, a, o); err != nil {
+	if err := checkManifest(ctx, f.IO.ErrOut, s, a, o); err != nil {
 		return res, err
 	}
 	settings, err := f.Settings()
@@ -149,8 +149,9 @@ func parseBuildArgs(args []string) (map[string]string, error) {
 }
 
 // checkManifest fails fast, before anything is uploaded or recorded, on a
-// manifest the build would reject.
-func checkManifest(ctx context.Context, s *records.Store, a *records.App, o Options) error {
+// manifest the build would reject, and prints what it ignores to warn: one
+// `WARNING:` line each on stderr, or, with --strict, an error.
+func checkManifest(ctx context.Context, warn io.Writer, s *records.Store, a *records.App, o Options) error {
 	raw, err := os.ReadFile(filepath.Join(o.Dir, o.Manifest))
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no %s in %s: write one, or pass --manifest FILE", o.Manifest, o.Dir)
@@ -166,6 +167,16 @@ func checkManifest(ctx context.Context, s *records.Store, a *records.App, o Opti
 	m, err := model.ParseManifest(raw, env)
 	if err != nil {
 		return model.InManifestFile(o.Manifest, err)
+	}
+	for _, w := range m.Warnings {
+		// The parser names the file convox.yml; the build's may differ.
+		if rest, ok := strings.CutPrefix(w, "convox.yml"); ok {
+			w = o.Manifest + rest
+		}
+		if o.Strict {
+			return fmt.Errorf("%s (--strict: %d warning(s) in all; fix them, or build without --strict)", w, len(m.Warnings))
+		}
+		fmt.Fprintln(warn, "WARNING: "+w)
 	}
 	return m.CheckEnv(env)
 }

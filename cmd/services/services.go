@@ -16,7 +16,8 @@ import (
 
 type ListOptions struct {
 	*cmdutil.Factory
-	App string
+	App    string
+	Output string
 }
 
 // NewCmdServices is `slipway services`.
@@ -28,10 +29,14 @@ func NewCmdServices(f *cmdutil.Factory, runF func(context.Context, *ListOptions)
 		Example: "  slipway services -a myapp",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, listRun)
 		},
 	}
 	cmdutil.AddAppFlag(cmd, &opts.App)
+	cmdutil.AddOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
@@ -55,7 +60,27 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return fmt.Errorf("release %s: %w", r.Spec.ID, model.InManifestFile("convox.yml", err))
 	}
-	return Table(render.Endpoints(m, s.Namespace(a.Name))).Print(opts.IO.Out)
+	es := render.Endpoints(m, s.Namespace(a.Name))
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.JSON(opts.IO.Out, JSON(es))
+	}
+	return Table(es).Print(opts.IO.Out)
+}
+
+// ServiceJSON is one service in `services -o json`.
+type ServiceJSON struct {
+	Service string   `json:"service"`
+	Domain  string   `json:"domain"`
+	Ports   []string `json:"ports"`
+}
+
+// JSON is `services -o json`: never null, a service without ports has [].
+func JSON(es []render.Endpoint) []ServiceJSON {
+	out := make([]ServiceJSON, 0, len(es))
+	for _, e := range es {
+		out = append(out, ServiceJSON{Service: e.Service, Domain: e.Domain, Ports: append([]string{}, e.Ports...)})
+	}
+	return out
 }
 
 // Table is Convox's services table.

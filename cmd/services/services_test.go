@@ -51,6 +51,11 @@ func TestListRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Golden(t, "services_table")
+	e.Out.Reset()
+	if err := listRun(context.Background(), &ListOptions{Factory: e.Factory, App: "myapp", Output: "json"}); err != nil {
+		t.Fatal(err)
+	}
+	e.Golden(t, "services_json")
 	if w := e.Store.Writes(); len(w) != 0 {
 		t.Errorf("services wrote %v", w)
 	}
@@ -74,5 +79,8 @@ func TestFlags(t *testing.T) {
 	got = nil
 	if err := e.Run(NewCmdServices(e.Factory, capture), "web"); err == nil || got != nil {
 		t.Errorf("an argument was accepted: %v", err)
+	}
+	if err := e.Run(NewCmdServices(e.Factory, capture), "-o", "yaml"); err == nil || got != nil {
+		t.Errorf("-o yaml was accepted: %v", err)
 	}
 }
