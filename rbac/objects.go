@@ -110,7 +110,8 @@ func AppRules() []rbacv1.PolicyRule {
 // commands act on pods, which no release owns: `ps` and `logs` read them,
 // `ps stop` deletes one, `exec` runs a command in one, and `run` starts a
 // one-off pod with its own env Secret (so the user needs to be trusted
-// with the app's env, which `env` shows anyway). Everything else goes
+// with the app's env, which `env` shows anyway); `scale` reads the
+// workloads. Everything else goes
 // through a workflow, i.e. through the worker. Bind it with a
 // RoleBinding per app namespace to keep a user out of other namespaces'
 // Secrets (a ClusterRoleBinding grants them everywhere); listing apps
@@ -123,6 +124,8 @@ func UserRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create", "get"}},
+		// `scale` shows each workload's desired and running processes.
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "daemonsets"}, Verbs: []string{"get", "list"}},
 		// `apps create` checks up front that the namespace is not someone
 		// else's.
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}},

@@ -114,7 +114,7 @@ func TestUserRules(t *testing.T) {
 		{"get", records.Group, "promotions", ""}, {"watch", "", "events", ""}, {"list", "", "events", ""},
 		{"create", "", "secrets", ""}, {"get", "", "secrets", ""}, {"delete", "", "secrets", ""}, {"get", "", "namespaces", ""},
 		{"list", "", "pods", ""}, {"watch", "", "pods", ""}, {"delete", "", "pods", ""}, {"create", "", "pods", ""},
-		{"get", "", "pods/log", ""}, {"create", "", "pods/exec", ""},
+		{"get", "", "pods/log", ""}, {"create", "", "pods/exec", ""}, {"list", "apps", "deployments", ""},
 	} {
 		if !allows(UserRules(), g.verb, g.group, g.resource, g.name) {
 			t.Errorf("UserRules do not grant %s", g)

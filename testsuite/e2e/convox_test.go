@@ -264,4 +264,24 @@ func TestConvoxKindsPromoteAndPrune(t *testing.T) {
 		_, err := c.AppsV1().StatefulSets(ns).Get(ctx, "resource-database", metav1.GetOptions{})
 		return err
 	})
+
+	// A release that brings the domain and the timer back but crash loops
+	// is rolled back whole: its Ingress and CronJob go with it.
+	crashing := strings.Replace(fmt.Sprintf(convoxKinds, sample(s)), "    domain: shop.example.org\n",
+		"    domain: shop.example.org\n    annotations:\n      - slipway.dev/simulate=crashloop\n", 1)
+	crashing = crashing[:strings.Index(crashing, "  agent:\n")] + crashing[strings.Index(crashing, "timers:"):]
+	writeFile(t, dir, "convox.yml", crashing)
+	third := releaseOf(t, s.MustCLI(t, "build", dir, "-a", app))
+	if r := s.CLI(t, "releases", "promote", third, "-a", app); r.Code == 0 {
+		t.Fatalf("a crash-looping release promoted:\n%s", r.Stdout)
+	}
+	settled(t, s, app, second)
+	gone("Ingress web of the rolled-back release", func() error {
+		_, err := c.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
+		return err
+	})
+	gone("CronJob timer-cleanup of the rolled-back release", func() error {
+		_, err := c.BatchV1().CronJobs(ns).Get(ctx, "timer-cleanup", metav1.GetOptions{})
+		return err
+	})
 }
