@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -205,7 +204,7 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 		for _, im := range b.Status.Images {
 			images[im.Service] = im.Ref
 			if im.Digest != "" {
-				if images[im.Service], err = pinned(im.Ref, im.Digest); err != nil {
+				if images[im.Service], err = render.Pinned(im.Ref, im.Digest); err != nil {
 					return rendered{}, permanent(ErrInvalid, fmt.Errorf("build %s recorded services.%s as %s@%s, which cannot be pinned (%v): build again", r.Spec.Build, im.Service, im.Ref, im.Digest, err))
 				}
 			}
@@ -237,22 +236,6 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 		return rendered{}, permanent(ErrInvalid, err)
 	}
 	return out, nil
-}
-
-// pinned is ref by digest: repository@digest, whatever tag or digest ref
-// had. Both are checked, so a damaged build record fails here, before
-// anything is applied. No registry option is needed: insecure registries
-// change the scheme a client uses, not the reference's name.
-func pinned(ref, digest string) (string, error) {
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return "", err
-	}
-	d, err := name.NewDigest(r.Context().Name() + "@" + digest)
-	if err != nil {
-		return "", err
-	}
-	return d.String(), nil
 }
 
 // setPaused pauses or resumes a Deployment with a merge patch under its own

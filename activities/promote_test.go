@@ -28,43 +28,6 @@ import (
 	"github.com/slipway-dev/slipway/render"
 )
 
-func TestPinned(t *testing.T) {
-	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	const old = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
-	tests := []struct{ ref, want string }{
-		{"reg:5000/app:web.B1", "reg:5000/app@" + d},
-		{"127.0.0.1:5000/app:web.B1", "127.0.0.1:5000/app@" + d},
-		{"reg:5000/app", "reg:5000/app@" + d}, // the port is no tag
-		{"reg:5000/team/app:1.2", "reg:5000/team/app@" + d},
-		// A first part without a dot or a port is a Docker Hub namespace,
-		// as the kubelet reads it.
-		{"team/app:1.2", "index.docker.io/team/app@" + d},
-		{"reg:5000/app@" + old, "reg:5000/app@" + d},     // a digest is replaced
-		{"reg:5000/app:1.2@" + old, "reg:5000/app@" + d}, // and so are a tag and a digest
-		{"index.docker.io/library/nginx:1.27", "index.docker.io/library/nginx@" + d},
-		// Docker Hub's short names, by their full name.
-		{"nginx", "index.docker.io/library/nginx@" + d},
-		{"nginx:1.27", "index.docker.io/library/nginx@" + d},
-		{"docker.io/team/app:1", "index.docker.io/team/app@" + d},
-	}
-	for _, tt := range tests {
-		got, err := pinned(tt.ref, d)
-		if err != nil || got != tt.want {
-			t.Errorf("pinned(%q) = %q, %v, want %q", tt.ref, got, err, tt.want)
-		}
-	}
-	for _, tt := range []struct{ ref, digest string }{
-		{"reg:5000/App:1", d},            // upper case in a repository
-		{"reg:5000/app:1", ""},           // no digest
-		{"reg:5000/app:1", "sha256:abc"}, // a digest too short
-		{"reg:5000/app:1", "abc"},
-	} {
-		if got, err := pinned(tt.ref, tt.digest); err == nil {
-			t.Errorf("pinned(%q, %q) = %q, want an error", tt.ref, tt.digest, got)
-		}
-	}
-}
-
 const (
 	testDigest    = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	testRelease   = "RBCDEFGHIJK"

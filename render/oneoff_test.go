@@ -84,11 +84,38 @@ func TestOneOffRefuses(t *testing.T) {
 }
 
 func TestPinned(t *testing.T) {
-	d := "sha256:" + strings.Repeat("ab", 32)
-	if got, err := Pinned("registry.test:5000/myapp:web.B1", d); err != nil || got != "registry.test:5000/myapp@"+d {
-		t.Errorf("Pinned: %s, %v", got, err)
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	const old = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	tests := []struct{ ref, want string }{
+		{"reg:5000/app:web.B1", "reg:5000/app@" + d},
+		{"127.0.0.1:5000/app:web.B1", "127.0.0.1:5000/app@" + d},
+		{"reg:5000/app", "reg:5000/app@" + d}, // the port is no tag
+		{"reg:5000/team/app:1.2", "reg:5000/team/app@" + d},
+		// A first part without a dot or a port is a Docker Hub namespace,
+		// as the kubelet reads it.
+		{"team/app:1.2", "index.docker.io/team/app@" + d},
+		{"reg:5000/app@" + old, "reg:5000/app@" + d},     // a digest is replaced
+		{"reg:5000/app:1.2@" + old, "reg:5000/app@" + d}, // and so are a tag and a digest
+		{"index.docker.io/library/nginx:1.27", "index.docker.io/library/nginx@" + d},
+		// Docker Hub's short names, by their full name.
+		{"nginx", "index.docker.io/library/nginx@" + d},
+		{"nginx:1.27", "index.docker.io/library/nginx@" + d},
+		{"docker.io/team/app:1", "index.docker.io/team/app@" + d},
 	}
-	if _, err := Pinned("registry.test:5000/myapp:web.B1", "sha256:short"); err == nil {
-		t.Error("a bad digest pinned")
+	for _, tt := range tests {
+		got, err := Pinned(tt.ref, d)
+		if err != nil || got != tt.want {
+			t.Errorf("Pinned(%q) = %q, %v, want %q", tt.ref, got, err, tt.want)
+		}
+	}
+	for _, tt := range []struct{ ref, digest string }{
+		{"reg:5000/App:1", d},            // upper case in a repository
+		{"reg:5000/app:1", ""},           // no digest
+		{"reg:5000/app:1", "sha256:abc"}, // a digest too short
+		{"reg:5000/app:1", "abc"},
+	} {
+		if got, err := Pinned(tt.ref, tt.digest); err == nil {
+			t.Errorf("Pinned(%q, %q) = %q, want an error", tt.ref, tt.digest, got)
+		}
 	}
 }
