@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/devstack"
 )
 
 // CLITimeout bounds one CLI run started by CLI, CLIIn, MustCLI, CLIResult
@@ -163,3 +166,19 @@ func (s *Stack) MustCLI(t testing.TB, args ...string) string {
 	}
 	return r.Stdout
 }
+
+var releaseLine = regexp.MustCompile(`(?m)^Release: (R[A-Z]{10})$`)
+
+// ReleaseOf returns the ID a command printed on its `Release:` line.
+func ReleaseOf(t testing.TB, out string) string {
+	t.Helper()
+	m := releaseLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no Release: line in\n%s", out)
+	}
+	return m[1]
+}
+
+// SampleImage is the stack registry's sample image (see
+// devstack.SampleImage), which tests run in place of public images.
+func (s *Stack) SampleImage() string { return s.Settings.Registry + "/" + devstack.SampleImage }

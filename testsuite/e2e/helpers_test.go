@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
-	"github.com/slipway-dev/slipway/devstack"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/testsuite"
 )
@@ -52,19 +50,13 @@ func copyExample(t *testing.T, s *testsuite.Stack, name string, files ...string)
 	return dir
 }
 
-// sample is the harness registry's sample image (see devstack.SampleImage).
-func sample(s *testsuite.Stack) string { return s.Settings.Registry + "/" + devstack.SampleImage }
-
-var releaseLine = regexp.MustCompile(`(?m)^Release: (R[A-Z]{10})$`)
+// sample is the harness registry's sample image.
+func sample(s *testsuite.Stack) string { return s.SampleImage() }
 
 // releaseOf returns the ID a command printed on its `Release:` line.
 func releaseOf(t *testing.T, out string) string {
 	t.Helper()
-	m := releaseLine.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no Release: line in\n%s", out)
-	}
-	return m[1]
+	return testsuite.ReleaseOf(t, out)
 }
 
 // snapshot lists every record and secret of an app, with versions, so a
