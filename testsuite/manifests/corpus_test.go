@@ -1,7 +1,8 @@
-// Package convox promotes real-world convox.yml files on the real stack
+// Package manifests promotes real-world convox.yml files on the real stack
 // that testsuite starts. It is a package of its own, with its own stack,
-// so that it runs beside the e2e package instead of after it.
-package convox
+// so that it runs beside the e2e package instead of inside it; its name
+// sorts after e2e's, so `go test ./...` starts the longer e2e run first.
+package manifests
 
 import (
 	"context"
