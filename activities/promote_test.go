@@ -517,8 +517,13 @@ func TestPrune(t *testing.T) {
 			if _, err := fs.core.AppsV1().Deployments(testRack+"-other").Get(ctx, "old", metav1.GetOptions{}); err != nil {
 				t.Errorf("another app's Deployment: %v", err)
 			}
-			if _, err := fs.core.AppsV1().StatefulSets(testNS).Get(ctx, "resource-db", metav1.GetOptions{}); err != nil {
-				t.Errorf("a resource: %v", err)
+			// A resource's Secret and Service carry the app's labels and no
+			// service: only the resource label keeps them from the prune.
+			if _, err := fs.core.CoreV1().Secrets(testNS).Get(ctx, "resource-db", metav1.GetOptions{}); err != nil {
+				t.Errorf("a resource's credentials: %v", err)
+			}
+			if _, err := fs.core.CoreV1().Services(testNS).Get(ctx, "resource-db", metav1.GetOptions{}); err != nil {
+				t.Errorf("a resource's Service: %v", err)
 			}
 		})
 	}
