@@ -21,12 +21,11 @@ type Endpoint struct {
 
 // Endpoints lists the endpoints of every service of m, in its order.
 func Endpoints(m *model.Manifest, namespace string) []Endpoint {
-	in := Input{Namespace: namespace, Manifest: m}
 	var out []Endpoint
 	for _, svc := range m.Services {
 		e := Endpoint{Service: svc.Name}
 		switch {
-		case ingress(in, svc) != nil:
+		case routed(svc):
 			e.Domain = strings.Join(svc.Domains, ",")
 			e.Ports = append(e.Ports, "443:"+strconv.Itoa(svc.Port))
 		case svc.Port > 0 || len(svc.Ports) > 0:

@@ -54,7 +54,7 @@ func IngressTLSSecret(service string) string { return service + "-tls" }
 // the internal one for an internalRouter service. An internal service
 // without internalRouter, or one without domains or a port, has none.
 func ingress(in Input, svc model.Service) *networkingv1ac.IngressApplyConfiguration {
-	if svc.Port == 0 || len(svc.Domains) == 0 || (svc.Internal && !svc.InternalRouter) {
+	if !routed(svc) {
 		return nil
 	}
 	classes := in.Ingress
@@ -97,6 +97,12 @@ func ingress(in Input, svc model.Service) *networkingv1ac.IngressApplyConfigurat
 		WithLabels(labels(in, svc)).
 		WithAnnotations(ann).
 		WithSpec(spec)
+}
+
+// routed reports whether svc has an Ingress: a port, domains, and not
+// internal unless through the internal router.
+func routed(svc model.Service) bool {
+	return svc.Port > 0 && len(svc.Domains) > 0 && (!svc.Internal || svc.InternalRouter)
 }
 
 // BalancerName is the Service of a balancer (Release refuses a manifest
