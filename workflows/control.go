@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/slipway-dev/slipway/model"
@@ -31,6 +32,9 @@ type control struct {
 	pauseCh, resumeCh, rollbackCh workflow.ReceiveChannel
 	requests                      workflow.Channel // updates, handled in order by the main loop
 }
+
+// stopCancelled is why a promotion stops on a cancel request from Temporal.
+const stopCancelled = "cancelled from Temporal"
 
 // request is one control sent as an update, answered by the main loop.
 type request struct {
@@ -129,6 +133,12 @@ func (c *control) wait(ctx workflow.Context, f workflow.Future) string {
 		c.listen(ctx, sel)
 		sel.Select(ctx)
 	}
+	// A cancel request also cancels f's activity, and the server may settle
+	// f before this loop hears ctx.Done: f's "canceled" is then the cancel
+	// request, and says so.
+	if c.stop == "" && ctx.Err() != nil && temporal.IsCanceledError(f.Get(ctx, nil)) {
+		c.stop = stopCancelled
+	}
 	return c.stop
 }
 
@@ -156,7 +166,7 @@ func (c *control) listen(ctx workflow.Context, sel workflow.Selector) {
 	}
 	if c.stop == "" {
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {
-			c.stop = "cancelled from Temporal"
+			c.stop = stopCancelled
 		})
 	}
 	sel.AddReceive(c.rollbackCh, func(ch workflow.ReceiveChannel, _ bool) {
