@@ -2,42 +2,71 @@
 # Builds every external program of slipway's local stack from the Go module
 # proxy into .tools/bin, pinned. A tool is rebuilt only when its pinned version
 # changes (a stamp file records what was built), so a second run takes a second.
+#
+# Builds run two at a time (TOOLS_JOBS): one go build leaves a core idle
+# while it downloads modules and links, and the cold build is most of a CI
+# run's time.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin"
 stamps="$root/.tools/stamps"
-mkdir -p "$bin" "$stamps"
+logs="$root/.tools/logs"
+mkdir -p "$bin" "$stamps" "$logs"
 export GOBIN="$bin" GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
-# name | version | how to build it (run in $root)
+# programs | version | how to build them (run in $root), longest first.
+# Programs of one wrapper module build in one entry: the second and third
+# reuse the first's compiled packages.
 tools=(
-  "temporal|v1.5.1|go install github.com/temporalio/cli/cmd/temporal@v1.5.1"
-  "etcd|v3.6.8|cd hack/etcd && go build -trimpath -o $bin/etcd go.etcd.io/etcd/server/v3"
-  "kube-apiserver|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver"
-  "kube-controller-manager|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager"
-  "kube-scheduler|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler"
-  "kubectl|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kubectl k8s.io/kubernetes/cmd/kubectl"
-  "kwok|v0.7.0|go install sigs.k8s.io/kwok/cmd/kwok@v0.7.0"
-  "kwokctl|v0.7.0|go install sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0"
+  "kube-apiserver kube-controller-manager kube-scheduler|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver && go build -trimpath -o $bin/kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager && go build -trimpath -o $bin/kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler"
+  "temporal temporal-server temporal-sql-tool|v1.5.1-server-v1.29.1|cd hack/temporal && go build -trimpath -o $bin/temporal github.com/temporalio/cli/cmd/temporal && go build -trimpath -o $bin/temporal-server go.temporal.io/server/cmd/server && go build -trimpath -o $bin/temporal-sql-tool go.temporal.io/server/cmd/tools/sql"
+  "kwok kwokctl|v0.7.0|go install sigs.k8s.io/kwok/cmd/kwok@v0.7.0 && go install sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0"
   "registry|v3.1.2|go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
-  "helm|v4.3.1|go install helm.sh/helm/v4/cmd/helm@v4.3.1"
+  "etcd|v3.6.8|cd hack/etcd && go build -trimpath -o $bin/etcd go.etcd.io/etcd/server/v3"
   "workflowcheck|v0.6.0|go install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0"
+  "kubectl|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kubectl k8s.io/kubernetes/cmd/kubectl"
+  "helm|v4.3.1|go install helm.sh/helm/v4/cmd/helm@v4.3.1"
 )
 
-only=("$@")
+# wanted says whether an entry holds a program named on the command line
+# (all of them when none is).
+wanted() {
+  (($# == 1)) && return 0
+  local p names=" $1 "
+  shift
+  for p in "$@"; do [[ "$names" == *" $p "* ]] && return 0; done
+  return 1
+}
+
+# build builds one entry, quietly unless it fails.
+build() {
+  local names="$1" version="$2" cmd="$3" key="${1// /+}" start=$SECONDS
+  echo "tools: building $names $version ..."
+  if ! (cd "$root" && eval "$cmd") >"$logs/$key.log" 2>&1; then
+    cat "$logs/$key.log" >&2
+    echo "tools: building $names $version failed (log: $logs/$key.log)" >&2
+    return 1
+  fi
+  rm -f "$stamps/$key@"*
+  touch "$stamps/$key@$version"
+  echo "tools: built $names $version in $((SECONDS - start))s"
+}
+
+pids=()
 for entry in "${tools[@]}"; do
-  IFS='|' read -r name version cmd <<<"$entry"
-  if ((${#only[@]})) && [[ " ${only[*]} " != *" $name "* ]]; then continue; fi
-  stamp="$stamps/$name@$version"
-  if [[ -x "$bin/$name" && -f "$stamp" ]]; then
-    echo "tools: $name $version already built"
+  IFS='|' read -r names version cmd <<<"$entry"
+  wanted "$names" "$@" || continue
+  built=1
+  for name in $names; do [[ -x "$bin/$name" ]] || built=0; done
+  if ((built)) && [[ -f "$stamps/${names// /+}@$version" ]]; then
+    echo "tools: $names $version already built"
     continue
   fi
-  start=$SECONDS
-  echo "tools: building $name $version ..."
-  (cd "$root" && eval "$cmd")
-  rm -f "$stamps/$name@"*
-  touch "$stamp"
-  echo "tools: built $name $version in $((SECONDS - start))s"
+  while (($(jobs -rp | wc -l) >= ${TOOLS_JOBS:-2})); do sleep 1; done
+  build "$names" "$version" "$cmd" &
+  pids+=($!)
 done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+exit "$failed"
