@@ -27,9 +27,12 @@ func registerNamespace(ctx context.Context, tools, address, namespace string) er
 	if err := run("operator", "namespace", "create", "--namespace", namespace, "--retention", "72h"); err != nil {
 		return err
 	}
-	args := []string{"operator", "search-attribute", "create", "--namespace", namespace}
+	// One at a time: given several names and one type, the command adds
+	// only the first.
 	for _, sa := range config.SearchAttributes {
-		args = append(args, "--name", sa)
+		if err := run("operator", "search-attribute", "create", "--namespace", namespace, "--name", sa, "--type", "Keyword"); err != nil {
+			return err
+		}
 	}
-	return run(append(args, "--type", "Keyword")...)
+	return nil
 }

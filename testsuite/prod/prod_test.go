@@ -165,8 +165,8 @@ func decode(t *testing.T, out string, v any) {
 
 // visible waits until the production server's visibility store (SQL, a
 // moment behind) lists the app's runs by their search attributes, and
-// returns them: the build by SlipwayBuild, each promotion by SlipwayApp
-// and the rolled-back one by SlipwayRelease.
+// returns the app's: each promotion and the build by SlipwayApp, the build
+// by SlipwayBuild, the rolled-back promotion by SlipwayRelease.
 func visible(t *testing.T, tp *Topology, build, crashing string) []*workflowExecution {
 	t.Helper()
 	ctx := context.Background()
@@ -179,7 +179,7 @@ func visible(t *testing.T, tp *Topology, build, crashing string) []*workflowExec
 			return count(es, promote) == 3 && count(es, workflows.BuildWorkflowID(app, build)) == 1
 		}},
 		{fmt.Sprintf("%s = '%s'", config.SearchBuild, build), func(es []*workflowExecution) bool {
-			return len(es) == 1 && es[0].ID == workflows.BuildWorkflowID(app, build)
+			return count(es, workflows.BuildWorkflowID(app, build)) == 1
 		}},
 		{fmt.Sprintf("%s = '%s' AND WorkflowId = '%s'", config.SearchRelease, crashing, promote), func(es []*workflowExecution) bool {
 			return len(es) == 1

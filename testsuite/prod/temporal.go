@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -150,6 +151,27 @@ func freePorts(n int) ([]int, error) {
 		}
 		defer l.Close()
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// lowPorts are n distinct free ports below 32768, held until all are
+// chosen. Temporal's SQL schema keeps a member's port in a smallint, and
+// the kernel hands out ports above that range, so a server on one of those
+// dies at start ("value out of range for type smallint").
+func lowPorts(n int) ([]int, error) {
+	var ports []int
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			return nil, fmt.Errorf("found only %d free ports below 32768", len(ports))
+		}
+		port := 20000 + mrand.IntN(12768)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue // taken
+		}
+		defer l.Close()
+		ports = append(ports, port)
 	}
 	return ports, nil
 }

@@ -119,15 +119,19 @@ func (tp *Topology) start(ctx context.Context, workers int) error {
 	// has that blob driver.
 	tp.BlobURL = "file://" + filepath.Join(tp.Dir, "blobs") + "?create_dir=true"
 
-	ports, err := freePorts(10)
+	ports, err := freePorts(2)
 	if err != nil {
 		return err
 	}
-	tports := temporalPorts{Postgres: ports[0], Frontend: ports[1], FrontendMembership: ports[2],
-		History: ports[3], HistoryMembership: ports[4], Matching: ports[5], MatchingMembership: ports[6],
-		Worker: ports[7], WorkerMembership: ports[8]}
+	low, err := lowPorts(8)
+	if err != nil {
+		return err
+	}
+	tports := temporalPorts{Postgres: ports[0], Frontend: low[0], FrontendMembership: low[1],
+		History: low[2], HistoryMembership: low[3], Matching: low[4], MatchingMembership: low[5],
+		Worker: low[6], WorkerMembership: low[7]}
 	tp.TemporalAddress = tports.frontend()
-	tp.Registry = fmt.Sprintf("127.0.0.1:%d", ports[9])
+	tp.Registry = fmt.Sprintf("127.0.0.1:%d", ports[1])
 
 	// Temporal (PostgreSQL, schemas, server) and Kubernetes with the
 	// registry come up side by side: neither needs the other.
@@ -137,7 +141,7 @@ func (tp *Topology) start(ctx context.Context, workers int) error {
 	wg.Go(func() {
 		tp.dev = devstack.New(devstack.Options{
 			Home: filepath.Join(tp.Dir, "stack"), Tools: tp.Tools, Slipway: tp.Slipway,
-			RegistryPort: ports[9], Headless: true, Ephemeral: true,
+			RegistryPort: ports[1], Headless: true, Ephemeral: true,
 			TemporalAddress: tp.TemporalAddress, NoWorker: true,
 			Out: prefixWriter{tp},
 		})
@@ -245,12 +249,17 @@ func (tp *Topology) install(ctx context.Context) error {
 }
 
 // namespaceReady waits until the frontend serves the new namespace and
-// its search attributes: it learns of them from its cache, which refreshes
-// every few seconds.
+// every one of slipway's search attributes: it learns of them from its
+// cache, which refreshes every few seconds.
 func (tp *Topology) namespaceReady(ctx context.Context) error {
+	var terms []string
+	for _, sa := range config.SearchAttributes {
+		terms = append(terms, sa+" = 'none'")
+	}
+	query := strings.Join(terms, " AND ")
 	var last error
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		_, last = tp.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: fmt.Sprintf("%s = 'none'", config.SearchApp)})
+		_, last = tp.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
 		if last == nil {
 			return nil
 		}
@@ -359,7 +368,8 @@ func (tp *Topology) stop(t *testing.T) {
 		for _, w := range tp.Workers {
 			t.Logf("%s's log ends:\n%s", w.Name, tail(w.proc.log, 40))
 		}
-		if tp.server != nil {
+		// One that exited while starting has its log in the error already.
+		if tp.server != nil && tp.server.proc.alive() == nil {
 			t.Logf("temporal-server's log ends:\n%s", tail(tp.server.proc.log, 40))
 		}
 	}
