@@ -95,11 +95,11 @@ func (pg *postgres) wait(ctx context.Context) error {
 }
 
 func (pg *postgres) detail() string {
-	user := "as yourself"
+	who := "as yourself"
 	if pg.cred != nil {
-		user = fmt.Sprintf("as uid %d", pg.cred.Uid)
+		who = fmt.Sprintf("as uid %d", pg.cred.Uid)
 	}
-	return fmt.Sprintf("127.0.0.1:%d  %s  data %s", pg.port, user, pg.dir)
+	return fmt.Sprintf("127.0.0.1:%d  %s  data %s", pg.port, who, pg.dir)
 }
 
 // stop shuts the server down and deletes its data.

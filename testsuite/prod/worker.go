@@ -27,9 +27,6 @@ type Worker struct {
 // lists: the SDK's default identity starts with the pid.
 func (w *Worker) Identity() string { return fmt.Sprintf("%d@", w.proc.pid()) }
 
-// Log is what the worker printed so far.
-func (w *Worker) Log() string { return tail(w.proc.log, 1<<20) }
-
 // startWorker runs `slipway worker` with env (on top of an environment
 // that names nothing of this machine's slipway or Temporal settings) and
 // returns once Temporal sees it poll slipway's task queue.
