@@ -20,7 +20,10 @@ import (
 )
 
 // bucket is the driver.Bucket of one repository.
-type bucket struct{ c *client }
+type bucket struct {
+	c     *client
+	cache *layerCache
+}
 
 var _ driver.Bucket = (*bucket)(nil)
 
@@ -128,7 +131,7 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 }
 
 // NewRangeReader fetches the manifest, then the bytes asked for: two GETs,
-// none for an empty range.
+// one when the layer is in the cache or the range is empty.
 func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length int64, _ *driver.ReaderOptions) (driver.Reader, error) {
 	o, _, err := b.lookup(ctx, key)
 	if err != nil {
@@ -141,6 +144,32 @@ func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length 
 	}
 	if length < 0 || offset+length > o.attrs.Size {
 		length = o.attrs.Size - offset
+	}
+	if data, ok := b.cache.get(o.layer.Digest); ok {
+		r.body = io.NopCloser(nil)
+		r.r = bytes.NewReader(data[offset : offset+length])
+		return r, nil
+	}
+	if offset == 0 && length == o.attrs.Size && o.attrs.Size <= cacheObjectMax {
+		// A whole small object: read it now, and keep it.
+		body, err := b.c.getBlob(ctx, o.layer.Digest, o.attrs.Size, 0, length)
+		if err != nil {
+			if isMissing(err) {
+				return nil, &notFound{key: key}
+			}
+			return nil, err
+		}
+		defer body.Close()
+		data, err := io.ReadAll(io.LimitReader(body, length))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(data)) == length && v1Digest(data) == o.layer.Digest {
+			b.cache.put(o.layer.Digest, data)
+		}
+		r.body = io.NopCloser(nil)
+		r.r = bytes.NewReader(data)
+		return r, nil
 	}
 	body, err := b.c.getBlob(ctx, o.layer.Digest, o.attrs.Size, offset, length)
 	if err != nil {
@@ -337,9 +366,11 @@ func page(objs []*driver.ListObject, opts *driver.ListOptions) *driver.ListPage 
 	return res
 }
 
-func digestOf(raw []byte) string {
+func digestOf(raw []byte) string { return v1Digest(raw).String() }
+
+func v1Digest(raw []byte) v1.Hash {
 	h, _, _ := v1.SHA256(bytes.NewReader(raw))
-	return h.String()
+	return h
 }
 
 func decodeJSON(r io.Reader, v any) error {

@@ -112,7 +112,7 @@ func openBucket(repository string, opts Options) (*bucket, error) {
 	if opts.Keychain == nil {
 		opts.Keychain = authn.DefaultKeychain
 	}
-	return &bucket{c: newClient(repo, opts.Keychain, opts.Insecure)}, nil
+	return &bucket{c: newClient(repo, opts.Keychain, opts.Insecure), cache: newLayerCache()}, nil
 }
 
 func redact(u *url.URL) string {

@@ -6,11 +6,13 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"io"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"gocloud.dev/blob/driver"
 )
 
@@ -149,8 +151,14 @@ func (w *writer) Close() error {
 			return err
 		}
 	}
-	if err := w.upload(digest); err != nil {
-		return err
+	// Bytes this bucket pushed before (a log flushed unchanged) are not
+	// uploaded again; should the registry have dropped them since, the
+	// manifest is refused and they are.
+	reuse := w.pw == nil && w.b.cache.wasPushed(digest)
+	if !reuse {
+		if err := w.upload(digest); err != nil {
+			return err
+		}
 	}
 	if err := w.b.c.pushConfig(w.ctx); err != nil {
 		return err
@@ -160,7 +168,21 @@ func (w *writer) Close() error {
 	if err != nil {
 		return err
 	}
-	return w.b.c.putManifest(w.ctx, Tag(w.key), m)
+	err = w.b.c.putManifest(w.ctx, Tag(w.key), m)
+	if err != nil && reuse && blobUnknown(err) {
+		w.b.cache.markPushed(digest, false)
+		if err = w.upload(digest); err == nil {
+			err = w.b.c.putManifest(w.ctx, Tag(w.key), m)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if w.pw == nil {
+		w.b.cache.markPushed(digest, true)
+		w.b.cache.put(digest, bytes.Clone(w.buf.Bytes()))
+	}
+	return nil
 }
 
 // upload finishes the layer's upload: the buffer in one POST and PUT, or
@@ -180,4 +202,19 @@ func (w *writer) upload(digest v1.Hash) error {
 func isNotFound(err error) bool {
 	_, ok := err.(*notFound)
 	return ok
+}
+
+// blobUnknown is a manifest refused because a blob it names is not in the
+// repository.
+func blobUnknown(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	for _, d := range te.Errors {
+		if d.Code == transport.BlobUnknownErrorCode || d.Code == "MANIFEST_BLOB_UNKNOWN" {
+			return true
+		}
+	}
+	return false
 }
