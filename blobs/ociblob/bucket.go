@@ -23,6 +23,9 @@ import (
 type bucket struct {
 	c     *client
 	cache *layerCache
+	// noSignedURL makes SignedURL answer Unimplemented; see
+	// TestConformance.
+	noSignedURL bool
 }
 
 var _ driver.Bucket = (*bucket)(nil)
@@ -39,6 +42,11 @@ type unimplemented struct{ msg string }
 
 func (e *unimplemented) Error() string { return e.msg }
 
+// invalidKey is a key no object can have.
+type invalidKey struct{}
+
+func (invalidKey) Error() string { return "an object's key cannot be empty" }
+
 // notFound is a key with no object.
 type notFound struct{ key string }
 
@@ -53,6 +61,8 @@ func (b *bucket) ErrorCode(err error) gcerrors.ErrorCode {
 		return gcerrors.NotFound
 	case errors.As(err, &un):
 		return gcerrors.Unimplemented
+	case errors.As(err, new(invalidKey)):
+		return gcerrors.InvalidArgument
 	case errors.Is(err, errExists):
 		return gcerrors.FailedPrecondition
 	case errors.Is(err, context.Canceled):
@@ -200,6 +210,9 @@ func (r *reader) Attributes() *driver.ReaderAttributes { return &r.attrs }
 func (r *reader) As(any) bool                          { return false }
 
 func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, opts *driver.WriterOptions) (driver.Writer, error) {
+	if key == "" {
+		return nil, invalidKey{}
+	}
 	if opts.BeforeWrite != nil {
 		if err := opts.BeforeWrite(func(any) bool { return false }); err != nil {
 			return nil, err

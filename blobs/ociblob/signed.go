@@ -23,6 +23,9 @@ import (
 //
 // Only GET is signed: writes go through the registry's API.
 func (b *bucket) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
+	if b.noSignedURL {
+		return "", &unimplemented{"this bucket signs no URLs"}
+	}
 	if opts.Method != "" && opts.Method != http.MethodGet {
 		return "", &unimplemented{fmt.Sprintf("oci:// buckets sign only GET URLs, not %s: write through the bucket", opts.Method)}
 	}
