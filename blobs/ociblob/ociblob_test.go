@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,11 +152,11 @@ func TestRanges(t *testing.T) {
 // A source tarball is larger than what a writer holds: it streams.
 func TestLargeObjectStreams(t *testing.T) {
 	ctx := context.Background()
-	var patched int
+	var patched atomic.Int32
 	host := newRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPatch {
-				patched++
+				patched.Add(1)
 			}
 			h.ServeHTTP(w, r)
 		})
@@ -177,8 +178,8 @@ func TestLargeObjectStreams(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if patched != 1 {
-		t.Errorf("%d PATCH requests, want the one streamed upload", patched)
+	if n := patched.Load(); n != 1 {
+		t.Errorf("%d PATCH requests, want the one streamed upload", n)
 	}
 	got, err := b.ReadAll(ctx, "apps/web/builds/B1/source.tgz")
 	if err != nil || !bytes.Equal(got, data) {
