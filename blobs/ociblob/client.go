@@ -90,7 +90,7 @@ func (c *client) do(ctx context.Context, method, u string, body io.Reader, hdr h
 		return nil, plain(err)
 	}
 	if err := transport.CheckError(resp, want...); err != nil {
-		resp.Body.Close()
+		drain(resp)
 		return nil, err
 	}
 	return resp, nil
@@ -132,7 +132,7 @@ func (c *client) putManifest(ctx context.Context, ref string, raw []byte) error 
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	drain(resp)
 	return nil
 }
 
@@ -142,7 +142,7 @@ func (c *client) deleteManifest(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	drain(resp)
 	return nil
 }
 
@@ -161,7 +161,7 @@ func (c *client) getBlob(ctx context.Context, digest v1.Hash, size, offset, leng
 	if resp.StatusCode == http.StatusOK && offset > 0 {
 		// The registry sent the whole blob: skip to offset.
 		if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
-			resp.Body.Close()
+			drain(resp)
 			return nil, err
 		}
 	}
@@ -184,7 +184,7 @@ func (c *client) startUpload(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	resp.Body.Close()
+	drain(resp)
 	return location(resp)
 }
 
@@ -195,7 +195,7 @@ func (c *client) patchUpload(ctx context.Context, loc string, body io.Reader) (s
 	if err != nil {
 		return "", err
 	}
-	resp.Body.Close()
+	drain(resp)
 	return location(resp)
 }
 
@@ -217,7 +217,7 @@ func (c *client) finishUpload(ctx context.Context, loc string, digest v1.Hash, b
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	drain(resp)
 	return nil
 }
 
@@ -265,7 +265,7 @@ func (c *client) tags(ctx context.Context) ([]string, error) {
 			Tags []string `json:"tags"`
 		}
 		err = decodeJSON(resp.Body, &page)
-		resp.Body.Close()
+		drain(resp)
 		if err != nil {
 			return nil, err
 		}
@@ -316,4 +316,11 @@ func plain(err error) error {
 		return p
 	}
 	return err
+}
+
+// drain reads what is left of a small response before closing it, so its
+// connection serves the next request.
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }

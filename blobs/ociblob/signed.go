@@ -59,7 +59,7 @@ func (b *bucket) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 	if err != nil {
 		return "", plain(err)
 	}
-	resp.Body.Close()
+	drain(resp)
 	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
 		target, err := resp.Request.URL.Parse(loc)
 		if err != nil {
@@ -81,6 +81,6 @@ func (b *bucket) anonymous(ctx context.Context, u string) (bool, error) {
 	if err != nil {
 		return false, plain(err)
 	}
-	resp.Body.Close()
+	drain(resp)
 	return resp.StatusCode == http.StatusOK, nil
 }
