@@ -50,7 +50,9 @@ func (b *bucket) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 	if err != nil {
 		return "", err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+	// GET, not HEAD: some registries redirect only a GET. A body that is
+	// not a redirect's is closed unread.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", err
 	}
@@ -59,7 +61,7 @@ func (b *bucket) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 	if err != nil {
 		return "", plain(err)
 	}
-	drain(resp)
+	resp.Body.Close()
 	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
 		target, err := resp.Request.URL.Parse(loc)
 		if err != nil {
