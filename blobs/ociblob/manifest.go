@@ -132,7 +132,6 @@ func parseManifest(raw []byte, digest, key string) (*object, error) {
 		ContentLanguage:    ann[annContentLanguage],
 		ContentType:        ann[annContentType],
 		ModTime:            mod,
-		CreateTime:         mod,
 		Size:               m.Layers[0].Size,
 		ETag:               strconv.Quote(digest),
 	}
