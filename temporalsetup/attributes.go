@@ -57,6 +57,9 @@ func Check(ctx context.Context, ops operatorservice.OperatorServiceClient, ns st
 // it has with another type is a *ConflictError.
 func lacking(ctx context.Context, ops operatorservice.OperatorServiceClient, ns string) ([]string, error) {
 	resp, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+	if code(err) == codes.NotFound {
+		return nil, fmt.Errorf("Temporal namespace %s does not exist: run `slipway system install`, or pass the namespace slipway uses (--namespace, TEMPORAL_NAMESPACE)", ns)
+	}
 	if err != nil {
 		return nil, callError("ListSearchAttributes", ns, err, "ask a Temporal admin to run `slipway system install`, or `"+CreateCommand(ns, Names())+"`")
 	}

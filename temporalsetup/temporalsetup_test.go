@@ -173,6 +173,16 @@ func TestCheckMissing(t *testing.T) {
 	}
 }
 
+// A namespace that does not exist is named, with what to do.
+func TestCheckNoNamespace(t *testing.T) {
+	ops := operatorservicemock.NewMockOperatorServiceClient(gomock.NewController(t))
+	ops.EXPECT().ListSearchAttributes(gomock.Any(), gomock.Any()).Return(nil, serviceerror.NewNamespaceNotFound("prod"))
+	err := Check(context.Background(), ops, "prod")
+	if err == nil || !strings.HasPrefix(err.Error(), "Temporal namespace prod does not exist: run `slipway system install`") {
+		t.Errorf("check in a missing namespace: %v", err)
+	}
+}
+
 // workflows is a mock workflow service holding one namespace, "default",
 // retained for a day.
 func workflows(t *testing.T) *workflowservicemock.MockWorkflowServiceClient {
