@@ -2,19 +2,45 @@ package temporalsetup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"google.golang.org/grpc/codes"
 )
 
+// Settle bounds how long EnsureSearchAttributes waits for a namespace
+// that Temporal does not know yet: one just registered reaches every
+// frontend's namespace cache within seconds, not at once.
+var Settle = 30 * time.Second
+
+// settleInterval is how often it asks meanwhile; tests shorten it.
+var settleInterval = 250 * time.Millisecond
+
 // EnsureSearchAttributes registers those of slipway's search attributes
 // that namespace ns lacks, and returns their names (none: all were
 // there). One that exists with another type is a *ConflictError, and
 // nothing is added.
 func EnsureSearchAttributes(ctx context.Context, ops operatorservice.OperatorServiceClient, ns string) ([]string, error) {
+	deadline := time.Now().Add(Settle)
+	for {
+		added, err := ensureSearchAttributes(ctx, ops, ns)
+		var none *NoNamespaceError
+		if !errors.As(err, &none) || time.Now().After(deadline) {
+			return added, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(settleInterval):
+		}
+	}
+}
+
+func ensureSearchAttributes(ctx context.Context, ops operatorservice.OperatorServiceClient, ns string) ([]string, error) {
 	missing, err := lacking(ctx, ops, ns)
 	if err != nil || len(missing) == 0 {
 		return nil, err
@@ -25,7 +51,10 @@ func EnsureSearchAttributes(ctx context.Context, ops operatorservice.OperatorSer
 		add[name] = want[name]
 	}
 	_, err = ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: ns, SearchAttributes: add})
-	if code(err) == codes.AlreadyExists {
+	switch code(err) {
+	case codes.NotFound:
+		return nil, &NoNamespaceError{Namespace: ns}
+	case codes.AlreadyExists:
 		// Added meanwhile by someone else: what counts is that they are
 		// there now, with the right type.
 		if missing, err = lacking(ctx, ops, ns); err == nil && len(missing) > 0 {
@@ -58,7 +87,7 @@ func Check(ctx context.Context, ops operatorservice.OperatorServiceClient, ns st
 func lacking(ctx context.Context, ops operatorservice.OperatorServiceClient, ns string) ([]string, error) {
 	resp, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
 	if code(err) == codes.NotFound {
-		return nil, fmt.Errorf("Temporal namespace %s does not exist: run `slipway system install`, or pass the namespace slipway uses (--namespace, TEMPORAL_NAMESPACE)", ns)
+		return nil, &NoNamespaceError{Namespace: ns}
 	}
 	if err != nil {
 		return nil, callError("ListSearchAttributes", ns, err, "ask a Temporal admin to run `slipway system install`, or `"+CreateCommand(ns, Names())+"`")
@@ -92,4 +121,11 @@ func CreateCommand(ns string, names []string) string {
 		fmt.Fprintf(&b, " --name %s --type %s", name, typeName(want[name]))
 	}
 	return b.String()
+}
+
+// NoNamespaceError is a namespace Temporal does not know (yet).
+type NoNamespaceError struct{ Namespace string }
+
+func (e *NoNamespaceError) Error() string {
+	return fmt.Sprintf("Temporal namespace %s does not exist: run `slipway system install`, or pass the namespace slipway uses (--namespace, TEMPORAL_NAMESPACE)", e.Namespace)
 }

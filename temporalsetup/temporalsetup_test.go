@@ -183,6 +183,32 @@ func TestCheckNoNamespace(t *testing.T) {
 	}
 }
 
+// A namespace just registered may be unknown to Temporal for a moment:
+// install waits for it (up to Settle) instead of failing.
+func TestEnsureSearchAttributesNewNamespace(t *testing.T) {
+	defer func(d time.Duration) { settleInterval = d }(settleInterval)
+	settleInterval = time.Millisecond
+	ops := operatorservicemock.NewMockOperatorServiceClient(gomock.NewController(t))
+	gomock.InOrder(
+		ops.EXPECT().ListSearchAttributes(gomock.Any(), gomock.Any()).Return(nil, serviceerror.NewNamespaceNotFound("new")).Times(2),
+		ops.EXPECT().ListSearchAttributes(gomock.Any(), gomock.Any()).Return(&operatorservice.ListSearchAttributesResponse{}, nil),
+		ops.EXPECT().AddSearchAttributes(gomock.Any(), gomock.Any()).Return(&operatorservice.AddSearchAttributesResponse{}, nil),
+	)
+	if added, err := EnsureSearchAttributes(context.Background(), ops, "new"); err != nil || len(added) != 3 {
+		t.Errorf("new namespace: added %q, %v", added, err)
+	}
+
+	defer func(d time.Duration) { Settle = d }(Settle)
+	Settle = 20 * time.Millisecond
+	ops = operatorservicemock.NewMockOperatorServiceClient(gomock.NewController(t))
+	ops.EXPECT().ListSearchAttributes(gomock.Any(), gomock.Any()).Return(nil, serviceerror.NewNamespaceNotFound("gone")).MinTimes(2)
+	_, err := EnsureSearchAttributes(context.Background(), ops, "gone")
+	var none *NoNamespaceError
+	if !errors.As(err, &none) || none.Namespace != "gone" {
+		t.Errorf("a namespace that never comes: %v", err)
+	}
+}
+
 // workflows is a mock workflow service holding one namespace, "default",
 // retained for a day.
 func workflows(t *testing.T) *workflowservicemock.MockWorkflowServiceClient {
