@@ -17,15 +17,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/blobs/ociblob"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/temporalsetup"
 	"github.com/slipway-dev/slipway/testsuite"
 )
 
@@ -129,30 +127,17 @@ func TestBuildWithRegistryBlobStore(t *testing.T) {
 }
 
 // registerNamespace makes a Temporal namespace with slipway's search
-// attributes and waits until the frontend serves it.
+// attributes, as `slipway system install` does.
 func registerNamespace(t *testing.T, s *testsuite.Stack, ns string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	svc := s.Temporal.WorkflowService()
-	_, err := svc.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)})
-	if err != nil && !strings.Contains(err.Error(), "already") {
-		t.Fatalf("register namespace %s: %v", ns, err)
+	if _, err := temporalsetup.EnsureNamespace(ctx, s.Temporal.WorkflowService(), ns, 24*time.Hour); err != nil {
+		t.Fatal(err)
 	}
-	attrs := map[string]enumspb.IndexedValueType{}
-	for _, sa := range config.SearchAttributes {
-		attrs[sa] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	if _, err := temporalsetup.EnsureSearchAttributes(ctx, s.Temporal.OperatorService(), ns); err != nil {
+		t.Fatal(err)
 	}
-	eventually(t, "namespace "+ns+" with slipway's search attributes", time.Minute, 500*time.Millisecond, func(ctx context.Context) (bool, string) {
-		if _, err := s.Temporal.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: ns, SearchAttributes: attrs}); err != nil && !strings.Contains(err.Error(), "already") {
-			return false, err.Error()
-		}
-		_, err := svc.DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{Namespace: ns, TaskQueue: &taskqueuepb.TaskQueue{Name: config.TaskQueue}})
-		if err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	})
 }
 
 // startWorker runs `slipway worker` with env until the test ends, and
