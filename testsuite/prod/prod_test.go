@@ -3,7 +3,10 @@ package prod
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,8 +33,9 @@ const app = "hello"
 // workers but the network, on a Temporal server backed by PostgreSQL with
 // two workers: build from source, env set, promote, a crash-looping
 // release rolled back on its own, a rollback to the first release. Both
-// workers take part, every payload Temporal stores is encrypted, and the
-// runs' search attributes answer visibility queries.
+// workers take part, every payload Temporal stores is encrypted, the runs'
+// search attributes answer visibility queries, and the build's source and
+// log went through the registry, not a folder.
 func TestProductionTopology(t *testing.T) {
 	began := time.Now()
 	tp := Start(t, 2)
@@ -45,6 +49,10 @@ func TestProductionTopology(t *testing.T) {
 	first, build := testsuite.ReleaseOf(t, out), buildOf(t, out)
 	if want := "Pushed " + tp.Registry + "/hello:web." + build + "@sha256:"; !strings.Contains(out, want) {
 		t.Fatalf("build did not push the web image (%q):\n%s", want, out)
+	}
+	// The log the worker wrote reaches the CLI through the registry.
+	if logs := tp.MustCLI(t, "builds", "logs", build, "-a", app); !strings.Contains(logs, "COPY --chmod=0755 bin/hello /app/hello") {
+		t.Fatalf("builds logs %s does not show the Dockerfile's steps:\n%s", build, logs)
 	}
 	withEnv := testsuite.ReleaseOf(t, tp.MustCLI(t, "env", "set", "GREETING=hi", "-a", app))
 	out = tp.MustCLI(t, "releases", "promote", withEnv, "-a", app)
@@ -96,6 +104,7 @@ func TestProductionTopology(t *testing.T) {
 
 	runs := visible(t, tp, build, crashing)
 	bothWorkersTookPart(t, tp, runs)
+	sharedNothing(t, tp)
 
 	// Deleting an app asks visibility (by SlipwayApp) for its open builds.
 	if out := tp.MustCLI(t, "apps", "delete", app); out != "Deleting hello... OK\n" {
@@ -103,6 +112,64 @@ func TestProductionTopology(t *testing.T) {
 	}
 	fmt.Fprintf(os.Stderr, "prod: topology up in %.1fs, the sequence in %.1fs, all in %.1fs\n",
 		up.Seconds(), sequence.Seconds(), time.Since(began).Seconds())
+}
+
+// sharedNothing checks that the build's source and log went through the
+// registry and through no folder: the registry holds them, the topology's
+// folder has nothing but its parts' own, the stack's file bucket stayed
+// empty, and each home holds only its own kubeconfig (and a worker's log).
+func sharedNothing(t *testing.T, tp *Topology) {
+	t.Helper()
+	resp, err := http.Get("http://" + tp.Registry + "/v2/slipway/blobs/tags/list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tags struct{ Tags []string }
+	if err := json.NewDecoder(resp.Body).Decode(&tags); err != nil || resp.StatusCode != http.StatusOK || len(tags.Tags) < 2 {
+		t.Fatalf("the registry's slipway/blobs: %s, %v tags (%v), want the build's source and log", resp.Status, tags.Tags, err)
+	}
+	files := func(dir string) []string {
+		var out []string
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(dir, path)
+				out = append(out, rel)
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		return out
+	}
+	entries, err := os.ReadDir(tp.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	want := []string{"cli", "postgres", "slipway", "stack", "temporal"}
+	for _, w := range tp.Workers {
+		want = append(want, w.Name)
+	}
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Errorf("the topology's folder holds %v, want only %v", names, want)
+	}
+	if got := files(filepath.Join(tp.StackDir, "blobs")); len(got) != 0 {
+		t.Errorf("the stack's file bucket holds %v, want nothing", got)
+	}
+	if got := files(tp.CLIHome); !slices.Equal(got, []string{"kubeconfig"}) {
+		t.Errorf("the CLI's home holds %v, want only its kubeconfig", got)
+	}
+	for _, w := range tp.Workers {
+		if got := files(w.Home); !slices.Equal(got, []string{"kubeconfig", "worker.log"}) {
+			t.Errorf("%s's home holds %v, want only its kubeconfig and log", w.Name, got)
+		}
+	}
 }
 
 // helloSource copies examples/hello as a laptop's checkout would hold it,

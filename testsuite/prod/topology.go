@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -114,10 +113,6 @@ func (tp *Topology) start(ctx context.Context, workers int) error {
 		return err
 	}
 	tp.CodecKey = strings.TrimSpace(codec.NewKeyLine("prod", key))
-	// Sources and logs: a file:// bucket is the one path the CLI and the
-	// workers still share; it becomes the registry (oci://) once slipway
-	// has that blob driver.
-	tp.BlobURL = "file://" + filepath.Join(tp.Dir, "blobs") + "?create_dir=true"
 
 	ports, err := freePorts(2)
 	if err != nil {
@@ -132,6 +127,9 @@ func (tp *Topology) start(ctx context.Context, workers int) error {
 		Worker: low[6], WorkerMembership: low[7]}
 	tp.TemporalAddress = tports.frontend()
 	tp.Registry = fmt.Sprintf("127.0.0.1:%d", ports[1])
+	// Sources and logs go through the registry too: the CLI and the
+	// workers share no folder.
+	tp.BlobURL = "oci://" + tp.Registry + "/slipway/blobs"
 
 	// Temporal (PostgreSQL, schemas, server) and Kubernetes with the
 	// registry come up side by side: neither needs the other.
@@ -220,10 +218,11 @@ func (tp *Topology) connect(ctx context.Context) error {
 	return err
 }
 
-// install sets the rack up as its operator does: slipway's custom
-// resources and RBAC on the cluster (`slipway system install`, from the
-// CLI's home), and the Temporal namespace with slipway's search
-// attributes. The CLI's kubeconfig is its own copy of the admin's.
+// install sets the rack up as its operator does, with `slipway system
+// install` from the CLI's home: slipway's custom resources and RBAC on
+// the cluster, and in Temporal (which has neither by default) the
+// namespace and slipway's search attributes. The CLI's kubeconfig is its
+// own copy of the admin's.
 func (tp *Topology) install(ctx context.Context) error {
 	began := time.Now()
 	if err := flatten(tp.adminKubeconfig(), filepath.Join(tp.CLIHome, "kubeconfig")); err != nil {
@@ -236,35 +235,17 @@ func (tp *Topology) install(ctx context.Context) error {
 	if out.Code != 0 {
 		return fmt.Errorf("slipway system install: exit %d\n%s%s", out.Code, out.Stdout, out.Stderr)
 	}
-	tp.line("install", began, "slipway system install: custom resources, RBAC")
-	began = time.Now()
-	if err := registerNamespace(ctx, tp.Tools, tp.TemporalAddress, Namespace); err != nil {
-		return err
-	}
-	if err := tp.namespaceReady(ctx); err != nil {
-		return err
-	}
-	tp.line("namespace", began, fmt.Sprintf("%s, search attributes %s", Namespace, strings.Join(config.SearchAttributes, ", ")))
-	return nil
-}
-
-// namespaceReady waits until the frontend serves the new namespace and
-// every one of slipway's search attributes: it learns of them from its
-// cache, which refreshes every few seconds.
-func (tp *Topology) namespaceReady(ctx context.Context) error {
-	var terms []string
-	for _, sa := range config.SearchAttributes {
-		terms = append(terms, sa+" = 'none'")
-	}
-	query := strings.Join(terms, " AND ")
-	var last error
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		_, last = tp.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
-		if last == nil {
-			return nil
+	attrs := strings.Join(config.SearchAttributes, ", ")
+	for _, want := range []string{
+		"Registering Temporal namespace " + Namespace + "... OK, registered, retention 30 days\n",
+		"Registering search attributes " + attrs + "... OK, added " + attrs + "\n",
+	} {
+		if !strings.Contains(out.Stdout, want) {
+			return fmt.Errorf("slipway system install did not say %q:\n%s", want, out.Stdout)
 		}
 	}
-	return fmt.Errorf("namespace %s with slipway's search attributes not served within a minute: %v", Namespace, last)
+	tp.line("install", began, fmt.Sprintf("slipway system install: custom resources, RBAC, namespace %s, search attributes %s", Namespace, attrs))
+	return nil
 }
 
 // startWorker runs a worker with a home of its own and a token of the
