@@ -155,17 +155,18 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// lowPorts are n distinct free ports below 32768, held until all are
+// lowPorts are n distinct free ports in 20000-29999, held until all are
 // chosen. Temporal's SQL schema keeps a member's port in a smallint, and
-// the kernel hands out ports above that range, so a server on one of those
-// dies at start ("value out of range for type smallint").
+// the kernel hands out ports above 32767, so a server on one of those dies
+// at start ("value out of range for type smallint"); kwokctl, starting
+// clusters meanwhile, takes its ports counting down from 32767.
 func lowPorts(n int) ([]int, error) {
 	var ports []int
 	for tries := 0; len(ports) < n; tries++ {
 		if tries == 1000 {
-			return nil, fmt.Errorf("found only %d free ports below 32768", len(ports))
+			return nil, fmt.Errorf("found only %d free ports in 20000-29999", len(ports))
 		}
-		port := 20000 + mrand.IntN(12768)
+		port := 20000 + mrand.IntN(10000)
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
 			continue // taken
