@@ -8,7 +8,7 @@ export SLIPWAY_TOOLS := $(TOOLS)
 
 # What the local stack and the tests run; make bench also needs kubectl and
 # helm, the peers it measures against, which a test run never builds.
-STACK_TOOLS := temporal temporal-server temporal-sql-tool etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl registry workflowcheck
+STACK_TOOLS := postgresql temporal temporal-server temporal-sql-tool etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl registry workflowcheck
 
 .PHONY: all tools stack-tools build demo test unit e2e e2e-prod lint layering cover fuzz bench chaos clean
 

@@ -52,6 +52,20 @@ build() {
   echo "tools: built $names $version in $((SECONDS - start))s"
 }
 
+# PostgreSQL 15, which the production-shaped test runs, comes from Debian's
+# package, not the module proxy.
+if [[ ! -x /usr/lib/postgresql/15/bin/postgres ]] && wanted "postgresql" "$@"; then
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "tools: installing Debian's postgresql-15 ..."
+    apt-get install -y -q --no-install-recommends postgresql-15 >"$logs/postgresql.log" 2>&1 ||
+      { apt-get update -q >>"$logs/postgresql.log" 2>&1 && apt-get install -y -q --no-install-recommends postgresql-15 >>"$logs/postgresql.log" 2>&1; } ||
+      { cat "$logs/postgresql.log" >&2; echo "tools: installing postgresql-15 failed" >&2; exit 1; }
+  else
+    echo "tools: PostgreSQL 15 is missing: install Debian's postgresql-15 (sudo apt-get install postgresql-15)" >&2
+    exit 1
+  fi
+fi
+
 pids=()
 for entry in "${tools[@]}"; do
   IFS='|' read -r names version cmd <<<"$entry"
