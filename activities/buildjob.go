@@ -53,7 +53,7 @@ const jobDeadline = time.Hour
 func (a *Activities) buildInCluster(ctx context.Context, log io.Writer, b *records.Build, svc model.Service, target name.Reference, args map[string]string, sourceSHA256 string) (string, error) {
 	url, err := a.Blobs.SignedURL(ctx, b.Spec.Source, &blob.SignedURLOptions{Expiry: jobDeadline})
 	if err != nil {
-		return "", fmt.Errorf("the kubernetes builder needs a blob store that signs URLs (s3://, gs://, azblob://, or file:// with base_url): %v", err)
+		return "", fmt.Errorf("the kubernetes builder needs a blob store that signs URLs (oci:// on a registry that allows anonymous pull or redirects blobs to signed storage URLs, or file:// with base_url): %v", err)
 	}
 	jobs := a.Store.Core.BatchV1().Jobs(b.Namespace)
 	jobName := truncate("build-"+records.ObjectName(b.Spec.ID)+"-"+svc.Name, 63)

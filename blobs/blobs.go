@@ -1,6 +1,8 @@
 // Package blobs opens the blob store that holds build sources and logs:
-// a file:// bucket under the local stack's folder by default, any
-// gocloud.dev bucket URL otherwise.
+// a file:// bucket under the local stack's folder by default, or an
+// oci:// repository in a registry, which the CLI and the workers reach
+// over the network (mem:// in tests). Cloud buckets (s3://, gs://,
+// azblob://) are not compiled in: their SDKs would weigh on every build.
 package blobs
 
 import (
@@ -10,12 +12,14 @@ import (
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// buckets
 	_ "gocloud.dev/blob/memblob"  // mem:// buckets, for tests
+
+	_ "github.com/slipway-dev/slipway/blobs/ociblob" // oci:// repositories
 )
 
 // Open opens the bucket at url.
 func Open(ctx context.Context, url string) (*blob.Bucket, error) {
 	if url == "" {
-		return nil, fmt.Errorf("no blob store: run `slipway dev up`, or set SLIPWAY_BLOB_URL to a bucket URL")
+		return nil, fmt.Errorf("no blob store: run `slipway dev up`, or set SLIPWAY_BLOB_URL to a bucket URL (oci://REGISTRY/REPOSITORY or file:///PATH)")
 	}
 	b, err := blob.OpenBucket(ctx, url)
 	if err != nil {

@@ -111,7 +111,7 @@ func (s *Stack) Settings() *config.Stack {
 		// base_url and the key let the bucket sign URLs, which the
 		// kubernetes builder hands its Jobs. Nothing serves them here: kwok
 		// nodes run no containers, so those Jobs never fetch; on a real
-		// cluster the blob store is s3://, gs:// or azblob://.
+		// cluster the blob store is an oci:// repository of its registry.
 		BlobURL: "file://" + filepath.Join(s.dir, "blobs") + "?create_dir=true&base_url=http://blobs.slipway.invalid/&secret_key_path=" +
 			url.QueryEscape(filepath.Join(s.dir, "blobs.key")),
 		WorkerLog:     s.worker.proc().logFile(),

@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"go.temporal.io/sdk/client"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,6 +25,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/records/recordstest"
+	"github.com/slipway-dev/slipway/temporalsetup"
 )
 
 // Everything `system install` applies, by resource and list kind.
@@ -114,29 +117,44 @@ func keys(m map[string]map[string]any) []string {
 	return k
 }
 
+// env is a Factory over dyn and an empty Temporal.
 func env(t *testing.T, dyn *dynamicfake.FakeDynamicClient) *cmdutiltest.Env {
+	e, _ := envTemporal(t, dyn)
+	return e
+}
+
+// envTemporal is env and its Temporal (see fakeTemporal).
+func envTemporal(t *testing.T, dyn *dynamicfake.FakeDynamicClient) (*cmdutiltest.Env, *temporal) {
 	e := cmdutiltest.New(t)
 	e.Factory.Store = func() (*records.Store, error) {
 		return &records.Store{Dynamic: dyn, Core: e.Store.Core, Rack: recordstest.Rack}, nil
 	}
-	return e
+	return e, fakeTemporal(t, e)
 }
 
 func TestInstallFlags(t *testing.T) {
 	e := cmdutiltest.New(t)
-	for args, want := range map[string]bool{"": false, "--print": true} {
+	type parsed struct {
+		print     bool
+		retention time.Duration
+	}
+	for args, want := range map[string]parsed{
+		"":                 {false, 30 * 24 * time.Hour},
+		"--print":          {true, 30 * 24 * time.Hour},
+		"--retention 168h": {false, 7 * 24 * time.Hour},
+	} {
 		var got *InstallOptions
 		cmd := NewCmdInstall(e.Factory, func(_ context.Context, o *InstallOptions) error { got = o; return nil })
 		if err := e.Run(cmd, strings.Fields(args)...); err != nil {
 			t.Fatalf("install %s: %v", args, err)
 		}
-		if got.Print != want {
-			t.Errorf("install %s: Print %v, want %v", args, got.Print, want)
+		if (parsed{got.Print, got.Retention}) != want {
+			t.Errorf("install %s: %+v, want %+v", args, parsed{got.Print, got.Retention}, want)
 		}
 	}
 	ran := false
 	never := func(context.Context, *InstallOptions) error { ran = true; return nil }
-	for _, args := range [][]string{{"extra"}, {"--print=maybe"}, {"--nope"}} {
+	for _, args := range [][]string{{"extra"}, {"--print=maybe"}, {"--nope"}, {"--retention", "30d"}} {
 		if err := e.Run(NewCmdInstall(e.Factory, never), args...); err == nil {
 			t.Errorf("install %q: no error", args)
 		}
@@ -152,7 +170,7 @@ func TestInstallFlags(t *testing.T) {
 func TestInstallRun(t *testing.T) {
 	dyn := cluster(t)
 	e := env(t, dyn)
-	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory}); err != nil {
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Retention: temporalsetup.DefaultRetention}); err != nil {
 		t.Fatal(err)
 	}
 	e.Golden(t, "install")
@@ -176,10 +194,10 @@ func TestInstallRun(t *testing.T) {
 	}
 
 	e.Out.Reset()
-	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory}); err != nil {
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Retention: temporalsetup.DefaultRetention}); err != nil {
 		t.Fatalf("second install: %v", err)
 	}
-	e.Golden(t, "install")
+	e.Golden(t, "install_again")
 	if second := inventory(t, dyn); !reflect.DeepEqual(first, second) {
 		t.Errorf("a second install changed the cluster:\n%q\nthen\n%q", keys(first), keys(second))
 	}
@@ -201,7 +219,7 @@ func TestInstallRunWithoutAdmissionPolicies(t *testing.T) {
 		return true, nil, apierrors.NewNotFound(a.GetResource().GroupResource(), "")
 	})
 	e := env(t, dyn)
-	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory}); err != nil {
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Retention: temporalsetup.DefaultRetention}); err != nil {
 		t.Fatal(err)
 	}
 	e.Golden(t, "install_no_policies")
@@ -221,7 +239,7 @@ func TestInstallRunRefused(t *testing.T) {
 		return true, nil, apierrors.NewForbidden(a.GetResource().GroupResource(), "apps.slipway.dev", errors.New("user cannot patch"))
 	})
 	e := env(t, dyn)
-	err := installRun(context.Background(), &InstallOptions{Factory: e.Factory})
+	err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Retention: temporalsetup.DefaultRetention})
 	if err == nil || !strings.Contains(err.Error(), "install apps.slipway.dev") || !apierrors.IsForbidden(errors.Unwrap(err)) {
 		t.Fatalf("install on a forbidding cluster: %v, want the forbidden CRD", err)
 	}
@@ -240,7 +258,11 @@ func TestInstallRunPrint(t *testing.T) {
 		t.Error("install --print reached for the cluster")
 		return nil, errors.New("no cluster")
 	}
-	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Print: true}); err != nil {
+	e.Factory.Temporal = func() (client.Client, error) {
+		t.Error("install --print reached for Temporal")
+		return nil, errors.New("no Temporal")
+	}
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Print: true, Retention: temporalsetup.DefaultRetention}); err != nil {
 		t.Fatal(err)
 	}
 	want, err := Manifests(recordstest.Rack)

@@ -2,13 +2,17 @@
 package worker
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/temporalsetup"
 	"github.com/slipway-dev/slipway/worker"
 )
 
@@ -41,5 +45,26 @@ func workerRun(ctx context.Context, opts *WorkerOptions) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: opts.Level}))
+	if err := checkTemporal(ctx, opts, cmp.Or(s.Temporal.Namespace, client.DefaultNamespace), logger); err != nil {
+		return err
+	}
 	return opts.Run(ctx, s, logger)
+}
+
+// checkTemporal fails fast when the namespace lacks slipway's search
+// attributes, which every run sets: otherwise a rack left unprepared is
+// found out by its first workflow failing to start. A worker whose
+// credentials may not list them (they need not be an admin's) starts
+// anyway, with a warning.
+func checkTemporal(ctx context.Context, opts *WorkerOptions, ns string, logger *slog.Logger) error {
+	c, err := opts.Temporal()
+	if err != nil {
+		return err
+	}
+	err = temporalsetup.Check(ctx, c.OperatorService(), ns)
+	if refused := (*temporalsetup.RefusedError)(nil); errors.As(err, &refused) {
+		logger.Warn("cannot check slipway's search attributes; starting anyway", "err", err)
+		return nil
+	}
+	return err
 }

@@ -7,9 +7,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/golang/mock/gomock"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/operatorservicemock/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/temporalsetup"
 )
+
+// attributes makes the Factory's Temporal answer ListSearchAttributes in
+// namespace default, once, with have (or err).
+func attributes(t *testing.T, e *cmdutiltest.Env, have map[string]enumspb.IndexedValueType, err error) {
+	ops := operatorservicemock.NewMockOperatorServiceClient(gomock.NewController(t))
+	call := ops.EXPECT().ListSearchAttributes(gomock.Any(), &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
+	if err != nil {
+		call.Return(nil, err)
+	} else {
+		call.Return(&operatorservice.ListSearchAttributesResponse{CustomAttributes: have}, nil)
+	}
+	e.Temporal.On("OperatorService").Return(ops)
+}
 
 func TestFlags(t *testing.T) {
 	e := cmdutiltest.New(t)
@@ -44,6 +65,7 @@ func TestFlags(t *testing.T) {
 // at the level asked for; its error is the command's.
 func TestWorkerRun(t *testing.T) {
 	e := cmdutiltest.New(t)
+	attributes(t, e, temporalsetup.Attributes(), nil)
 	stopped := errors.New("connect to Temporal at 127.0.0.1:7233: refused")
 	var got *config.Settings
 	run := func(ctx context.Context, s *config.Settings, l *slog.Logger) error {
@@ -73,5 +95,49 @@ func TestWorkerRun(t *testing.T) {
 	}})
 	if err == nil || err.Error() != "no Temporal profile named prod" {
 		t.Errorf("worker without settings: %v", err)
+	}
+}
+
+// A namespace without slipway's search attributes stops the worker before
+// it polls, saying what to run.
+func TestWorkerRunChecksSearchAttributes(t *testing.T) {
+	e := cmdutiltest.New(t)
+	attributes(t, e, map[string]enumspb.IndexedValueType{config.SearchApp: enumspb.INDEXED_VALUE_TYPE_KEYWORD}, nil)
+	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger) error {
+		t.Error("the worker ran without the search attributes")
+		return nil
+	}})
+	want := "Temporal namespace default lacks slipway's search attributes SlipwayRelease, SlipwayBuild: run `slipway system install`"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("worker on a bare namespace: %v, want %q", err, want)
+	}
+
+	// Unreachable Temporal: the Factory's error, and no worker.
+	e = cmdutiltest.New(t)
+	e.Factory.Temporal = func() (client.Client, error) { return nil, errors.New("cannot reach Temporal at 127.0.0.1:7233") }
+	err = workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger) error {
+		t.Error("the worker ran without Temporal")
+		return nil
+	}})
+	if err == nil || err.Error() != "cannot reach Temporal at 127.0.0.1:7233" {
+		t.Errorf("worker without Temporal: %v", err)
+	}
+}
+
+// Credentials that may not list search attributes (not an admin's) only
+// cost the check: the worker starts, and logs why it could not check.
+func TestWorkerRunCheckRefused(t *testing.T) {
+	e := cmdutiltest.New(t)
+	attributes(t, e, nil, serviceerror.NewPermissionDenied("Request unauthorized.", ""))
+	ran := false
+	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger) error {
+		ran = true
+		return nil
+	}})
+	if err != nil || !ran {
+		t.Fatalf("worker with a refused check: ran %v, %v", ran, err)
+	}
+	if log := e.ErrOut.String(); !strings.Contains(log, "level=WARN msg=\"cannot check slipway's search attributes; starting anyway\"") || !strings.Contains(log, "ListSearchAttributes") {
+		t.Errorf("worker log %q: want the warning naming the refused call", log)
 	}
 }
