@@ -10,7 +10,7 @@ export SLIPWAY_TOOLS := $(TOOLS)
 # helm, the peers it measures against, which a test run never builds.
 STACK_TOOLS := temporal temporal-server temporal-sql-tool etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl registry workflowcheck
 
-.PHONY: all tools stack-tools build demo test unit e2e lint layering cover fuzz bench chaos clean
+.PHONY: all tools stack-tools build demo test unit e2e e2e-prod lint layering cover fuzz bench chaos clean
 
 all: build
 
@@ -37,6 +37,9 @@ unit: ## unit tests only (no stack), with the race detector
 # cost each of its large test binaries a race build.
 e2e: stack-tools build ## end-to-end tests only, against a real stack the harness starts
 	$(GO) test -count=1 -timeout 30m ./testsuite/...
+
+e2e-prod: stack-tools ## the production topology alone (make e2e runs it too): Temporal server on PostgreSQL, two workers, a CLI that shares nothing with them
+	$(GO) test -count=1 -timeout 20m ./testsuite/prod
 
 lint: stack-tools ## gofmt, go vet, go mod tidy and workflowcheck leave nothing to change
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1; }

@@ -52,6 +52,15 @@ type Options struct {
 	// product needs there (CRDs).
 	AfterKubernetes func(ctx context.Context, kubeconfig string) error
 
+	// TemporalAddress names a Temporal server the stack does not run (a
+	// production one, on PostgreSQL): the stack then starts no dev server,
+	// nor the codec server that only the dev server's UI calls (the codec
+	// key is still made), and its settings point clients at this address.
+	TemporalAddress string
+	// NoWorker starts no slipway worker: the caller runs its own, with
+	// their own settings.
+	NoWorker bool
+
 	Out io.Writer // one line per component as it comes up or goes down
 }
 
@@ -94,7 +103,16 @@ func New(o Options) *Stack {
 	s.registry = &registry{s: s}
 	s.worker = &worker{s: s}
 	s.codec = &codecServer{s: s}
-	s.components = []component{s.temporal, s.kube, s.registry, s.codec, s.worker}
+	if o.TemporalAddress == "" {
+		s.components = append(s.components, s.temporal)
+	}
+	s.components = append(s.components, s.kube, s.registry)
+	if o.TemporalAddress == "" {
+		s.components = append(s.components, s.codec)
+	}
+	if !o.NoWorker {
+		s.components = append(s.components, s.worker)
+	}
 	return s
 }
 
@@ -105,7 +123,7 @@ func (s *Stack) Dir() string { return s.dir }
 func (s *Stack) Settings() *config.Stack {
 	st := &config.Stack{
 		Dir:             s.dir,
-		TemporalAddress: fmt.Sprintf("127.0.0.1:%d", s.opts.TemporalPort),
+		TemporalAddress: s.temporal.address(),
 		Kubeconfig:      s.kube.kubeconfig(),
 		Registry:        fmt.Sprintf("127.0.0.1:%d", s.opts.RegistryPort),
 		// base_url and the key let the bucket sign URLs, which the
@@ -118,7 +136,9 @@ func (s *Stack) Settings() *config.Stack {
 		CodecKeysFile: s.codec.keysFile(),
 		CodecEndpoint: s.codec.endpoint(),
 	}
-	if !s.opts.Headless {
+	if s.opts.TemporalAddress != "" {
+		st.CodecEndpoint = "" // no codec server runs
+	} else if !s.opts.Headless {
 		st.TemporalUI = fmt.Sprintf("http://127.0.0.1:%d", s.opts.UIPort)
 	}
 	return st

@@ -17,7 +17,12 @@ type temporal struct{ s *Stack }
 
 func (t *temporal) name() string { return "temporal" }
 
-func (t *temporal) address() string { return fmt.Sprintf("127.0.0.1:%d", t.s.opts.TemporalPort) }
+func (t *temporal) address() string {
+	if t.s.opts.TemporalAddress != "" {
+		return t.s.opts.TemporalAddress
+	}
+	return fmt.Sprintf("127.0.0.1:%d", t.s.opts.TemporalPort)
+}
 
 func (t *temporal) detail() string {
 	if t.s.opts.Headless {
