@@ -65,6 +65,11 @@ chaos: stack-tools build ## 200 promotions under faults (N=â€¦ to resize, SEED=â
 	$(GO) test -count=1 -timeout 0 -v -run '^TestChaos$$' ./testsuite/chaos -args -n=$(or $(N),200) $(if $(SEED),-seed=$(SEED))
 	$(GO) test -count=1 -timeout 30m -v -run '^TestLongRolloutHistoryBounded$$' ./testsuite/e2e -args -rollout 5m
 
+IMAGE ?= localhost:5000/slipway/slipway:latest
+.PHONY: image
+image: ## slipway's own image (FROM scratch, static binary), built by its local builder and pushed to IMAGE
+	$(GO) run ./deploy/image -image $(IMAGE)
+
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
 

@@ -29,7 +29,7 @@ const (
 
 // Home is the folder of slipway's local state: $SLIPWAY_HOME, else ~/.slipway.
 func Home() string {
-	if h := os.Getenv("SLIPWAY_HOME"); h != "" {
+	if h := os.Getenv(EnvHome); h != "" {
 		return h
 	}
 	if h, err := os.UserHomeDir(); err == nil {
@@ -83,7 +83,7 @@ func Resolve(o Overrides) (*Settings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal config: %w (check TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE)", err)
 	}
-	s := &Settings{Rack: cmp.Or(os.Getenv("SLIPWAY_RACK"), DefaultRack), Stack: stack}
+	s := &Settings{Rack: cmp.Or(os.Getenv(EnvRack), DefaultRack), Stack: stack}
 	var local Stack
 	if stack != nil {
 		local = *stack
@@ -97,20 +97,20 @@ func Resolve(o Overrides) (*Settings, error) {
 	if err := s.useCodec(local.CodecKeysFile); err != nil {
 		return nil, err
 	}
-	s.Kubeconfig = cmp.Or(o.Kubeconfig, os.Getenv("KUBECONFIG"), local.Kubeconfig)
-	s.Registry = cmp.Or(os.Getenv("SLIPWAY_REGISTRY"), local.Registry)
-	s.BlobURL = cmp.Or(os.Getenv("SLIPWAY_BLOB_URL"), local.BlobURL)
-	s.Builder = cmp.Or(os.Getenv("SLIPWAY_BUILDER"), "local")
-	s.JobImage = cmp.Or(os.Getenv("SLIPWAY_BUILDER_IMAGE"), "gcr.io/kaniko-project/executor:v1.23.2")
-	s.FetchImage = cmp.Or(os.Getenv("SLIPWAY_FETCH_IMAGE"), "busybox:1.36")
-	s.IngressClass = cmp.Or(os.Getenv("SLIPWAY_INGRESS_CLASS"), "nginx")
-	s.InternalIngressClass = cmp.Or(os.Getenv("SLIPWAY_INTERNAL_INGRESS_CLASS"), "nginx-internal")
-	s.InsecureRegistries = hosts(os.Getenv("SLIPWAY_INSECURE_REGISTRIES"))
+	s.Kubeconfig = cmp.Or(o.Kubeconfig, os.Getenv(EnvKubeconfig), local.Kubeconfig)
+	s.Registry = cmp.Or(os.Getenv(EnvRegistry), local.Registry)
+	s.BlobURL = cmp.Or(os.Getenv(EnvBlobURL), local.BlobURL)
+	s.Builder = cmp.Or(os.Getenv(EnvBuilder), "local")
+	s.JobImage = cmp.Or(os.Getenv(EnvBuilderImage), "gcr.io/kaniko-project/executor:v1.23.2")
+	s.FetchImage = cmp.Or(os.Getenv(EnvFetchImage), "busybox:1.36")
+	s.IngressClass = cmp.Or(os.Getenv(EnvIngressClass), "nginx")
+	s.InternalIngressClass = cmp.Or(os.Getenv(EnvInternalIngressClass), "nginx-internal")
+	s.InsecureRegistries = hosts(os.Getenv(EnvInsecureRegistries))
 	if local.Registry != "" && !slices.Contains(s.InsecureRegistries, local.Registry) {
 		// The local stack's registry serves plain HTTP on loopback.
 		s.InsecureRegistries = append(s.InsecureRegistries, local.Registry)
 	}
-	s.RegistryAllow = hosts(os.Getenv("SLIPWAY_REGISTRY_ALLOW"))
+	s.RegistryAllow = hosts(os.Getenv(EnvRegistryAllow))
 	return s, nil
 }
 
