@@ -1,10 +1,17 @@
 # slipway: `make demo` shows it working, `make test` runs every test.
-# Both build what is missing first (the first `make stack-tools` takes ~15 minutes).
+# Both build what is missing first (the first `make stack-tools` takes a while).
 
 SHELL := /bin/bash
 GO    ?= go
 TOOLS := $(CURDIR)/.tools/bin
 export SLIPWAY_TOOLS := $(TOOLS)
+
+# Every binary of slipway's is static and free of the build machine's paths,
+# as its image needs (make image): the CLI, the vet run, the e2e suites and
+# the image then share one compile of each package. Only the race detector
+# needs cgo (make unit).
+export CGO_ENABLED := 0
+export GOFLAGS := -trimpath $(GOFLAGS)
 
 # What the local stack and the tests run; make bench also needs kubectl and
 # helm, the peers it measures against, which a test run never builds.
@@ -30,7 +37,7 @@ test: stack-tools build lint ## every unit and end-to-end test, the two suites s
 	@$(MAKE) --no-print-directory -j2 unit e2e
 
 unit: ## unit tests only (no stack), with the race detector
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /testsuite)
+	CGO_ENABLED=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /testsuite)
 
 # The end-to-end tests run slipway's own binaries, built without the race
 # detector: instrumenting the harness would check only the harness, and

@@ -13,7 +13,9 @@ bin="$root/.tools/bin"
 stamps="$root/.tools/stamps"
 logs="$root/.tools/logs"
 mkdir -p "$bin" "$stamps" "$logs"
-export GOBIN="$bin" GOFLAGS="${GOFLAGS:--buildvcs=false}"
+# The tools build as their own projects do, whatever the caller's settings.
+export GOBIN="$bin" GOFLAGS=-buildvcs=false
+unset CGO_ENABLED
 
 # programs | version | how to build them (run in $root), longest first.
 # Programs of one wrapper module build in one entry: the second and third

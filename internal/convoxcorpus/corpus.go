@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -28,8 +27,7 @@ var variable = regexp.MustCompile(`\$\{([^}]*?)\}`)
 // Load reads every file of the corpus, in name order.
 func Load(t testing.TB) []File {
 	t.Helper()
-	_, here, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(here), "..", "..", "testdata", "convox")
+	dir := filepath.Join(repoRoot(t), "testdata", "convox")
 	paths, err := filepath.Glob(filepath.Join(dir, "*.yml"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no convox.yml files in %s (%v)", dir, err)
@@ -69,4 +67,24 @@ func Plausible(key string) string {
 		return "https://example.org/x"
 	}
 	return "x"
+}
+
+// repoRoot is the folder of slipway's go.mod, found from the test's working
+// directory (its package folder): source paths are not at hand in a
+// -trimpath build.
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's folder: run the test inside slipway's checkout")
+		}
+		dir = parent
+	}
 }
