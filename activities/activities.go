@@ -50,6 +50,12 @@ const (
 	// ErrApplyFailed: the API server refused an object of the release
 	// (invalid, forbidden, over quota, too large).
 	ErrApplyFailed = "ApplyFailed"
+	// ErrRefused: the API server refused a write that puts a release back
+	// or closes a promotion's records. It is retried, within the
+	// activity's bounds: the same objects were accepted before, so a
+	// refusal is most likely a policy or quota that lifts, and giving up
+	// would leave the app half way.
+	ErrRefused = "Refused"
 )
 
 // permanent marks an error that a retry cannot fix, so the workflow fails
@@ -79,6 +85,15 @@ func classify(err error) error {
 		return permanent(ErrApplyFailed, err)
 	}
 	return err
+}
+
+// classifyPuttingBack is classify for the writes that undo or close a
+// promotion: the API server's refusals are retried (ErrRefused).
+func classifyPuttingBack(err error) error {
+	if err != nil && refused(err) {
+		return temporal.NewApplicationError(err.Error(), ErrRefused)
+	}
+	return classify(err)
 }
 
 // refused is true for the API server's answers that say "never", not "not

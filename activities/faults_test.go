@@ -85,16 +85,23 @@ func TestApplyReleaseLostEnvSecret(t *testing.T) {
 }
 
 // An API server that refuses a write (an admission policy, RBAC, a quota)
-// fails the apply at once, naming the service; a transient error is left
-// for the retry policy.
+// fails the apply of a new release at once, naming the service; a
+// transient error is left for the retry policy. A rollback retries a
+// refusal too (type Refused): the same objects were accepted before, and
+// giving up would leave the app half way.
 func TestApplyReleaseRefused(t *testing.T) {
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "web-env", errors.New("denied by policy"))
 	for _, tc := range []struct {
 		name      string
 		err       error
+		phase     string
 		permanent bool
+		kind      string
 	}{
-		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "web-env", errors.New("denied by policy")), true},
-		{"unavailable", apierrors.NewServiceUnavailable("apiserver restarting"), false},
+		{"forbidden", forbidden, model.PhaseRollingOut, true, ErrApplyFailed},
+		{"forbidden while rolling back", forbidden, model.PhaseRollingBack, false, ErrRefused},
+		{"unavailable", apierrors.NewServiceUnavailable("apiserver restarting"), model.PhaseRollingOut, false, ""},
+		{"unavailable while rolling back", apierrors.NewServiceUnavailable("apiserver restarting"), model.PhaseRollingBack, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
@@ -102,13 +109,19 @@ func TestApplyReleaseRefused(t *testing.T) {
 				return true, nil, tc.err
 			})
 			a := &Activities{Store: fs.Store}
-			_, err := a.ApplyRelease(context.Background(), applyInput())
+			in := applyInput()
+			in.Phase = tc.phase
+			_, err := a.ApplyRelease(context.Background(), in)
 			if err == nil || !strings.Contains(err.Error(), "web: apply: ") {
 				t.Fatalf("error %v, want one naming the service web", err)
 			}
 			var appErr *temporal.ApplicationError
-			if got := errors.As(err, &appErr) && appErr.NonRetryable(); got != tc.permanent {
+			isApp := errors.As(err, &appErr)
+			if got := isApp && appErr.NonRetryable(); got != tc.permanent {
 				t.Errorf("permanent = %v, want %v (error %v)", got, tc.permanent, err)
+			}
+			if tc.kind != "" && (!isApp || appErr.Type() != tc.kind) {
+				t.Errorf("error %v, want type %s", err, tc.kind)
 			}
 		})
 	}
@@ -212,5 +225,25 @@ func TestBeginPromotionRefusesADeletingApp(t *testing.T) {
 		if v := act.GetVerb(); v != "get" && v != "list" {
 			t.Errorf("%s %s while the app is being deleted", v, act.GetResource().Resource)
 		}
+	}
+}
+
+// Closing a promotion's records retries what the API server refuses (type
+// Refused): giving up would end the promotion with its records saying it
+// still runs.
+func TestFinishPromotionRefusedIsRetried(t *testing.T) {
+	fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
+	fs.dyn.PrependReactor("update", "apps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "slipway.dev", Resource: "apps"}, testApp, errors.New("writes denied"))
+	})
+	a := &Activities{Store: fs.Store}
+	err := a.FinishPromotion(context.Background(), FinishInput{
+		App: testApp, Promotion: testPromotion, Release: oldRelease, Result: model.ResultRolledBack,
+		Reason: "web crashed", KeepObjects: true,
+		Event: Transition{Seq: 3, From: model.AtomRollback, To: model.AtomRunning},
+	})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.NonRetryable() || appErr.Type() != ErrRefused {
+		t.Fatalf("error %v, want a retryable %s", err, ErrRefused)
 	}
 }

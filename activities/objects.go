@@ -74,8 +74,9 @@ func (a *Activities) apply(ctx context.Context, svc render.Service) error {
 // applyResources makes the app's resources and shared volumes. Their
 // credentials and claims are created once and then left alone (the data
 // was made with them); their StatefulSets and Services are applied like
-// any object, so a new version option takes effect.
-func (a *Activities) applyResources(ctx context.Context, r rendered) error {
+// any object, so a new version option takes effect. applyError sorts the
+// API server's refusals: a rollback retries them.
+func (a *Activities) applyResources(ctx context.Context, r rendered, applyError func(string, error) error) error {
 	c := a.Store.Core
 	for _, res := range r.in.Manifest.Resources {
 		s, err := render.ResourceSecret(r.in, res, rand.Text())

@@ -104,6 +104,12 @@ type ApplyResult struct {
 // cancelled, so a rollback never races a half-finished apply.
 func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResult, error) {
 	s := a.Store
+	// A rollback retries what the API server refuses: the same objects
+	// were accepted before.
+	classify, applyError := classify, applyError
+	if in.Phase == model.PhaseRollingBack {
+		classify, applyError = classifyPuttingBack, putBackError
+	}
 	r, err := a.renderRelease(ctx, in.App, in.Release, in.ProgressDeadline)
 	if err != nil {
 		return ApplyResult{}, err
@@ -125,7 +131,7 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 		return ApplyResult{}, classify(err)
 	}
 	// Resources first: the services' processes read their credentials.
-	if err := a.applyResources(ctx, r); err != nil {
+	if err := a.applyResources(ctx, r, applyError); err != nil {
 		return ApplyResult{}, err
 	}
 	var names []string
@@ -159,6 +165,11 @@ func applyError(service string, err error) error {
 		return permanent(ErrApplyFailed, fmt.Errorf("%s: apply: %v", service, err))
 	}
 	return fmt.Errorf("%s: apply: %w", service, err)
+}
+
+// putBackError is applyError for a rollback: a refusal is retried.
+func putBackError(service string, err error) error {
+	return classifyPuttingBack(fmt.Errorf("%s: apply: %w", service, err))
 }
 
 func addStep(steps []records.Step, msg string) []records.Step {
@@ -300,6 +311,9 @@ type FinishInput struct {
 // app's active release and status, and closes the promotion's record.
 func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error {
 	s := a.Store
+	// Closing the records is retried even when refused: a promotion must
+	// not end with them saying it still runs.
+	classify := classifyPuttingBack
 	if in.Result != model.ResultFailed && !in.KeepObjects {
 		if err := a.prune(ctx, in.App, in.Services, in.Release, []string{in.Release, in.From}); err != nil {
 			return classify(err)

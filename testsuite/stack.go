@@ -238,3 +238,20 @@ func (s *Stack) RestartKubeAPIServer(t testing.TB) {
 		t.Fatal(err)
 	}
 }
+
+// WorkerLog is the last n lines of the worker's log that mention word: a
+// failing test prints them, so its CI output alone says what the worker
+// saw.
+func (s *Stack) WorkerLog(word string, n int) string {
+	data, err := os.ReadFile(s.Settings.Stack.WorkerLog)
+	if err != nil {
+		return "(no worker log: " + err.Error() + ")"
+	}
+	var lines []string
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, word) {
+			lines = append(lines, "    "+line)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-n):], "")
+}

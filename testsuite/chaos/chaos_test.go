@@ -64,8 +64,8 @@ func TestChaos(t *testing.T) {
 			for _, v := range res.violations {
 				b.WriteString("\n  " + v.String())
 			}
-			t.Errorf("seed %d %s (release %s, promotion %s, ended after %.1fs):%s\n  replay: %s",
-				sd, st, res.release, res.promotion, res.took.Seconds(), b.String(), replay)
+			t.Errorf("seed %d %s (release %s, promotion %s, ended after %.1fs):%s\n  replay: %s\n  the worker's log of %s:\n%s",
+				sd, st, res.release, res.promotion, res.took.Seconds(), b.String(), replay, st.App, s.WorkerLog(st.App, 40))
 		}
 	}
 	var faults []string
