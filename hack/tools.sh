@@ -24,7 +24,7 @@ tools=(
   "kube-apiserver kube-controller-manager kube-scheduler etcd|v1.36.3-etcd-v3.6.8|cd hack/kube && go build -trimpath -o $bin/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver && go build -trimpath -o $bin/kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager && go build -trimpath -o $bin/kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler && go build -trimpath -o $bin/etcd go.etcd.io/etcd/server/v3"
   "temporal temporal-server temporal-sql-tool|cli-v1.5.1-server-v1.29.1|cd hack/temporal && go build -trimpath -ldflags=-X=github.com/temporalio/cli/temporalcli.Version=1.5.1 -o $bin/temporal github.com/temporalio/cli/cmd/temporal && go build -trimpath -o $bin/temporal-server go.temporal.io/server/cmd/server && go build -trimpath -o $bin/temporal-sql-tool go.temporal.io/server/cmd/tools/sql"
   "kwok kwokctl|v0.7.0|go install sigs.k8s.io/kwok/cmd/kwok@v0.7.0 && go install sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0"
-  "registry|v3.1.2|go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
+  "registry|v3.1.2-filesystem|cd hack/registry && go build -trimpath -o $bin/registry ."
   "workflowcheck|v0.6.0|go install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0"
   "kubectl|v1.36.3|cd hack/kube && go build -trimpath -o $bin/kubectl k8s.io/kubernetes/cmd/kubectl"
   "helm|v4.3.1|go install helm.sh/helm/v4/cmd/helm@v4.3.1"
