@@ -71,7 +71,7 @@ func Get(t testing.TB) *Stack {
 
 // Start builds slipway and starts a stack in a new temporary folder.
 func Start(ctx context.Context) (*Stack, error) {
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,8 @@ func (s *Stack) Stop() {
 	}
 }
 
-func repoRoot() (string, error) {
+// RepoRoot is slipway's checkout, the folder of its go.mod.
+func RepoRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", err

@@ -31,6 +31,7 @@ import (
 	"github.com/slipway-dev/slipway/devstack"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/rbac"
+	"github.com/slipway-dev/slipway/testsuite"
 )
 
 // Namespace is the Temporal namespace the topology registers and every
@@ -81,7 +82,7 @@ func Start(t *testing.T, workers int) *Topology {
 
 func (tp *Topology) start(ctx context.Context, workers int) error {
 	var err error
-	if tp.Root, err = repoRoot(); err != nil {
+	if tp.Root, err = testsuite.RepoRoot(); err != nil {
 		return err
 	}
 	tp.Tools = os.Getenv("SLIPWAY_TOOLS")
@@ -400,16 +401,4 @@ func (w prefixWriter) Write(p []byte) (int, error) {
 		fmt.Fprintf(os.Stderr, "prod: %s\n", l)
 	}
 	return len(p), nil
-}
-
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("testsuite/prod must run inside slipway's checkout")
-	}
-	return filepath.Dir(mod), nil
 }
