@@ -47,20 +47,8 @@ func (r *registry) start(ctx context.Context) error {
 		return err
 	}
 	conf := filepath.Join(r.s.dir, "registry.yml")
-	body := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-`, filepath.Join(r.s.dir, "registry"), r.address())
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+	body := RegistryConfig(filepath.Join(r.s.dir, "registry"), r.address())
+	if err := os.WriteFile(conf, body, 0o644); err != nil {
 		return err
 	}
 	p := r.proc()
@@ -73,3 +61,21 @@ http:
 }
 
 func (r *registry) stop(context.Context) error { return r.proc().stop(10 * time.Second) }
+
+// RegistryConfig is the registry's configuration: filesystem storage under
+// root with deletes enabled (the blob store deletes), serving addr.
+func RegistryConfig(root, addr string) []byte {
+	return fmt.Appendf(nil, `version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, root, addr)
+}

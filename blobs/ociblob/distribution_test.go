@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/slipway-dev/slipway/devstack"
 )
 
 // distribution starts the registry the local stack runs (CNCF
@@ -33,19 +34,9 @@ func distribution(t testing.TB) string {
 	l.Close()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "registry.yml")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-`, filepath.Join(dir, "data"), addr)), 0o644)
+	if err := os.WriteFile(conf, devstack.RegistryConfig(filepath.Join(dir, "data"), addr), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "serve", conf)
 	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
 	if err := cmd.Start(); err != nil {
