@@ -85,7 +85,7 @@ image: ## slipway's own image (FROM scratch, static binary), built by its local 
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
 
-bench: tools build ## promotion vs kubectl+helm; source packaging vs tar czf; the local builder on examples/hello
+bench: tools build ## promotion vs kubectl+helm; pause and cancel latency; source packaging vs tar czf; the local builder on examples/hello
 	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 30m
 	$(GO) test ./source -run '^$$' -bench PackageAndUpload -benchtime 5x
 	$(GO) test ./builder -run '^$$' -bench LocalBuildHello -benchtime 10x

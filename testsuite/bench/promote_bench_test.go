@@ -43,16 +43,7 @@ func TestMain(m *testing.M) {
 func BenchmarkPromote(b *testing.B) {
 	s := testsuite.Get(b)
 	app := fmt.Sprintf("bench%d", b.N) // -bench runs this once per b.N tried
-	manifest, err := os.ReadFile("testdata/convox.yml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The manifest names the local stack's registry; use the harness's.
-	manifest = bytes.ReplaceAll(manifest, []byte("127.0.0.1:5000/"), []byte(s.Settings.Registry+"/"))
-	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "convox.yml"), manifest, 0o644); err != nil {
-		b.Fatal(err)
-	}
+	dir, manifest := appDir(b, s, "testdata/convox.yml")
 	s.MustCLI(b, "apps", "create", app)
 	rel := releaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "bench"))
 	s.MustCLI(b, "releases", "promote", rel, "-a", app)
@@ -148,6 +139,22 @@ func rendered(b *testing.B, manifest []byte, ns, rev string) []byte {
 		}
 	}
 	return out.Bytes()
+}
+
+// appDir is a directory holding the manifest at path as the app's
+// convox.yml, and that manifest, with the local stack's registry replaced
+// by the harness's.
+func appDir(b *testing.B, s *testsuite.Stack, path string) (string, []byte) {
+	manifest, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	manifest = bytes.ReplaceAll(manifest, []byte("127.0.0.1:5000/"), []byte(s.Settings.Registry+"/"))
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "convox.yml"), manifest, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir, manifest
 }
 
 func run(b *testing.B, kubeconfig, name string, args ...string) {
