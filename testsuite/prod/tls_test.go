@@ -2,11 +2,16 @@ package prod
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
 )
 
 // refusedWithin bounds how long a refused CLI may take to say so: the
@@ -17,9 +22,11 @@ const refusedWithin = 30 * time.Second
 // certificate of the rack's CA: a CLI told only the address (plaintext),
 // one that checks the server's certificate but has none of its own, and
 // one whose certificate another CA signed each fail with one clear line,
-// quickly, and create nothing.
+// quickly, and create nothing. The server's own system worker, a client
+// of its frontend like any other, got through.
 func onlyMTLS(t *testing.T, tp *Topology) {
 	t.Helper()
+	systemWorkerPolls(t, tp)
 	stranger, err := newCA(filepath.Join(t.TempDir(), "stranger"))
 	if err != nil {
 		t.Fatal(err)
@@ -72,3 +79,39 @@ func onlyMTLS(t *testing.T, tp *Topology) {
 		t.Errorf("a refused CLI created an app:\n%s", out)
 	}
 }
+
+// systemWorkerPolls waits until the Temporal server's system worker
+// (schedules, batch operations, namespace deletion) polls its task queue:
+// it reaches the frontend through the server's own TLS client settings.
+func systemWorkerPolls(t *testing.T, tp *Topology) {
+	t.Helper()
+	req := &workflowservice.DescribeTaskQueueRequest{
+		Namespace:     systemNamespace,
+		TaskQueue:     &taskqueuepb.TaskQueue{Name: systemTaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		TaskQueueType: enumspb.TASK_QUEUE_TYPE_WORKFLOW,
+	}
+	var last string
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := tp.Temporal.WorkflowService().DescribeTaskQueue(ctx, req)
+		cancel()
+		if err == nil && len(resp.GetPollers()) > 0 {
+			return
+		}
+		last = fmt.Sprintf("%d pollers, %v", len(resp.GetPollers()), err)
+		if time.Now().After(deadline) {
+			t.Fatalf("the server's system worker does not poll %s/%s within a minute (%s): it cannot reach the frontend over mTLS; see %s",
+				systemNamespace, systemTaskQueue, last, tp.server.proc.log)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// The Temporal server's own namespace and its system worker's task queue
+// (go.temporal.io/server's primitives.SystemLocalNamespace and
+// DefaultWorkerTaskQueue).
+const (
+	systemNamespace = "temporal-system"
+	systemTaskQueue = "default-worker-tq"
+)
