@@ -33,18 +33,15 @@ func (tp *Topology) runCLI(ctx context.Context, args ...string) (Result, error) 
 // connection in the SDK's environment variables, over mTLS with the CLI's
 // own certificate.
 func (tp *Topology) cliEnv() []string {
-	return tp.env(append(tp.cliTemporalEnv(), "KUBECONFIG="+filepath.Join(tp.CLIHome, "kubeconfig"))...)
-}
-
-func (tp *Topology) cliTemporalEnv() []string {
-	return []string{
-		"TEMPORAL_ADDRESS=" + tp.TemporalAddress,
-		"TEMPORAL_NAMESPACE=" + Namespace,
-		"TEMPORAL_TLS_CLIENT_CERT_PATH=" + tp.cliTLS.Cert,
-		"TEMPORAL_TLS_CLIENT_KEY_PATH=" + tp.cliTLS.Key,
-		"TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + tp.cliTLS.CA,
-		"TEMPORAL_TLS_SERVER_NAME=" + ServerName,
-	}
+	return tp.env(
+		"KUBECONFIG="+filepath.Join(tp.CLIHome, "kubeconfig"),
+		"TEMPORAL_ADDRESS="+tp.TemporalAddress,
+		"TEMPORAL_NAMESPACE="+Namespace,
+		"TEMPORAL_TLS_CLIENT_CERT_PATH="+tp.cliTLS.Cert,
+		"TEMPORAL_TLS_CLIENT_KEY_PATH="+tp.cliTLS.Key,
+		"TEMPORAL_TLS_SERVER_CA_CERT_PATH="+tp.cliTLS.CA,
+		"TEMPORAL_TLS_SERVER_NAME="+ServerName,
+	)
 }
 
 // runCLIEnv is runCLI with env (on top of an environment that names

@@ -1,10 +1,10 @@
 // Package prod runs slipway as a team runs it in production, natively and
 // on loopback, for its end-to-end test: a Temporal server
 // (go.temporal.io/server) on PostgreSQL that takes only mTLS clients, a
-// Kubernetes control plane with
-// kwok nodes and an OCI registry (devstack's, without its dev Temporal and
-// worker), two `slipway worker` processes and a CLI, each with a home of
-// its own: nothing reaches a worker except through the network.
+// Kubernetes control plane with kwok nodes and an OCI registry
+// (devstack's, without its dev Temporal and worker), two `slipway worker`
+// processes and a CLI, each with a home and a client certificate of its
+// own: nothing reaches a worker except through the network.
 package prod
 
 import (
