@@ -154,6 +154,9 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 		if err := incluster.Install(ctx, s.Dynamic, worker); err != nil {
 			return "", cmdutil.KubeError(err)
 		}
+		if worker.Replicas == 1 {
+			return "1 replica of " + worker.Image, nil
+		}
 		return fmt.Sprintf("%d replicas of %s", worker.Replicas, worker.Image), nil
 	})
 }
