@@ -53,6 +53,20 @@ func Deployment(o Options, secret *corev1.Secret) *appsv1.Deployment {
 	// envconfig reads the profile from this file; KUBECONFIG stays unset,
 	// so the worker uses the pod's ServiceAccount token.
 	env = append(env, corev1.EnvVar{Name: "TEMPORAL_CONFIG_FILE", Value: TemporalDir + "/" + TemporalFile})
+	mounts := []corev1.VolumeMount{
+		{Name: "temporal", MountPath: TemporalDir, ReadOnly: true},
+		{Name: "tmp", MountPath: "/tmp"},
+	}
+	volumes := []corev1.Volume{
+		secretVolume("temporal", TemporalFile, TemporalFile),
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	if len(o.DockerConfig) > 0 {
+		// go-containerregistry reads $DOCKER_CONFIG/config.json.
+		env = append(env, corev1.EnvVar{Name: "DOCKER_CONFIG", Value: DockerDir})
+		mounts = append(mounts, corev1.VolumeMount{Name: "docker", MountPath: DockerDir, ReadOnly: true})
+		volumes = append(volumes, secretVolume("docker", DockerFile, "config.json"))
+	}
 	health := func(period, failures int32) *corev1.Probe {
 		return &corev1.Probe{
 			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}},
@@ -73,10 +87,7 @@ func Deployment(o Options, secret *corev1.Secret) *appsv1.Deployment {
 		ReadinessProbe: health(5, 2),
 		LivenessProbe:  health(10, 6),
 		Resources:      res,
-		VolumeMounts: []corev1.VolumeMount{
-			{Name: "temporal", MountPath: TemporalDir, ReadOnly: true},
-			{Name: "tmp", MountPath: "/tmp"},
-		},
+		VolumeMounts:   mounts,
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: ptr.To(false),
 			ReadOnlyRootFilesystem:   ptr.To(true),
@@ -95,14 +106,7 @@ func Deployment(o Options, secret *corev1.Secret) *appsv1.Deployment {
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
 		Containers: []corev1.Container{container},
-		Volumes: []corev1.Volume{
-			{Name: "temporal", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-				SecretName:  Name,
-				Items:       []corev1.KeyToPath{{Key: TemporalFile, Path: TemporalFile}},
-				DefaultMode: ptr.To[int32](0o440),
-			}}},
-			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-		},
+		Volumes:    volumes,
 		// Spread over nodes when they can be, so one node going does not
 		// take every worker with it.
 		TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{
@@ -134,4 +138,14 @@ func Deployment(o Options, secret *corev1.Secret) *appsv1.Deployment {
 			},
 		},
 	}
+}
+
+// secretVolume is one key of the Secret as a file, readable by the pod's
+// group (fsGroup) only.
+func secretVolume(name, key, path string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		SecretName:  Name,
+		Items:       []corev1.KeyToPath{{Key: key, Path: path}},
+		DefaultMode: ptr.To[int32](0o440),
+	}}}
 }

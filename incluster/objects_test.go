@@ -347,3 +347,63 @@ func TestWarnings(t *testing.T) {
 		t.Errorf("no in-cluster worker, yet warnings %q", w)
 	}
 }
+
+// Registry credentials, when given, are a file of the Secret that
+// DOCKER_CONFIG points at, never in the Deployment's spec; a config the
+// image cannot use is refused.
+func TestDockerConfig(t *testing.T) {
+	o := options()
+	o.DockerConfig = []byte(`{"auths":{"registry.example.com":{"auth":"dXNlcjpzM2NyZXQ="}}}`)
+	sec, err := Secret(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sec.Data[DockerFile], o.DockerConfig) {
+		t.Errorf("the Secret's %s is %q", DockerFile, sec.Data[DockerFile])
+	}
+	d := Deployment(o, sec)
+	pod := d.Spec.Template.Spec
+	env := map[string]string{}
+	for _, e := range pod.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	if env["DOCKER_CONFIG"] != "/etc/slipway/docker" {
+		t.Errorf("DOCKER_CONFIG=%q", env["DOCKER_CONFIG"])
+	}
+	var mounted, fromSecret bool
+	for _, m := range pod.Containers[0].VolumeMounts {
+		mounted = mounted || (m.Name == "docker" && m.MountPath == DockerDir && m.ReadOnly)
+	}
+	for _, v := range pod.Volumes {
+		fromSecret = fromSecret || (v.Name == "docker" && v.Secret != nil && v.Secret.SecretName == Name &&
+			len(v.Secret.Items) == 1 && v.Secret.Items[0] == corev1.KeyToPath{Key: DockerFile, Path: "config.json"})
+	}
+	if !mounted || !fromSecret {
+		t.Errorf("config.json is not mounted read-only from the Secret at %s: %+v %+v", DockerDir, pod.Containers[0].VolumeMounts, pod.Volumes)
+	}
+	spec, err := yaml.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(spec, []byte("dXNlcjpzM2NyZXQ=")) {
+		t.Error("the registry's credentials are in the Deployment's spec")
+	}
+	without := Deployment(options(), sec)
+	for _, e := range without.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "DOCKER_CONFIG" {
+			t.Error("DOCKER_CONFIG set with no Docker config given")
+		}
+	}
+
+	for config, want := range map[string]string{
+		`not json`:                       "--docker-config is not a Docker config.json",
+		`{"credsStore":"desktop"}`:       "--docker-config keeps its credentials in a helper program",
+		`{"credHelpers":{"gcr.io":"x"}}`: "--docker-config keeps its credentials in a helper program",
+		`{}`:                             "--docker-config holds no credentials",
+	} {
+		o.DockerConfig = []byte(config)
+		if _, err := Objects(o); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("docker config %s: %v, want %q", config, err, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@
 package incluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -30,6 +31,11 @@ const (
 	TemporalFile = "temporal.toml"
 	// TemporalDir is where the pod mounts it, read-only.
 	TemporalDir = "/etc/slipway/temporal"
+	// DockerFile is the Secret's key of the Docker config the worker
+	// reaches registries with; the pod mounts it as config.json in
+	// DockerDir, which DOCKER_CONFIG names.
+	DockerFile = "docker-config.json"
+	DockerDir  = "/etc/slipway/docker"
 	// Port serves /healthz and /metrics (the worker's --listen).
 	Port = 8080
 	// StopTimeout is how long a stopping worker lets running activities
@@ -60,6 +66,9 @@ type Options struct {
 	// inline (…Data, not …Path): no path of the installer's machine
 	// exists in the pod.
 	Temporal envconfig.ClientConfigProfile
+	// DockerConfig, when set, is a Docker config.json with the
+	// credentials of the registries the worker pushes to and pulls from.
+	DockerConfig []byte
 	// Resources of the worker's container; zero means DefaultResources.
 	Resources corev1.ResourceRequirements
 }
@@ -124,10 +133,36 @@ func (o Options) Validate() error {
 	if t := o.Temporal.TLS; t != nil && (t.ClientCertPath != "" || t.ClientKeyPath != "" || t.ServerCACertPath != "") {
 		return fmt.Errorf("the Temporal profile names TLS files by path, which the worker's pod does not have: give their contents instead")
 	}
+	if len(o.DockerConfig) > 0 {
+		if err := checkDockerConfig(o.DockerConfig); err != nil {
+			return err
+		}
+	}
 	for k := range o.Env {
 		if k == "" || strings.ContainsAny(k, "=.") {
 			return fmt.Errorf("environment variable name %q: use letters, digits and _", k)
 		}
+	}
+	return nil
+}
+
+// checkDockerConfig refuses a Docker config the worker could not use: not
+// JSON, or one that keeps its credentials in a helper program, which
+// slipway's image (FROM scratch) has none of.
+func checkDockerConfig(b []byte) error {
+	var c struct {
+		Auths       map[string]json.RawMessage `json:"auths"`
+		CredsStore  string                     `json:"credsStore"`
+		CredHelpers map[string]string          `json:"credHelpers"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return fmt.Errorf("--docker-config is not a Docker config.json (%v): give one with the registries' credentials under \"auths\"", err)
+	}
+	if c.CredsStore != "" || len(c.CredHelpers) > 0 {
+		return fmt.Errorf("--docker-config keeps its credentials in a helper program (credsStore, credHelpers), which the worker's image has none of: give a config.json with them under \"auths\"")
+	}
+	if len(c.Auths) == 0 {
+		return fmt.Errorf("--docker-config holds no credentials: give a config.json with the registries' under \"auths\"")
 	}
 	return nil
 }

@@ -30,13 +30,17 @@ func TemporalTOML(o Options) ([]byte, error) {
 
 // Secret holds what the worker is told and must not show in its pod's
 // spec: its settings (the codec key among them), one key per variable,
-// and the Temporal profile file (TLS key, API key).
+// the Temporal profile file (TLS key, API key) and, when given, the
+// registries' credentials.
 func Secret(o Options) (*corev1.Secret, error) {
 	toml, err := TemporalTOML(o)
 	if err != nil {
 		return nil, err
 	}
 	data := map[string][]byte{TemporalFile: toml}
+	if len(o.DockerConfig) > 0 {
+		data[DockerFile] = o.DockerConfig
+	}
 	for k, v := range o.Env {
 		data[k] = []byte(v)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -30,13 +31,16 @@ type InstallOptions struct {
 	// in-cluster worker.
 	Image    string
 	Replicas int32
+	// DockerConfig is a Docker config.json file with the registries'
+	// credentials for the in-cluster workers.
+	DockerConfig string
 }
 
 func NewCmdInstall(f *cmdutil.Factory, runF func(context.Context, *InstallOptions) error) *cobra.Command {
 	opts := &InstallOptions{Factory: f, Retention: temporalsetup.DefaultRetention, Replicas: incluster.DefaultReplicas}
 	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "Install slipway's custom resources and the RBAC of its worker and users",
+		Short: "Install slipway's custom resources, the RBAC of its worker and users, and its worker",
 		Long: `Install slipway's custom resources (App, Build, Release, Promotion) and
 its RBAC: the namespace <rack>-system with the ServiceAccount slipway-worker
 that workers run as; the ClusterRoles slipway-worker (bound to it
@@ -58,8 +62,9 @@ a Secret slipway-worker with the worker's settings as this command resolved
 them (SLIPWAY_RACK, SLIPWAY_REGISTRY, SLIPWAY_BLOB_URL, the insecure and
 allowed registries, the codec key, and those of SLIPWAY_BUILDER*,
 SLIPWAY_FETCH_IMAGE, SLIPWAY_*INGRESS_CLASS and SLIPWAY_SOURCE_MAX_* this
-environment sets) and its Temporal profile (address, namespace, TLS
-certificates and key, API key) as a file; a Deployment of --replicas workers
+environment sets), its Temporal profile (address, namespace, TLS
+certificates and key, API key) as a file and, with --docker-config, the
+registries' credentials; a Deployment of --replicas workers
 (default 2) of --image (default REGISTRY/slipway/slipway:latest, or this
 release's tag), probed on /healthz; a Service slipway-worker-metrics for
 /metrics; and with 2 or more replicas a PodDisruptionBudget. --replicas 0
@@ -89,6 +94,7 @@ run:
 	cmd.Flags().BoolVar(&opts.Print, "print", false, "print the CustomResourceDefinitions, RBAC and worker objects instead of applying them (Temporal's setup is not printed)")
 	cmd.Flags().StringVar(&opts.Image, "image", "", "slipway's image for the in-cluster workers (default REGISTRY/slipway/slipway:latest, REGISTRY from SLIPWAY_REGISTRY)")
 	cmd.Flags().Int32Var(&opts.Replicas, "replicas", opts.Replicas, "in-cluster workers to run; 0 for none (workers that run elsewhere)")
+	cmd.Flags().StringVar(&opts.DockerConfig, "docker-config", "", "a Docker config.json with the registries' credentials (under \"auths\") for the in-cluster workers")
 	cmd.Flags().DurationVar(&opts.Retention, "retention", opts.Retention, "how long Temporal keeps closed runs, for a namespace install registers (an existing one keeps its own)")
 	return cmd
 }
@@ -106,6 +112,14 @@ func installRun(ctx context.Context, opts *InstallOptions) error {
 	worker, err := workerOptions(settings, opts.Image, opts.Replicas)
 	if err != nil {
 		return err
+	}
+	if opts.DockerConfig != "" && worker.Replicas > 0 {
+		if worker.DockerConfig, err = os.ReadFile(opts.DockerConfig); err != nil {
+			return fmt.Errorf("--docker-config: %w: give the config.json with the registries' credentials (`docker login` writes ~/.docker/config.json)", err)
+		}
+		if err := worker.Validate(); err != nil {
+			return err
+		}
 	}
 	for _, w := range incluster.Warnings(worker) {
 		fmt.Fprintln(opts.IO.ErrOut, "WARNING:", w)

@@ -166,22 +166,24 @@ func TestInstallFlags(t *testing.T) {
 		retention time.Duration
 		image     string
 		replicas  int32
+		docker    string
 	}
 	month := 30 * 24 * time.Hour
 	for args, want := range map[string]parsed{
-		"":                      {false, month, "", 2},
-		"--print":               {true, month, "", 2},
-		"--retention 168h":      {false, 7 * 24 * time.Hour, "", 2},
-		"--replicas 0":          {false, month, "", 0},
-		"--image r/s:1 --print": {true, month, "r/s:1", 2},
-		"--replicas 3 --image registry.example.com/slipway/slipway:v1": {false, month, "registry.example.com/slipway/slipway:v1", 3},
+		"":                      {false, month, "", 2, ""},
+		"--print":               {true, month, "", 2, ""},
+		"--retention 168h":      {false, 7 * 24 * time.Hour, "", 2, ""},
+		"--replicas 0":          {false, month, "", 0, ""},
+		"--image r/s:1 --print": {true, month, "r/s:1", 2, ""},
+		"--replicas 3 --image registry.example.com/slipway/slipway:v1": {false, month, "registry.example.com/slipway/slipway:v1", 3, ""},
+		"--docker-config /home/me/.docker/config.json":                 {false, month, "", 2, "/home/me/.docker/config.json"},
 	} {
 		var got *InstallOptions
 		cmd := NewCmdInstall(e.Factory, func(_ context.Context, o *InstallOptions) error { got = o; return nil })
 		if err := e.Run(cmd, strings.Fields(args)...); err != nil {
 			t.Fatalf("install %s: %v", args, err)
 		}
-		if p := (parsed{got.Print, got.Retention, got.Image, got.Replicas}); p != want {
+		if p := (parsed{got.Print, got.Retention, got.Image, got.Replicas, got.DockerConfig}); p != want {
 			t.Errorf("install %s: %+v, want %+v", args, p, want)
 		}
 	}
@@ -200,14 +202,20 @@ func TestInstallFlags(t *testing.T) {
 // Bad worker settings are refused before anything is applied, with one
 // line that says what to do.
 func TestInstallRunBadWorker(t *testing.T) {
+	helperConfig := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(helperConfig, []byte(`{"credsStore":"desktop"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for name, c := range map[string]struct {
 		opts InstallOptions
 		prep func(*cmdutiltest.Env)
 		want string
 	}{
-		"negative replicas": {InstallOptions{Replicas: -1}, nil, "--replicas -1: give the number of in-cluster workers, or 0 for none"},
-		"bad image":         {InstallOptions{Replicas: 2, Image: "not an image"}, nil, `--image "not an image" is not an image reference`},
-		"no registry":       {InstallOptions{Replicas: 2}, func(e *cmdutiltest.Env) { e.Settings.Registry = "" }, "no image for the in-cluster worker: pass --image REF, or set SLIPWAY_REGISTRY"},
+		"negative replicas":           {InstallOptions{Replicas: -1}, nil, "--replicas -1: give the number of in-cluster workers, or 0 for none"},
+		"bad image":                   {InstallOptions{Replicas: 2, Image: "not an image"}, nil, `--image "not an image" is not an image reference`},
+		"no registry":                 {InstallOptions{Replicas: 2}, func(e *cmdutiltest.Env) { e.Settings.Registry = "" }, "no image for the in-cluster worker: pass --image REF, or set SLIPWAY_REGISTRY"},
+		"missing docker config":       {InstallOptions{Replicas: 2, DockerConfig: "/nonexistent/config.json"}, nil, "--docker-config: open /nonexistent/config.json: no such file or directory: give the config.json"},
+		"docker config with a helper": {InstallOptions{Replicas: 2, DockerConfig: helperConfig}, nil, "--docker-config keeps its credentials in a helper program"},
 		"missing TLS file": {InstallOptions{Replicas: 2}, func(*cmdutiltest.Env) {
 			t.Setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", "/nonexistent/client.pem")
 			t.Setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", "/nonexistent/client.key")
@@ -405,13 +413,18 @@ func TestInstallRunPrint(t *testing.T) {
 		t.Error("install --print reached for Temporal")
 		return nil, errors.New("no Temporal")
 	}
-	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Print: true, Retention: temporalsetup.DefaultRetention, Replicas: 2}); err != nil {
+	docker := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(docker, []byte(`{"auths":{"registry.test:5000":{"auth":"dTpw"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Print: true, Retention: temporalsetup.DefaultRetention, Replicas: 2, DockerConfig: docker}); err != nil {
 		t.Fatal(err)
 	}
 	worker, err := workerOptions(e.Settings, "", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
+	worker.DockerConfig = []byte(`{"auths":{"registry.test:5000":{"auth":"dTpw"}}}`)
 	want, err := Manifests(recordstest.Rack, worker)
 	if err != nil {
 		t.Fatal(err)
