@@ -48,7 +48,7 @@ func New(io *IOStreams) *Factory {
 		if err != nil {
 			return nil, err
 		}
-		return blobs.Open(ctx, s.BlobURL)
+		return blobs.Open(ctx, s.BlobURL, s.InsecureRegistries)
 	}
 	var actor string
 	f.Actor = func(ctx context.Context) string {
