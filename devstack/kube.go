@@ -120,10 +120,13 @@ func (k *kube) kwokctl(ctx context.Context, args ...string) error {
 }
 
 func (k *kube) start(ctx context.Context) error {
-	if err := k.prepareDebugging(time.Now()); err != nil {
+	started := time.Now()
+	if err := k.prepareDebugging(started); err != nil {
 		return err
 	}
+	restarted := false
 	if _, err := os.Stat(filepath.Join(k.clusterDir(), "kwok.yaml")); err == nil {
+		restarted = true
 		// The cluster exists: start it again on its etcd data.
 		if err := k.kwokctl(ctx, "start", "cluster", "--timeout", "90s"); err != nil {
 			return err
@@ -146,6 +149,11 @@ func (k *kube) start(ctx context.Context) error {
 	// Generous: on a loaded 2-core machine the nodes can take a while.
 	if err := waitFor(ctx, 3*time.Minute, nil, k.ready); err != nil {
 		return err
+	}
+	if restarted {
+		if err := k.takeOverNodeLeases(ctx, started); err != nil {
+			return err
+		}
 	}
 	if err := k.supervise(ctx); err != nil {
 		return err

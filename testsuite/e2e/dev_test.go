@@ -12,12 +12,17 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/slipway-dev/slipway/devstack"
 	"github.com/slipway-dev/slipway/testsuite"
 )
 
 // `slipway dev up && slipway dev status && slipway dev down` works twice in
-// a row, and after each down nothing of that stack runs or listens.
+// a row, and after each down nothing of that stack runs or listens. After
+// the second up, on the first's state, the kwok nodes run pods at once:
+// they do not wait for the first run's node leases to expire.
 func TestDevUpStatusDownTwice(t *testing.T) {
 	s := testsuite.Get(t)
 	home := t.TempDir()
@@ -60,6 +65,7 @@ func TestDevUpStatusDownTwice(t *testing.T) {
 				t.Fatalf("round %d: %s is not running:\n%s", round, c, status)
 			}
 		}
+		runsAPod(t, filepath.Join(home, "dev", "kwok", "clusters", "slipway", "kubeconfig.yaml"), round)
 		dev("down")
 		if left := processesOf(t, home); len(left) > 0 {
 			t.Fatalf("round %d: processes left after dev down:\n%s", round, strings.Join(left, "\n"))
@@ -74,6 +80,33 @@ func TestDevUpStatusDownTwice(t *testing.T) {
 			}
 		}
 	}
+}
+
+// runsAPod creates a pod on the stack and waits for a kwok node to run
+// it. The bound is a liveness bound, far from the second it takes: a
+// restarted kwok that waited for the previous run's leases (held for
+// 200 s) would miss it.
+func runsAPod(t *testing.T, kubeconfig string, round int) {
+	t.Helper()
+	kube := testsuite.KubeFor(t, kubeconfig)
+	pods := kube.CoreV1().Pods("default")
+	name := fmt.Sprintf("probe-%d", round)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "probe"}}},
+	}
+	start := time.Now()
+	if _, err := pods.Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("round %d: %v", round, err)
+	}
+	defer func() { t.Logf("round %d: a pod ran %s after its create", round, time.Since(start).Round(time.Millisecond)) }()
+	eventually(t, fmt.Sprintf("round %d: pod %s running", round, name), time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, string) {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.Status.Phase == corev1.PodRunning, "phase " + string(p.Status.Phase)
+	})
 }
 
 // processesOf lists the live processes whose command line or environment
