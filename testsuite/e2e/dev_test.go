@@ -99,7 +99,9 @@ func runsAPod(t *testing.T, kubeconfig string, round int) {
 	if _, err := pods.Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("round %d: %v", round, err)
 	}
-	defer func() { t.Logf("round %d: a pod ran %s after its create", round, time.Since(start).Round(time.Millisecond)) }()
+	defer func() {
+		t.Logf("round %d: a pod ran %s after its create", round, time.Since(start).Round(time.Millisecond))
+	}()
 	eventually(t, fmt.Sprintf("round %d: pod %s running", round, name), time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, string) {
 		p, err := pods.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
