@@ -99,12 +99,19 @@ func CanI(t testing.TB, c kubernetes.Interface, verb, group, resource, namespace
 // is in the test's temporary folder, printed if the test fails.
 func (s *Stack) StartExtraWorker(t testing.TB, env ...string) {
 	t.Helper()
+	s.StartExtraWorkerArgs(t, nil, env...)
+}
+
+// StartExtraWorkerArgs is StartExtraWorker with more arguments for
+// `slipway worker` (--listen ADDR).
+func (s *Stack) StartExtraWorkerArgs(t testing.TB, args []string, env ...string) {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(s.Slipway, "worker")
+	cmd := exec.Command(s.Slipway, append([]string{"worker"}, args...)...)
 	cmd.Dir = s.Home
 	cmd.Env = append(append(os.Environ(), "SLIPWAY_HOME="+s.Home), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
