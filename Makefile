@@ -17,7 +17,7 @@ export GOFLAGS := -trimpath $(GOFLAGS)
 # helm, the peers it measures against, which a test run never builds.
 STACK_TOOLS := postgresql temporal temporal-server temporal-sql-tool etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl registry workflowcheck
 
-.PHONY: all tools stack-tools build demo test unit race e2e e2e-prod lint layering cover fuzz bench chaos clean
+.PHONY: all tools stack-tools build demo test unit race e2e e2e-prod lint layering cover fuzz bench bench-scale chaos clean
 
 all: build
 
@@ -82,10 +82,13 @@ IMAGE ?= localhost:5000/slipway/slipway:latest
 image: ## slipway's own image (FROM scratch, static binary), built by its local builder and pushed to IMAGE
 	$(GO) run ./deploy/image -image $(IMAGE)
 
+bench-scale: tools build ## the whole promotion matrix (1, 10, 50 services × 2, 10 replicas) on 10 kwok nodes; writes bin/bench-scale.json
+	SLIPWAY_DEV_NODES=10 $(GO) test ./testsuite/bench -run '^$$' -bench Promote -benchtime 5x -timeout 180m -args -matrix full -json $(CURDIR)/bin/bench-scale.json
+
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
 
-bench: tools build ## promotion vs kubectl+helm; pause and cancel latency; source packaging vs tar czf; the local builder on examples/hello
-	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 30m
+bench: tools build ## promotion vs the floor, kubectl and helm (1 and 10 services); pause and cancel latency; source packaging vs tar czf; the local builder
+	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 60m -args -json $(CURDIR)/bin/bench.json
 	$(GO) test ./source -run '^$$' -bench PackageAndUpload -benchtime 5x
 	$(GO) test ./builder -run '^$$' -bench LocalBuildHello -benchtime 10x

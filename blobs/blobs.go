@@ -8,20 +8,30 @@ package blobs
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// buckets
 	_ "gocloud.dev/blob/memblob"  // mem:// buckets, for tests
 
-	_ "github.com/slipway-dev/slipway/blobs/ociblob" // oci:// repositories
+	"github.com/slipway-dev/slipway/blobs/ociblob"
 )
 
-// Open opens the bucket at url.
-func Open(ctx context.Context, url string) (*blob.Bucket, error) {
+// Open opens the bucket at url. insecure lists the registries reached over
+// plain HTTP (the settings' InsecureRegistries, which add the local
+// stack's registry to $SLIPWAY_INSECURE_REGISTRIES), so an oci:// bucket
+// trusts exactly the registries slipway's builds trust.
+func Open(ctx context.Context, url string, insecure []string) (*blob.Bucket, error) {
 	if url == "" {
 		return nil, fmt.Errorf("no blob store: run `slipway dev up`, or set SLIPWAY_BLOB_URL to a bucket URL (oci://REGISTRY/REPOSITORY or file:///PATH)")
 	}
-	b, err := blob.OpenBucket(ctx, url)
+	var b *blob.Bucket
+	var err error
+	if u, perr := neturl.Parse(url); perr == nil && u.Scheme == ociblob.Scheme {
+		b, err = (&ociblob.URLOpener{Insecure: insecure}).OpenBucketURL(ctx, u)
+	} else {
+		b, err = blob.OpenBucket(ctx, url)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", url, err)
 	}

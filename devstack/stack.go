@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -28,6 +29,12 @@ import (
 const (
 	DefaultNodes       = 2
 	DefaultPodsPerNode = 250
+)
+
+// The environment variables that size the kwok cluster when Options do not.
+const (
+	EnvNodes       = "SLIPWAY_DEV_NODES"
+	EnvPodsPerNode = "SLIPWAY_DEV_PODS_PER_NODE"
 )
 
 // Options place a stack. The zero value of every port means the default
@@ -311,4 +318,23 @@ func writeKey(path string) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(hex.EncodeToString(key)), 0o600)
+}
+
+// SizeFromEnv sets Nodes and PodsPerNode, where they are not set yet, from
+// $SLIPWAY_DEV_NODES and $SLIPWAY_DEV_PODS_PER_NODE, so `dev up` and the
+// test harness are sized the same way.
+func (o *Options) SizeFromEnv(getenv func(string) string) error {
+	for _, c := range []struct {
+		env string
+		dst *int
+	}{{EnvNodes, &o.Nodes}, {EnvPodsPerNode, &o.PodsPerNode}} {
+		if v := getenv(c.env); v != "" && *c.dst == 0 {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%s=%q: give a whole number of at least 1", c.env, v)
+			}
+			*c.dst = n
+		}
+	}
+	return nil
 }

@@ -99,12 +99,17 @@ func Start(ctx context.Context) (*Stack, error) {
 			return s, err
 		}
 	}
-	s.dev = devstack.New(devstack.Options{
+	opts := devstack.Options{
 		Home: home, Tools: tools, Slipway: s.Slipway,
 		TemporalPort: ports[0], RegistryPort: ports[1], Headless: true,
 		Ephemeral: true, AfterKubernetes: records.InstallCRDsFromKubeconfig,
 		Out: prefixWriter{},
-	})
+	}
+	// The benchmarks at scale need more nodes than the tests.
+	if err := opts.SizeFromEnv(os.Getenv); err != nil {
+		return s, err
+	}
+	s.dev = devstack.New(opts)
 	start := time.Now()
 	if err := s.dev.Up(ctx); err != nil {
 		return s, err

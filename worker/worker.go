@@ -111,7 +111,7 @@ func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := blobs.Open(ctx, s.BlobURL)
+	bucket, err := blobs.Open(ctx, s.BlobURL, s.InsecureRegistries)
 	if err != nil {
 		return nil, err
 	}

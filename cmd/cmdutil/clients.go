@@ -48,7 +48,7 @@ func New(io *IOStreams) *Factory {
 		if err != nil {
 			return nil, err
 		}
-		return blobs.Open(ctx, s.BlobURL)
+		return blobs.Open(ctx, s.BlobURL, s.InsecureRegistries)
 	}
 	var actor string
 	f.Actor = func(ctx context.Context) string {
@@ -65,7 +65,9 @@ func New(io *IOStreams) *Factory {
 	return f
 }
 
-// dial connects to Temporal, or says how to get one.
+// dial connects to Temporal, or says how to get one. The SDK's reason is
+// kept: it tells nothing listening from a server that wants TLS or a
+// client certificate ("tls: certificate required").
 func dial(s *config.Settings) (client.Client, error) {
 	opts := s.Temporal
 	opts.Logger = quietLogger()
@@ -73,7 +75,7 @@ func dial(s *config.Settings) (client.Client, error) {
 	defer cancel()
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach Temporal at %s: run `slipway dev up`, or set TEMPORAL_ADDRESS", opts.HostPort)
+		return nil, fmt.Errorf("cannot reach Temporal at %s: %v: run `slipway dev up`, or set TEMPORAL_ADDRESS, and for a server that requires TLS the TEMPORAL_TLS_* variables or a TEMPORAL_PROFILE", opts.HostPort, err)
 	}
 	return c, nil
 }

@@ -64,17 +64,8 @@ func stackOptions(out io.Writer, nodes, podsPerNode int) (devstack.Options, erro
 			}
 		}
 	}
-	for _, c := range []struct {
-		env string
-		dst *int
-	}{{"SLIPWAY_DEV_NODES", &o.Nodes}, {"SLIPWAY_DEV_PODS_PER_NODE", &o.PodsPerNode}} {
-		if v := os.Getenv(c.env); v != "" && *c.dst == 0 {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return devstack.Options{}, fmt.Errorf("%s=%q: give a whole number of at least 1", c.env, v)
-			}
-			*c.dst = n
-		}
+	if err := o.SizeFromEnv(os.Getenv); err != nil {
+		return devstack.Options{}, err
 	}
 	return o, nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -23,6 +25,10 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/incluster"
+	"github.com/slipway-dev/slipway/internal/golden"
+	"github.com/slipway-dev/slipway/rbac"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/records/recordstest"
 	"github.com/slipway-dev/slipway/temporalsetup"
@@ -38,6 +44,26 @@ var applied = map[schema.GroupVersionResource]string{
 	{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}:                         "RoleBindingList",
 	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"}:       "ValidatingAdmissionPolicyList",
 	{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"}: "ValidatingAdmissionPolicyBindingList",
+	{Version: "v1", Resource: "secrets"}:                                                                  "SecretList",
+	{Version: "v1", Resource: "services"}:                                                                 "ServiceList",
+	{Group: "apps", Version: "v1", Resource: "deployments"}:                                               "DeploymentList",
+	{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}:                                    "PodDisruptionBudgetList",
+}
+
+// quietEnv unsets the variables install reads of its environment (the
+// SLIPWAY_* settings, the codec key, Temporal's envconfig) for the test,
+// and points envconfig at a file that does not exist, so no setting of
+// the machine's leaks into the test.
+func quietEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "TEMPORAL_") || strings.HasPrefix(k, "SLIPWAY_") {
+			t.Setenv(k, "") // restores it after the test
+			os.Unsetenv(k)
+		}
+	}
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
 }
 
 func namespace(name string, labels map[string]string) *unstructured.Unstructured {
@@ -125,6 +151,7 @@ func env(t *testing.T, dyn *dynamicfake.FakeDynamicClient) *cmdutiltest.Env {
 
 // envTemporal is env and its Temporal (see fakeTemporal).
 func envTemporal(t *testing.T, dyn *dynamicfake.FakeDynamicClient) (*cmdutiltest.Env, *temporal) {
+	quietEnv(t)
 	e := cmdutiltest.New(t)
 	e.Factory.Store = func() (*records.Store, error) {
 		return &records.Store{Dynamic: dyn, Core: e.Store.Core, Rack: recordstest.Rack}, nil
@@ -137,24 +164,32 @@ func TestInstallFlags(t *testing.T) {
 	type parsed struct {
 		print     bool
 		retention time.Duration
+		image     string
+		replicas  int32
+		docker    string
 	}
+	month := 30 * 24 * time.Hour
 	for args, want := range map[string]parsed{
-		"":                 {false, 30 * 24 * time.Hour},
-		"--print":          {true, 30 * 24 * time.Hour},
-		"--retention 168h": {false, 7 * 24 * time.Hour},
+		"":                      {false, month, "", 2, ""},
+		"--print":               {true, month, "", 2, ""},
+		"--retention 168h":      {false, 7 * 24 * time.Hour, "", 2, ""},
+		"--replicas 0":          {false, month, "", 0, ""},
+		"--image r/s:1 --print": {true, month, "r/s:1", 2, ""},
+		"--replicas 3 --image registry.example.com/slipway/slipway:v1": {false, month, "registry.example.com/slipway/slipway:v1", 3, ""},
+		"--docker-config /home/me/.docker/config.json":                 {false, month, "", 2, "/home/me/.docker/config.json"},
 	} {
 		var got *InstallOptions
 		cmd := NewCmdInstall(e.Factory, func(_ context.Context, o *InstallOptions) error { got = o; return nil })
 		if err := e.Run(cmd, strings.Fields(args)...); err != nil {
 			t.Fatalf("install %s: %v", args, err)
 		}
-		if (parsed{got.Print, got.Retention}) != want {
-			t.Errorf("install %s: %+v, want %+v", args, parsed{got.Print, got.Retention}, want)
+		if p := (parsed{got.Print, got.Retention, got.Image, got.Replicas, got.DockerConfig}); p != want {
+			t.Errorf("install %s: %+v, want %+v", args, p, want)
 		}
 	}
 	ran := false
 	never := func(context.Context, *InstallOptions) error { ran = true; return nil }
-	for _, args := range [][]string{{"extra"}, {"--print=maybe"}, {"--nope"}, {"--retention", "30d"}} {
+	for _, args := range [][]string{{"extra"}, {"--print=maybe"}, {"--nope"}, {"--retention", "30d"}, {"--replicas", "two"}, {"--replicas", "1.5"}} {
 		if err := e.Run(NewCmdInstall(e.Factory, never), args...); err == nil {
 			t.Errorf("install %q: no error", args)
 		}
@@ -164,16 +199,124 @@ func TestInstallFlags(t *testing.T) {
 	}
 }
 
+// Bad worker settings are refused before anything is applied, with one
+// line that says what to do.
+func TestInstallRunBadWorker(t *testing.T) {
+	helperConfig := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(helperConfig, []byte(`{"credsStore":"desktop"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		opts InstallOptions
+		prep func(*cmdutiltest.Env)
+		want string
+	}{
+		"negative replicas":           {InstallOptions{Replicas: -1}, nil, "--replicas -1: give the number of in-cluster workers, or 0 for none"},
+		"bad image":                   {InstallOptions{Replicas: 2, Image: "not an image"}, nil, `--image "not an image" is not an image reference`},
+		"no registry":                 {InstallOptions{Replicas: 2}, func(e *cmdutiltest.Env) { e.Settings.Registry = "" }, "no image for the in-cluster worker: pass --image REF, or set SLIPWAY_REGISTRY"},
+		"missing docker config":       {InstallOptions{Replicas: 2, DockerConfig: "/nonexistent/config.json"}, nil, "--docker-config: open /nonexistent/config.json: no such file or directory: give the config.json"},
+		"docker config with a helper": {InstallOptions{Replicas: 2, DockerConfig: helperConfig}, nil, "--docker-config keeps its credentials in a helper program"},
+		"missing TLS file": {InstallOptions{Replicas: 2}, func(*cmdutiltest.Env) {
+			t.Setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", "/nonexistent/client.pem")
+			t.Setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", "/nonexistent/client.key")
+		}, "Temporal TLS client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH, client_cert_path): open /nonexistent/client.pem"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dyn := cluster(t)
+			e, tmp := envTemporal(t, dyn)
+			if c.prep != nil {
+				c.prep(e)
+			}
+			c.opts.Factory, c.opts.Retention = e.Factory, temporalsetup.DefaultRetention
+			for _, print := range []bool{false, true} {
+				c.opts.Print = print
+				err := installRun(context.Background(), &c.opts)
+				if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+					t.Errorf("print=%v: %v, want one line starting %q", print, err, c.want)
+				}
+			}
+			if e.Out.Len() != 0 || len(tmp.calls) != 0 {
+				t.Errorf("a refused install printed %q and called Temporal %q", e.Out.String(), tmp.calls)
+			}
+			if got := keys(inventory(t, dyn)); !slices.Equal(got, []string{"namespaces /dev-shop", "namespaces /kube-public"}) {
+				t.Errorf("a refused install left %q", got)
+			}
+		})
+	}
+}
+
+// What the in-cluster workers are told: the installer's resolved rack,
+// registries, blob store and codec key, the worker settings its
+// environment sets (not the defaults, not KUBECONFIG), and its Temporal
+// profile with the TLS files read in.
+func TestWorkerOptions(t *testing.T) {
+	quietEnv(t)
+	dir := t.TempDir()
+	for name, body := range map[string]string{"client.pem": "CERT", "client.key": "KEY", "ca.pem": "CA"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	toml := filepath.Join(dir, "temporal.toml")
+	profile := "[profile.prod]\naddress = \"ignored:7233\"\napi_key = \"api-key-1\"\n[profile.prod.tls]\nclient_cert_path = \"" + filepath.Join(dir, "client.pem") +
+		"\"\nclient_key_path = \"" + filepath.Join(dir, "client.key") + "\"\nserver_name = \"temporal.internal\"\n"
+	if err := os.WriteFile(toml, []byte(profile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEMPORAL_CONFIG_FILE", toml)
+	t.Setenv("TEMPORAL_PROFILE", "prod")
+	t.Setenv("TEMPORAL_TLS_SERVER_CA_CERT_PATH", filepath.Join(dir, "ca.pem"))
+	t.Setenv("SLIPWAY_CODEC_KEY", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=, k2:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")
+	t.Setenv("SLIPWAY_BUILDER", "kubernetes")
+	t.Setenv("SLIPWAY_SOURCE_MAX_ENTRIES", "5000")
+	t.Setenv("KUBECONFIG", "/home/me/.kube/config")
+	s := &config.Settings{
+		Rack: "prod", Registry: "registry.example.com", BlobURL: "oci://registry.example.com/slipway/blobs",
+		InsecureRegistries: []string{"a:5000", "b:5000"}, Builder: "kubernetes", JobImage: "kaniko:default", Kubeconfig: "/home/me/.kube/config",
+		Temporal: client.Options{HostPort: "temporal.example.com:7233", Namespace: "slipway"},
+	}
+	o, err := workerOptions(s, "", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEnv := map[string]string{
+		"SLIPWAY_RACK": "prod", "SLIPWAY_REGISTRY": "registry.example.com", "SLIPWAY_BLOB_URL": "oci://registry.example.com/slipway/blobs",
+		"SLIPWAY_INSECURE_REGISTRIES": "a:5000,b:5000", "SLIPWAY_BUILDER": "kubernetes", "SLIPWAY_SOURCE_MAX_ENTRIES": "5000",
+		"SLIPWAY_CODEC_KEY": "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,k2:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+	}
+	if !reflect.DeepEqual(o.Env, wantEnv) {
+		t.Errorf("env %v\nwant %v", o.Env, wantEnv)
+	}
+	if o.Image != "registry.example.com/slipway/slipway:latest" || o.Replicas != 3 || o.Rack != "prod" {
+		t.Errorf("image %q, replicas %d, rack %q", o.Image, o.Replicas, o.Rack)
+	}
+	p := o.Temporal
+	if p.Address != "temporal.example.com:7233" || p.Namespace != "slipway" || p.APIKey != "api-key-1" || p.TLS == nil {
+		t.Fatalf("profile %+v: want the resolved address and namespace, the file's API key and TLS", p)
+	}
+	tls := *p.TLS
+	if string(tls.ClientCertData) != "CERT" || string(tls.ClientKeyData) != "KEY" || string(tls.ServerCACertData) != "CA" ||
+		tls.ClientCertPath != "" || tls.ClientKeyPath != "" || tls.ServerCACertPath != "" || tls.ServerName != "temporal.internal" {
+		t.Errorf("TLS %+v: want every file read in and no path left", tls)
+	}
+
+	o, err = workerOptions(s, "mine/slipway:2", 0)
+	if objs, oerr := incluster.Objects(o); err != nil || oerr != nil || len(objs) != 0 {
+		t.Errorf("no replicas: %v", err)
+	}
+}
+
 // install applies the CRDs, waits until they are established, applies the
 // RBAC objects and admission policies, and binds the worker in the rack's
 // app namespaces only. A second run changes nothing and says the same.
 func TestInstallRun(t *testing.T) {
 	dyn := cluster(t)
 	e := env(t, dyn)
-	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Retention: temporalsetup.DefaultRetention}); err != nil {
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Retention: temporalsetup.DefaultRetention, Replicas: 2}); err != nil {
 		t.Fatal(err)
 	}
 	e.Golden(t, "install")
+	golden.Assert(t, "install_warnings.golden", e.ErrOut.Bytes())
 	first := inventory(t, dyn)
 	want := []string{
 		"clusterrolebindings /dev-worker",
@@ -185,7 +328,10 @@ func TestInstallRun(t *testing.T) {
 		"serviceaccounts dev-system/slipway-worker",
 		"validatingadmissionpolicies /dev-worker-namespaces", "validatingadmissionpolicies /dev-worker-rolebindings",
 		"validatingadmissionpolicybindings /dev-worker-namespaces", "validatingadmissionpolicybindings /dev-worker-rolebindings",
+		"deployments dev-system/slipway-worker", "poddisruptionbudgets dev-system/slipway-worker",
+		"secrets dev-system/slipway-worker", "services dev-system/slipway-worker-metrics",
 	}
+	sort.Strings(want)
 	if got := keys(first); !slices.Equal(got, want) {
 		t.Errorf("after install:\n%q\nwant\n%q", got, want)
 	}
@@ -194,7 +340,7 @@ func TestInstallRun(t *testing.T) {
 	}
 
 	e.Out.Reset()
-	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Retention: temporalsetup.DefaultRetention}); err != nil {
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Retention: temporalsetup.DefaultRetention, Replicas: 2}); err != nil {
 		t.Fatalf("second install: %v", err)
 	}
 	e.Golden(t, "install_again")
@@ -251,9 +397,14 @@ func TestInstallRunRefused(t *testing.T) {
 	}
 }
 
-// --print needs no cluster: it writes the manifests and calls nothing.
+// --print needs no cluster: it writes the manifests, the worker's
+// included, calls nothing, and warns on stderr that they hold credentials.
 func TestInstallRunPrint(t *testing.T) {
+	quietEnv(t)
+	t.Setenv("SLIPWAY_CODEC_KEY", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
 	e := cmdutiltest.New(t)
+	e.Settings.Temporal.HostPort = "temporal.example.com:7233"
+	e.Settings.BlobURL = "oci://registry.test:5000/slipway/blobs"
 	e.Factory.Store = func() (*records.Store, error) {
 		t.Error("install --print reached for the cluster")
 		return nil, errors.New("no cluster")
@@ -262,10 +413,19 @@ func TestInstallRunPrint(t *testing.T) {
 		t.Error("install --print reached for Temporal")
 		return nil, errors.New("no Temporal")
 	}
-	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Print: true, Retention: temporalsetup.DefaultRetention}); err != nil {
+	docker := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(docker, []byte(`{"auths":{"registry.test:5000":{"auth":"dTpw"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	want, err := Manifests(recordstest.Rack)
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Print: true, Retention: temporalsetup.DefaultRetention, Replicas: 2, DockerConfig: docker}); err != nil {
+		t.Fatal(err)
+	}
+	worker, err := workerOptions(e.Settings, "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker.DockerConfig = []byte(`{"auths":{"registry.test:5000":{"auth":"dTpw"}}}`)
+	want, err := Manifests(recordstest.Rack, worker)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,9 +433,31 @@ func TestInstallRunPrint(t *testing.T) {
 		t.Error("install --print wrote something other than the manifests")
 	}
 	out := e.Out.String()
-	for kind, n := range map[string]int{"CustomResourceDefinition": 4, "ClusterRole": 3, "ServiceAccount": 1, "ValidatingAdmissionPolicy": 2} {
+	for kind, n := range map[string]int{"CustomResourceDefinition": 4, "ClusterRole": 3, "ServiceAccount": 1, "ValidatingAdmissionPolicy": 2,
+		"Secret": 1, "Deployment": 1, "Service": 1, "PodDisruptionBudget": 1} {
 		if got := strings.Count(out, "\nkind: "+kind+"\n"); got != n {
 			t.Errorf("%d %s in the manifests, want %d", got, kind, n)
 		}
+	}
+	if got, want := e.ErrOut.String(), "WARNING: the Secret dev-system/slipway-worker printed holds credentials (the codec key, Temporal's TLS key or API key): keep it out of version control in the clear\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+
+	// No replicas: the CRDs and RBAC alone, and nothing to warn of.
+	e.Out.Reset()
+	e.ErrOut.Reset()
+	if err := installRun(context.Background(), &InstallOptions{Factory: e.Factory, Print: true, Retention: temporalsetup.DefaultRetention}); err != nil {
+		t.Fatal(err)
+	}
+	crds, err := records.CRDManifests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles, err := rbac.Manifests(recordstest.Rack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(e.Out.Bytes(), append(crds, roles...)) || e.ErrOut.Len() != 0 {
+		t.Errorf("--replicas 0 --print wrote more than the CRDs and RBAC, or warned %q", e.ErrOut.String())
 	}
 }

@@ -1,8 +1,11 @@
-// Package bench measures a slipway promotion against its peers on the same
-// local stack, in the same run: `kubectl apply` + `kubectl rollout status`,
-// and `helm upgrade --wait`, applying the same objects.
+// Package bench measures a slipway promotion against the floor and its
+// peers on the same local stack, in the same run. The floor applies the
+// same objects with client-go and watches the Deployments roll out: the
+// time the cluster itself needs. The peers are `kubectl apply` + `kubectl
+// rollout status`, and `helm upgrade --wait`.
 //
-//	make bench   (go test ./testsuite/bench -bench . -benchtime 10x)
+//	make bench         (the small matrix: 1 and 10 services of 2 replicas)
+//	make bench-scale   (1, 10 and 50 services of 2 and 10 replicas)
 package bench
 
 import (
@@ -27,6 +30,11 @@ import (
 	"github.com/slipway-dev/slipway/testsuite"
 )
 
+var (
+	matrix = flag.String("matrix", "small", "the promotion matrix: small (1 and 10 services × 2 replicas) or full (1, 10, 50 × 2, 10)")
+	report = flag.String("json", "", "write the promotion matrix's results to this file as JSON")
+)
+
 // TestMain starts the stack only when benchmarks run: `make test` builds
 // and runs this package too, and must not pay for a second stack.
 func TestMain(m *testing.M) {
@@ -37,24 +45,76 @@ func TestMain(m *testing.M) {
 	testsuite.Main(m)
 }
 
-// BenchmarkPromote runs one rollout of each tool per iteration, interleaved
-// so that the machine's noise falls on all three alike, and reports the
-// medians and the ratios to kubectl and helm.
+// The tools a promotion is measured with, in the order each iteration
+// runs them, so that the machine's noise falls on all alike.
+const (
+	toolSlipway = iota
+	toolKubectl
+	toolHelm
+	toolFloor
+	tools
+)
+
+var toolNames = [tools]string{"slipway", "kubectl", "helm", "floor"}
+
+// BenchmarkPromote runs the matrix of services × replicas; at each point
+// every iteration rolls each tool once, and the point reports the medians
+// and the ratios to the floor. It prints the whole matrix as one table at
+// the end (and writes it as JSON with -json FILE).
 func BenchmarkPromote(b *testing.B) {
-	s := testsuite.Get(b)
-	app := fmt.Sprintf("bench%d", b.N) // -bench runs this once per b.N tried
-	dir, manifest := appDir(b, s, "testdata/convox.yml")
-	s.MustCLI(b, "apps", "create", app)
-	rel := releaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "bench"))
-	s.MustCLI(b, "releases", "promote", rel, "-a", app)
-	kubectlNS, helmNS := app+"-kubectl", app+"-helm"
-	for _, ns := range []string{kubectlNS, helmNS} {
-		if _, err := s.Kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+	services, replicas := []int{1, 10}, []int{2}
+	switch *matrix {
+	case "small":
+	case "full":
+		services, replicas = []int{1, 10, 50}, []int{2, 10}
+	default:
+		b.Fatalf("-matrix=%s: give small or full", *matrix)
+	}
+	var results []point
+	for _, r := range replicas {
+		for _, n := range services {
+			var last point
+			b.Run(fmt.Sprintf("services=%d/replicas=%d", n, r), func(b *testing.B) {
+				last = promotePoint(b, n, r)
+			})
+			results = append(results, last)
+		}
+	}
+	printTable(results)
+	if *report != "" {
+		if err := writeJSON(*report, results); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// promotePoint measures b.N promotions of each tool of an app of n
+// services of r replicas.
+func promotePoint(b *testing.B, n, r int) point {
+	s := testsuite.Get(b)
+	ctx := context.Background()
+	// -bench runs this once per b.N tried: a new app each time.
+	app := fmt.Sprintf("p%dx%dn%d", n, r, b.N)
+	dir, manifest := appDir(b, s, manifestOf(b, n, r))
+	s.MustCLI(b, "apps", "create", app)
+	rel := releaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "bench"))
+	s.MustCLI(b, "releases", "promote", rel, "-a", app)
+	ns := [tools]string{toolSlipway: s.Store.Namespace(app)}
+	for _, t := range []int{toolKubectl, toolHelm, toolFloor} {
+		ns[t] = app + "-" + toolNames[t]
+		if _, err := s.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns[t]}}, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Cleanup(func() {
+		// Free the nodes for the next point.
+		s.MustCLI(b, "apps", "delete", app)
+		for _, t := range []int{toolKubectl, toolHelm, toolFloor} {
+			_ = s.Kube.CoreV1().Namespaces().Delete(ctx, ns[t], metav1.DeleteOptions{})
+		}
+	})
 	kubeconfig := s.Settings.Kubeconfig
-	tools := filepath.Join(s.Root, ".tools", "bin")
+	helm := filepath.Join(s.Tools, "helm")
 	chart := filepath.Join(b.TempDir(), "chart")
 	if err := os.MkdirAll(filepath.Join(chart, "templates"), 0o755); err != nil {
 		b.Fatal(err)
@@ -62,55 +122,80 @@ func BenchmarkPromote(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(chart, "Chart.yaml"), []byte("apiVersion: v2\nname: bench\nversion: 0.1.0\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	m := meter{kube: s.Kube, worker: workerPID(s.Slipway)}
+	var times [tools][]time.Duration
+	var costs [tools][]cost
 
-	var times [3][]time.Duration
+	// measure times one run of tool and what it cost.
+	measure := func(tool int, run func()) {
+		before, err := m.read(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		run()
+		took := time.Since(start)
+		b.StopTimer()
+		after, err := m.read(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := before.until(after)
+		if tool == toolSlipway {
+			if c.HistoryEvents, c.HistoryBytes, err = history(ctx, s.Temporal, app); err != nil {
+				b.Fatal(err)
+			}
+		}
+		times[tool] = append(times[tool], took)
+		costs[tool] = append(costs[tool], c)
+	}
+
+	b.StopTimer()
 	b.ResetTimer()
 	for i := range b.N {
 		rev := fmt.Sprint(i + 1)
-		b.StopTimer()
 		next := releaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", app))
-		b.StartTimer()
-		start := time.Now()
-		s.MustCLI(b, "releases", "promote", next, "-a", app)
-		times[0] = append(times[0], time.Since(start))
+		measure(toolSlipway, func() { s.MustCLI(b, "releases", "promote", next, "-a", app) })
 
-		b.StopTimer()
-		objs := rendered(b, manifest, kubectlNS, rev)
 		file := filepath.Join(dir, "objects.yaml")
-		if err := os.WriteFile(file, objs, 0o644); err != nil {
+		if err := os.WriteFile(file, asYAML(b, rendered(b, manifest, ns[toolKubectl], rev)), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
-		start = time.Now()
-		run(b, kubeconfig, "kubectl", "apply", "--server-side", "-n", kubectlNS, "-f", file)
-		for _, svc := range []string{"api", "web", "worker"} {
-			run(b, kubeconfig, "kubectl", "rollout", "status", "-n", kubectlNS, "deployment/"+svc, "--timeout", "2m")
-		}
-		times[1] = append(times[1], time.Since(start))
+		measure(toolKubectl, func() {
+			run(b, kubeconfig, filepath.Join(s.Tools, "kubectl"), "apply", "--server-side", "-n", ns[toolKubectl], "-f", file)
+			for svc := range n {
+				run(b, kubeconfig, filepath.Join(s.Tools, "kubectl"), "rollout", "status", "-n", ns[toolKubectl], "deployment/"+serviceName(svc), "--timeout", "5m")
+			}
+		})
 
-		b.StopTimer()
-		if err := os.WriteFile(filepath.Join(chart, "templates", "objects.yaml"), rendered(b, manifest, helmNS, rev), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(chart, "templates", "objects.yaml"), asYAML(b, rendered(b, manifest, ns[toolHelm], rev)), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
-		start = time.Now()
-		run(b, kubeconfig, filepath.Join(tools, "helm"), "upgrade", "--install", "bench", chart, "-n", helmNS, "--wait", "--timeout", "2m")
-		times[2] = append(times[2], time.Since(start))
+		measure(toolHelm, func() {
+			run(b, kubeconfig, helm, "upgrade", "--install", "bench", chart, "-n", ns[toolHelm], "--wait", "--timeout", "5m")
+		})
+
+		objs := rendered(b, manifest, ns[toolFloor], rev)
+		measure(toolFloor, func() {
+			if err := floor(ctx, s.Kube, ns[toolFloor], objs); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
-	b.StopTimer()
-	med := [3]time.Duration{median(times[0]), median(times[1]), median(times[2])}
-	b.ReportMetric(float64(med[0].Milliseconds()), "slipway-ms")
-	b.ReportMetric(float64(med[1].Milliseconds()), "kubectl-ms")
-	b.ReportMetric(float64(med[2].Milliseconds()), "helm-ms")
-	b.ReportMetric(float64(med[0])/float64(med[1]), "slipway/kubectl")
-	b.ReportMetric(float64(med[0])/float64(med[2]), "slipway/helm")
-	b.Logf("median of %d: slipway %s, kubectl apply+rollout status %s, helm upgrade --wait %s; slipway/kubectl %.2f, slipway/helm %.2f",
-		b.N, med[0], med[1], med[2], float64(med[0])/float64(med[1]), float64(med[0])/float64(med[2]))
+	p := summarize(n, r, times, costs)
+	for t := range tools {
+		b.ReportMetric(float64(p.Median[t].Milliseconds()), toolNames[t]+"-ms")
+	}
+	for _, t := range []int{toolSlipway, toolKubectl, toolHelm} {
+		b.ReportMetric(p.VsFloor[t], toolNames[t]+"/floor")
+	}
+	return p
 }
 
-// rendered is what slipway applies for the app, as YAML for kubectl and
-// helm: the same Secrets, Deployments and Services.
-func rendered(b *testing.B, manifest []byte, ns, rev string) []byte {
+// rendered is what slipway applies for the app in namespace ns at
+// revision rev: the same Secrets, Deployments and Services for every tool.
+func rendered(b *testing.B, manifest []byte, ns, rev string) []render.Service {
 	env := model.Env{"REV": rev}
 	m, err := model.ParseManifest(manifest, env)
 	if err != nil {
@@ -123,6 +208,11 @@ func rendered(b *testing.B, manifest []byte, ns, rev string) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return svcs
+}
+
+// asYAML is the services' objects as one stream, for kubectl and helm.
+func asYAML(b *testing.B, svcs []render.Service) []byte {
 	var out bytes.Buffer
 	for _, s := range svcs {
 		objs := []any{s.Secret, s.Deployment}
@@ -139,6 +229,24 @@ func rendered(b *testing.B, manifest []byte, ns, rev string) []byte {
 		}
 	}
 	return out.Bytes()
+}
+
+// serviceName is the name of the benchmark app's i-th service.
+func serviceName(i int) string { return fmt.Sprintf("svc%02d", i) }
+
+// manifestOf is a convox.yml of n services of r replicas, each with a
+// port (so each has a Service too), all running the sample image.
+func manifestOf(b *testing.B, n, r int) string {
+	var m strings.Builder
+	m.WriteString("environment:\n  - REV=0\nservices:\n")
+	for i := range n {
+		fmt.Fprintf(&m, "  %s:\n    image: 127.0.0.1:5000/slipway/sample:1\n    port: 5000\n    scale:\n      count: %d\n", serviceName(i), r)
+	}
+	path := filepath.Join(b.TempDir(), "convox.yml")
+	if err := os.WriteFile(path, []byte(m.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }
 
 // appDir is a directory holding the manifest at path as the app's
@@ -165,7 +273,7 @@ func run(b *testing.B, kubeconfig, name string, args ...string) {
 	}
 }
 
-func median(d []time.Duration) time.Duration {
+func median[T int64 | float64 | time.Duration](d []T) T {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]

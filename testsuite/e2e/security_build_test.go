@@ -102,7 +102,7 @@ func TestBuildSymlinkAttackRefusedByTheWorker(t *testing.T) {
 	newApp(t, s, "attack2")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bucket, err := blobs.Open(ctx, s.Settings.BlobURL)
+	bucket, err := blobs.Open(ctx, s.Settings.BlobURL, s.Settings.InsecureRegistries)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -438,7 +438,7 @@ func TestSecretsStayInTheirSecret(t *testing.T) {
 	}
 
 	// The blob store: sources and build logs.
-	bucket, err := blobs.Open(ctx, s.Settings.BlobURL)
+	bucket, err := blobs.Open(ctx, s.Settings.BlobURL, s.Settings.InsecureRegistries)
 	if err != nil {
 		t.Fatal(err)
 	}

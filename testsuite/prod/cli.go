@@ -22,15 +22,37 @@ type Result struct {
 }
 
 // runCLI runs `slipway args...` from the CLI's home, with the CLI's
-// environment only: its own home, its own kubeconfig, and the rack's
-// addresses. A non-zero exit is in Result.Code; the error says why the CLI
-// could not run or finish.
+// environment only: its own home, its own kubeconfig, its own client
+// certificate, and the rack's addresses. A non-zero exit is in
+// Result.Code; the error says why the CLI could not run or finish.
 func (tp *Topology) runCLI(ctx context.Context, args ...string) (Result, error) {
+	return tp.runCLIEnv(ctx, tp.cliEnv(), args...)
+}
+
+// cliEnv is what the CLI is told: the rack's addresses, and Temporal's
+// connection in the SDK's environment variables, over mTLS with the CLI's
+// own certificate.
+func (tp *Topology) cliEnv() []string {
+	return tp.env(
+		"KUBECONFIG="+filepath.Join(tp.CLIHome, "kubeconfig"),
+		"TEMPORAL_ADDRESS="+tp.TemporalAddress,
+		"TEMPORAL_NAMESPACE="+Namespace,
+		"TEMPORAL_TLS_CLIENT_CERT_PATH="+tp.cliTLS.Cert,
+		"TEMPORAL_TLS_CLIENT_KEY_PATH="+tp.cliTLS.Key,
+		"TEMPORAL_TLS_SERVER_CA_CERT_PATH="+tp.cliTLS.CA,
+		"TEMPORAL_TLS_SERVER_NAME="+ServerName,
+	)
+}
+
+// runCLIEnv is runCLI with env (on top of an environment that names
+// nothing of this machine's slipway or Temporal settings) instead of the
+// CLI's own.
+func (tp *Topology) runCLIEnv(ctx context.Context, env []string, args ...string) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, CLITimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tp.Slipway, args...)
 	cmd.Dir = tp.CLIHome
-	cmd.Env = isolated(tp.CLIHome, tp.env("KUBECONFIG="+filepath.Join(tp.CLIHome, "kubeconfig"))...)
+	cmd.Env = isolated(tp.CLIHome, env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -30,8 +30,11 @@ import (
 const app = "hello"
 
 // The seed's whole sequence, typed at a CLI that shares nothing with the
-// workers but the network, on a Temporal server backed by PostgreSQL with
-// two workers: build from source, env set, promote, a crash-looping
+// workers but the network, on a Temporal server backed by PostgreSQL that
+// takes only mTLS clients (the CLI's settings in TEMPORAL_TLS_* variables,
+// the workers' in a config file profile), with two workers: first a CLI
+// without the rack's certificate is refused; then build from source, env
+// set, promote, a crash-looping
 // release rolled back on its own, a rollback to the first release. Both
 // workers take part, every payload Temporal stores is encrypted, the runs'
 // search attributes answer visibility queries, and the build's source and
@@ -40,6 +43,7 @@ func TestProductionTopology(t *testing.T) {
 	began := time.Now()
 	tp := Start(t, 2)
 	up := time.Since(began)
+	onlyMTLS(t, tp)
 	src := helloSource(t, tp)
 
 	if out := tp.MustCLI(t, "apps", "create", app); out != "Creating hello... OK\n" {
@@ -117,7 +121,8 @@ func TestProductionTopology(t *testing.T) {
 // sharedNothing checks that the build's source and log went through the
 // registry and through no folder: the registry holds them, the topology's
 // folder has nothing but its parts' own, the stack's file bucket stayed
-// empty, and each home holds only its own kubeconfig (and a worker's log).
+// empty, and each home holds only its own kubeconfig and client
+// certificate (and a worker's log and Temporal profile).
 func sharedNothing(t *testing.T, tp *Topology) {
 	t.Helper()
 	resp, err := http.Get("http://" + tp.Registry + "/v2/slipway/blobs/tags/list")
@@ -151,7 +156,7 @@ func sharedNothing(t *testing.T, tp *Topology) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	want := []string{"cli", "postgres", "slipway", "stack", "temporal"}
+	want := []string{"cli", "pki", "postgres", "slipway", "stack", "temporal"}
 	for _, w := range tp.Workers {
 		want = append(want, w.Name)
 	}
@@ -162,12 +167,13 @@ func sharedNothing(t *testing.T, tp *Topology) {
 	if got := files(filepath.Join(tp.StackDir, "blobs")); len(got) != 0 {
 		t.Errorf("the stack's file bucket holds %v, want nothing", got)
 	}
-	if got := files(tp.CLIHome); !slices.Equal(got, []string{"kubeconfig"}) {
-		t.Errorf("the CLI's home holds %v, want only its kubeconfig", got)
+	if got, want := files(tp.CLIHome), []string{"kubeconfig", "tls/ca.pem", "tls/cli-key.pem", "tls/cli.pem"}; !slices.Equal(got, want) {
+		t.Errorf("the CLI's home holds %v, want only %v", got, want)
 	}
 	for _, w := range tp.Workers {
-		if got := files(w.Home); !slices.Equal(got, []string{"kubeconfig", "worker.log"}) {
-			t.Errorf("%s's home holds %v, want only its kubeconfig and log", w.Name, got)
+		want := []string{"kubeconfig", "temporal.toml", "tls/ca.pem", "tls/" + w.Name + "-key.pem", "tls/" + w.Name + ".pem", "worker.log"}
+		if got := files(w.Home); !slices.Equal(got, want) {
+			t.Errorf("%s's home holds %v, want only %v", w.Name, got, want)
 		}
 	}
 }

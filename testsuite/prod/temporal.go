@@ -3,6 +3,7 @@ package prod
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"fmt"
 	"log/slog"
@@ -37,11 +38,20 @@ type temporalPorts struct {
 
 func (p temporalPorts) frontend() string { return fmt.Sprintf("127.0.0.1:%d", p.Frontend) }
 
+// serverConfig is what the configuration's template is filled in with.
+type serverConfig struct {
+	temporalPorts
+	TLS        keyPair // the server's certificate and the CA it trusts clients of
+	ServerName string
+}
+
 // temporalServer is `temporal-server` (go.temporal.io/server, the release
-// teams run) with persistence and visibility on PostgreSQL.
+// teams run) with persistence and visibility on PostgreSQL, reached over
+// mTLS only.
 type temporalServer struct {
 	dir   string
 	ports temporalPorts
+	tls   *tls.Config // a client's: how the harness's health check reaches it
 	proc  *proc
 }
 
@@ -76,15 +86,17 @@ func setupSchemas(ctx context.Context, tools string, pgPort int) error {
 }
 
 // startTemporal writes the server's configuration into dir and starts it
-// on ports; it returns once the frontend answers its health check.
-func startTemporal(ctx context.Context, tools, dir string, ports temporalPorts) (*temporalServer, error) {
+// on ports with the certificate in server; it returns once the frontend
+// answers a health check made with client's certificate.
+func startTemporal(ctx context.Context, tools, dir string, ports temporalPorts, server keyPair, client *tls.Config) (*temporalServer, error) {
 	bin := filepath.Join(tools, "temporal-server")
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%s is not built: run `make stack-tools`", bin)
 	}
-	ts := &temporalServer{dir: dir, ports: ports}
+	ts := &temporalServer{dir: dir, ports: ports, tls: client}
 	var conf bytes.Buffer
-	if err := template.Must(template.New("temporal.yaml").Option("missingkey=error").Parse(configTemplate)).Execute(&conf, ts.ports); err != nil {
+	data := serverConfig{temporalPorts: ports, TLS: server, ServerName: ServerName}
+	if err := template.Must(template.New("temporal.yaml").Option("missingkey=error").Parse(configTemplate)).Execute(&conf, data); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
@@ -109,7 +121,7 @@ func (ts *temporalServer) wait(ctx context.Context) error {
 		if err := ts.proc.alive(); err != nil {
 			return false, err
 		}
-		last = ping(ctx, ts.address())
+		last = ping(ctx, ts.address(), ts.tls)
 		return last == nil, nil
 	})
 	if err != nil {
@@ -118,10 +130,10 @@ func (ts *temporalServer) wait(ctx context.Context) error {
 	return nil
 }
 
-func ping(ctx context.Context, address string) error {
+func ping(ctx context.Context, address string, tc *tls.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{HostPort: address, Logger: quiet()})
+	c, err := client.DialContext(ctx, client.Options{HostPort: address, Logger: quiet(), ConnectionOptions: client.ConnectionOptions{TLS: tc}})
 	if err != nil {
 		return err
 	}
@@ -131,7 +143,7 @@ func ping(ctx context.Context, address string) error {
 }
 
 func (ts *temporalServer) detail() string {
-	return fmt.Sprintf("%s  PostgreSQL 127.0.0.1:%d  log %s", ts.address(), ts.ports.Postgres, ts.proc.log)
+	return fmt.Sprintf("%s (mTLS)  PostgreSQL 127.0.0.1:%d  log %s", ts.address(), ts.ports.Postgres, ts.proc.log)
 }
 
 func (ts *temporalServer) stop() {

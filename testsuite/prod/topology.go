@@ -1,14 +1,16 @@
 // Package prod runs slipway as a team runs it in production, natively and
 // on loopback, for its end-to-end test: a Temporal server
-// (go.temporal.io/server) on PostgreSQL, a Kubernetes control plane with
-// kwok nodes and an OCI registry (devstack's, without its dev Temporal and
-// worker), two `slipway worker` processes and a CLI, each with a home of
-// its own: nothing reaches a worker except through the network.
+// (go.temporal.io/server) on PostgreSQL that takes only mTLS clients, a
+// Kubernetes control plane with kwok nodes and an OCI registry
+// (devstack's, without its dev Temporal and worker), two `slipway worker`
+// processes and a CLI, each with a home and a client certificate of its
+// own: nothing reaches a worker except through the network.
 package prod
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -51,12 +53,15 @@ type Topology struct {
 	BlobURL         string // SLIPWAY_BLOB_URL of the CLI and the workers
 
 	CLIHome  string // the CLI's SLIPWAY_HOME and HOME
+	PKI      string // the run's CA and the harness's own client certificate
 	StackDir string // devstack's folder (cluster, registry storage)
 	Workers  []*Worker
 
 	Temporal client.Client        // the harness's own client, in Namespace
 	Kube     kubernetes.Interface // as the cluster's admin
 
+	ca       *ca
+	cliTLS   keyPair // the CLI's client certificate, in its home
 	pg       *postgres
 	server   *temporalServer
 	dev      *devstack.Stack
@@ -114,6 +119,10 @@ func (tp *Topology) start(ctx context.Context, workers int) error {
 		return err
 	}
 	tp.CodecKey = strings.TrimSpace(codec.NewKeyLine("prod", key))
+	serverTLS, harnessTLS, err := tp.certificates()
+	if err != nil {
+		return err
+	}
 
 	ports, err := freePorts(2)
 	if err != nil {
@@ -136,7 +145,7 @@ func (tp *Topology) start(ctx context.Context, workers int) error {
 	// registry come up side by side: neither needs the other.
 	var wg sync.WaitGroup
 	var temporalErr, kubeErr error
-	wg.Go(func() { temporalErr = tp.startTemporal(ctx, tports) })
+	wg.Go(func() { temporalErr = tp.startTemporal(ctx, tports, serverTLS, harnessTLS) })
 	wg.Go(func() {
 		tp.dev = devstack.New(devstack.Options{
 			Home: filepath.Join(tp.Dir, "stack"), Tools: tp.Tools, Slipway: tp.Slipway,
@@ -154,7 +163,7 @@ func (tp *Topology) start(ctx context.Context, workers int) error {
 	if kubeErr != nil {
 		return kubeErr
 	}
-	if err := tp.connect(ctx); err != nil {
+	if err := tp.connect(ctx, harnessTLS); err != nil {
 		return err
 	}
 	if err := tp.install(ctx); err != nil {
@@ -166,6 +175,28 @@ func (tp *Topology) start(ctx context.Context, workers int) error {
 		}
 	}
 	return nil
+}
+
+// certificates makes the run's CA and issues the Temporal server's
+// certificate (in its folder), the CLI's (in its home) and the harness's
+// own client's; each worker's is issued as it starts.
+func (tp *Topology) certificates() (server keyPair, harness *tls.Config, err error) {
+	tp.PKI = filepath.Join(tp.Dir, "pki")
+	if tp.ca, err = newCA(tp.PKI); err != nil {
+		return server, nil, err
+	}
+	if server, err = tp.ca.server(filepath.Join(tp.Dir, "temporal", "tls"), "temporal"); err != nil {
+		return server, nil, err
+	}
+	if tp.cliTLS, err = tp.ca.client(filepath.Join(tp.CLIHome, "tls"), "cli"); err != nil {
+		return server, nil, err
+	}
+	kp, err := tp.ca.client(tp.PKI, "harness")
+	if err != nil {
+		return server, nil, err
+	}
+	harness, err = kp.tlsConfig()
+	return server, harness, err
 }
 
 // build compiles the slipway binary that the CLI and the workers run.
@@ -182,8 +213,9 @@ func (tp *Topology) build(ctx context.Context) error {
 }
 
 // startTemporal runs PostgreSQL, makes Temporal's schemas and starts the
-// server on them.
-func (tp *Topology) startTemporal(ctx context.Context, ports temporalPorts) error {
+// server on them with its certificate; harness is how the harness's
+// client reaches it.
+func (tp *Topology) startTemporal(ctx context.Context, ports temporalPorts, server keyPair, harness *tls.Config) error {
 	began := time.Now()
 	var err error
 	if tp.pg, err = startPostgres(ctx, filepath.Join(tp.Dir, "postgres"), ports.Postgres); err != nil {
@@ -196,18 +228,19 @@ func (tp *Topology) startTemporal(ctx context.Context, ports temporalPorts) erro
 	}
 	tp.line("schemas", began, "databases temporal and temporal_visibility (postgres12)")
 	began = time.Now()
-	if tp.server, err = startTemporal(ctx, tp.Tools, filepath.Join(tp.Dir, "temporal"), ports); err != nil {
+	if tp.server, err = startTemporal(ctx, tp.Tools, filepath.Join(tp.Dir, "temporal"), ports, server, harness); err != nil {
 		return fmt.Errorf("temporal: %w", err)
 	}
 	tp.line("temporal", began, tp.server.detail())
 	return nil
 }
 
-// connect makes the harness's own clients: Temporal in Namespace, and
-// Kubernetes as the admin.
-func (tp *Topology) connect(ctx context.Context) error {
+// connect makes the harness's own clients: Temporal in Namespace, with
+// the harness's certificate, and Kubernetes as the admin.
+func (tp *Topology) connect(ctx context.Context, harness *tls.Config) error {
 	var err error
-	tp.Temporal, err = client.DialContext(ctx, client.Options{HostPort: tp.TemporalAddress, Namespace: Namespace, Logger: quiet()})
+	tp.Temporal, err = client.DialContext(ctx, client.Options{HostPort: tp.TemporalAddress, Namespace: Namespace, Logger: quiet(),
+		ConnectionOptions: client.ConnectionOptions{TLS: harness}})
 	if err != nil {
 		return err
 	}
@@ -249,9 +282,10 @@ func (tp *Topology) install(ctx context.Context) error {
 	return nil
 }
 
-// startWorker runs a worker with a home of its own and a token of the
-// rack's worker ServiceAccount (what `system install` made), so it holds
-// exactly the worker's rights.
+// startWorker runs a worker with a home of its own, a token of the rack's
+// worker ServiceAccount (what `system install` made), so it holds exactly
+// the worker's rights, and a client certificate of its own, which its
+// Temporal profile names.
 func (tp *Topology) startWorker(ctx context.Context, name string) error {
 	began := time.Now()
 	home := filepath.Join(tp.Dir, name)
@@ -262,7 +296,12 @@ func (tp *Topology) startWorker(ctx context.Context, name string) error {
 	if err := tp.workerKubeconfig(ctx, kubeconfig); err != nil {
 		return err
 	}
-	w, err := startWorker(ctx, tp.Slipway, name, home, tp.env("KUBECONFIG="+kubeconfig), tp.Temporal)
+	profile, err := tp.workerProfile(home, name)
+	if err != nil {
+		return err
+	}
+	w, err := startWorker(ctx, tp.Slipway, name, home,
+		tp.env("KUBECONFIG="+kubeconfig, "TEMPORAL_CONFIG_FILE="+profile, "TEMPORAL_PROFILE="+Profile), tp.Temporal)
 	if w != nil {
 		tp.Workers = append(tp.Workers, w)
 	}
@@ -273,12 +312,37 @@ func (tp *Topology) startWorker(ctx context.Context, name string) error {
 	return nil
 }
 
-// env is what the CLI and the workers are told of the rack, and all they
-// know of it.
+// Profile is the envconfig profile the workers' Temporal config file
+// holds and TEMPORAL_PROFILE names.
+const Profile = "prod"
+
+// workerProfile issues a worker's client certificate into its home and
+// writes the Temporal SDK's config file (envconfig's TOML) that tells the
+// worker where Temporal is and how to reach it over mTLS.
+func (tp *Topology) workerProfile(home, name string) (string, error) {
+	kp, err := tp.ca.client(filepath.Join(home, "tls"), name)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(home, "temporal.toml")
+	toml := fmt.Sprintf(`[profile.%s]
+address = %q
+namespace = %q
+
+[profile.%s.tls]
+client_cert_path = %q
+client_key_path = %q
+server_ca_cert_path = %q
+server_name = %q
+`, Profile, tp.TemporalAddress, Namespace, Profile, kp.Cert, kp.Key, kp.CA, ServerName)
+	return path, os.WriteFile(path, []byte(toml), 0o644)
+}
+
+// env is what the CLI and the workers are told of the rack besides
+// Temporal's connection (the CLI's in cliEnv, the workers' in their
+// profile), and all they know of it.
 func (tp *Topology) env(extra ...string) []string {
 	return append([]string{
-		"TEMPORAL_ADDRESS=" + tp.TemporalAddress,
-		"TEMPORAL_NAMESPACE=" + Namespace,
 		"SLIPWAY_REGISTRY=" + tp.Registry,
 		"SLIPWAY_INSECURE_REGISTRIES=" + tp.Registry,
 		codec.EnvKey + "=" + tp.CodecKey,

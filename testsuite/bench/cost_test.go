@@ -1,0 +1,122 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// cost is what one run spent besides time.
+type cost struct {
+	// APIRequests is the growth of the API server's
+	// apiserver_request_total over the run: every client's requests, the
+	// controllers' and kwok's included, which the same rollout costs
+	// whichever tool starts it. The difference between two tools is theirs.
+	APIRequests float64 `json:"apiRequests"`
+	// HistoryEvents and HistoryBytes are the promotion's Temporal history
+	// (slipway only).
+	HistoryEvents int64 `json:"historyEvents,omitempty"`
+	HistoryBytes  int64 `json:"historyBytes,omitempty"`
+	// WorkerCPU is the CPU seconds slipway's worker used in the run.
+	WorkerCPU float64 `json:"workerCPUSeconds,omitempty"`
+}
+
+// meter reads the counters a cost is the growth of.
+type meter struct {
+	kube   kubernetes.Interface
+	worker int // the worker's pid, 0 when unknown
+}
+
+type reading struct{ requests, cpu float64 }
+
+func (m meter) read(ctx context.Context) (reading, error) {
+	req, err := apiRequests(ctx, m.kube)
+	if err != nil {
+		return reading{}, err
+	}
+	return reading{requests: req, cpu: cpuSeconds(m.worker)}, nil
+}
+
+func (r reading) until(after reading) cost {
+	return cost{APIRequests: after.requests - r.requests, WorkerCPU: after.cpu - r.cpu}
+}
+
+// apiRequests sums apiserver_request_total over all its labels.
+func apiRequests(ctx context.Context, kube kubernetes.Interface) (float64, error) {
+	raw, err := kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("the API server's metrics: %w", err)
+	}
+	var sum float64
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return 0, fmt.Errorf("apiserver_request_total: %q: %w", line, err)
+		}
+		sum += v
+	}
+	return sum, sc.Err()
+}
+
+// history is the size of the app's latest promotion's history.
+func history(ctx context.Context, c client.Client, app string) (events, bytes int64, err error) {
+	d, err := c.DescribeWorkflowExecution(ctx, workflows.PromoteWorkflowID(app), "")
+	if err != nil {
+		return 0, 0, fmt.Errorf("describe the promotion of %s: %w", app, err)
+	}
+	return d.WorkflowExecutionInfo.HistoryLength, d.WorkflowExecutionInfo.HistorySizeBytes, nil
+}
+
+// workerPID finds the stack's worker: the process running slipway's
+// binary with the argument "worker".
+func workerPID(slipway string) int {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) > 1 && args[0] == slipway && args[1] == "worker" {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	return 0
+}
+
+// cpuSeconds is the user and system CPU time of a process (fields 14 and
+// 15 of /proc/PID/stat, in clock ticks of 1/100 s on Linux).
+func cpuSeconds(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
+}
