@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -99,12 +100,31 @@ func CanI(t testing.TB, c kubernetes.Interface, verb, group, resource, namespace
 // is in the test's temporary folder, printed if the test fails.
 func (s *Stack) StartExtraWorker(t testing.TB, env ...string) {
 	t.Helper()
+	s.StartExtraWorkerArgs(t, nil, env...)
+}
+
+// ExtraWorker is a worker that StartExtraWorkerArgs started.
+type ExtraWorker struct {
+	// Identity is the Temporal identity it polls with ("PID@").
+	Identity  string
+	terminate func(within time.Duration) error
+}
+
+// Terminate sends the worker SIGTERM and waits up to within for it to
+// exit; it returns how it exited (nil: status 0), or an error if it did
+// not exit in time (it is then killed).
+func (w *ExtraWorker) Terminate(within time.Duration) error { return w.terminate(within) }
+
+// StartExtraWorkerArgs is StartExtraWorker with more arguments for
+// `slipway worker` (--listen ADDR).
+func (s *Stack) StartExtraWorkerArgs(t testing.TB, args []string, env ...string) *ExtraWorker {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(s.Slipway, "worker")
+	cmd := exec.Command(s.Slipway, append([]string{"worker"}, args...)...)
 	cmd.Dir = s.Home
 	cmd.Env = append(append(os.Environ(), "SLIPWAY_HOME="+s.Home), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -129,10 +149,13 @@ func (s *Stack) StartExtraWorker(t testing.TB, env ...string) {
 		}
 		return string(b)
 	}
+	var terminated atomic.Bool
 	t.Cleanup(func() {
 		select {
 		case <-exited:
-			t.Errorf("the extra worker ended before the test did: %v", exitErr)
+			if !terminated.Load() {
+				t.Errorf("the extra worker ended before the test did: %v", exitErr)
+			}
 		default:
 			// A worker that ended between the select and the signal
 			// makes Signal fail; the wait below covers both.
@@ -153,6 +176,20 @@ func (s *Stack) StartExtraWorker(t testing.TB, env ...string) {
 		}
 	})
 	prefix := fmt.Sprintf("%d@", cmd.Process.Pid)
+	w := &ExtraWorker{Identity: prefix, terminate: func(within time.Duration) error {
+		terminated.Store(true)
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			return err
+		}
+		select {
+		case <-exited:
+			return exitErr
+		case <-time.After(within):
+			_ = cmd.Process.Kill() // fails only if it ended meanwhile
+			<-exited
+			return fmt.Errorf("the worker did not exit within %s of SIGTERM: killed", within)
+		}
+	}}
 	polling := func(ctx context.Context) (bool, error) {
 		select {
 		case <-exited:
@@ -175,4 +212,5 @@ func (s *Stack) StartExtraWorker(t testing.TB, env ...string) {
 	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, polling); err != nil {
 		t.Fatalf("the extra worker did not poll %s within 1m: %v; its log:\n%s", config.TaskQueue, err, log())
 	}
+	return w
 }

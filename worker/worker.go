@@ -34,10 +34,33 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterActivity(acts)
 }
 
-// Run polls slipway's task queue until ctx ends.
-func Run(ctx context.Context, s *config.Settings, logger *slog.Logger) error {
+// RunOptions are how a worker runs, beside its settings.
+type RunOptions struct {
+	// Listen, when set, is the address /metrics and /healthz are served
+	// on (several local workers share a host, so none by default).
+	Listen string
+	// StopTimeout is how long a stopping worker lets running activities
+	// finish before it cancels them. They heartbeat, so Temporal then
+	// retries them on another worker after their heartbeat timeout.
+	StopTimeout time.Duration
+}
+
+// Run polls slipway's task queue until ctx ends, then stops polling and
+// lets running activities finish for up to o.StopTimeout.
+func Run(ctx context.Context, s *config.Settings, logger *slog.Logger, o RunOptions) error {
 	opts := s.Temporal
 	opts.Logger = sdklog.NewStructuredLogger(logger)
+	health := NewHealth()
+	if o.Listen != "" {
+		metrics := NewMetrics(logger)
+		defer func() { _ = metrics.Close() }() // only stops tally's reporting loop
+		opts.MetricsHandler = metrics.Handler
+		stop, err := serve(o.Listen, NewMux(metrics, health), logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w (run `slipway dev up`, or set TEMPORAL_ADDRESS)", opts.HostPort, err)
@@ -48,17 +71,34 @@ func Run(ctx context.Context, s *config.Settings, logger *slog.Logger) error {
 		return err
 	}
 	acts.Temporal = c
+	fatal := make(chan error, 1) // the SDK reports one fatal error at most
 	w := sdkworker.New(c, config.TaskQueue, sdkworker.Options{
 		// A killed worker's cached runs move to another worker after this
 		// (the default is 5 s): part of how fast a promotion resumes.
 		StickyScheduleToStartTimeout: 2 * time.Second,
+		WorkerStopTimeout:            o.StopTimeout,
+		OnFatalError:                 func(err error) { fatal <- err },
 	})
 	Register(w, acts)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	health.Up(TemporalCheck(c))
 	logger.Info("worker started", "temporal", opts.HostPort, "namespace", opts.Namespace, "taskQueue", config.TaskQueue)
 	go (&Reconciler{Store: acts.Store, Temporal: c, Logger: logger}).Run(ctx)
-	stop := make(chan any)
-	go func() { <-ctx.Done(); close(stop) }()
-	return w.Run(stop)
+	select {
+	case <-ctx.Done():
+		// Not ready from now on: a Deployment sends this pod nothing new.
+		health.Down("stopping")
+		logger.Info("worker stopping: running activities have until the stop timeout", "stopTimeout", o.StopTimeout)
+		w.Stop()
+		logger.Info("worker stopped")
+		return nil
+	case err := <-fatal:
+		health.Down("stopped: " + err.Error())
+		w.Stop()
+		return fmt.Errorf("the worker stopped: %w", err)
+	}
 }
 
 // NewActivities connects the activities' clients.

@@ -96,9 +96,20 @@ type PromotionState struct {
 // completely rolled back to the release before it: never half way, never
 // stuck. A failure of the rollout or of an API call that cannot succeed,
 // the timeout, a `rollback` control or a cancel request, in any phase,
-// re-applies the previous release and watches it back to healthy.
+// re-applies the previous release and watches it back to healthy. It
+// counts itself in the worker's metrics (metrics.go).
 func Promote(ctx workflow.Context, in PromoteInput) (PromoteResult, error) {
 	p := &promotion{in: in, st: PromotionState{App: in.App, Release: in.Release, Phase: model.PhasePending}}
+	if in.Repair == "" {
+		countStarted(ctx)
+	}
+	res, err := p.promote(ctx)
+	countEnded(ctx, p.st.Result, err)
+	return res, err
+}
+
+func (p *promotion) promote(ctx workflow.Context) (PromoteResult, error) {
+	in := p.in
 	if p.in.Timeout <= 0 {
 		p.in.Timeout = DefaultTimeout
 	}
@@ -210,6 +221,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	// attempt writes the new release after the rollback began.
 	actx, cancelApply := workflow.WithCancel(ctx)
 	pausedAtApply := p.st.Paused
+	rolloutBegan := workflow.Now(ctx)
 	applyF := workflow.ExecuteActivity(applyOptions(actx), a.ApplyRelease, activities.ApplyInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
 		Phase: model.PhaseRollingOut, Step: "applying " + in.Release,
@@ -253,6 +265,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		return res, p.compensate(ctx, reason(err))
 	}
 	p.st.Services = watched.Services
+	timeRollout(ctx, rolloutBegan)
 	fctx := ctx
 	if workflow.GetVersion(ctx, versionFinishHolds, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
 		// The new release is rolled out: marking it active runs to its end.

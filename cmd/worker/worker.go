@@ -5,7 +5,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -16,11 +19,18 @@ import (
 	"github.com/slipway-dev/slipway/worker"
 )
 
+// DefaultStopTimeout is how long a stopping worker lets running activities
+// finish: under the 40 s a Kubernetes pod of it is given to stop.
+const DefaultStopTimeout = 30 * time.Second
+
 type WorkerOptions struct {
 	*cmdutil.Factory
 	Level slog.Level
+	// Listen and StopTimeout are worker.RunOptions's.
+	Listen      string
+	StopTimeout time.Duration
 	// Run runs the worker until ctx ends (worker.Run); tests pass a fake.
-	Run func(context.Context, *config.Settings, *slog.Logger) error
+	Run func(context.Context, *config.Settings, *slog.Logger, worker.RunOptions) error
 }
 
 func NewCmdWorker(f *cmdutil.Factory, runF func(context.Context, *WorkerOptions) error) *cobra.Command {
@@ -28,15 +38,43 @@ func NewCmdWorker(f *cmdutil.Factory, runF func(context.Context, *WorkerOptions)
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker: executes slipway's workflows and activities",
+		Long: `Run a worker: it polls slipway's task queue until SIGTERM or SIGINT, then
+stops polling and lets running activities finish for up to --stop-timeout
+before it cancels them (Temporal retries them on another worker).
+
+With --listen it serves GET /metrics (Prometheus: the Temporal SDK's
+metrics and slipway's promotions) and GET /healthz (200 ok while it polls
+and Temporal answers, else 503 and why). It logs JSON lines unless its
+standard error is a terminal.`,
 		Example: `  # the local stack runs one for you; run another against it:
-  slipway worker --log-level debug`,
+  slipway worker --log-level debug
+
+  # in a pod: probes on /healthz, Prometheus scrapes /metrics
+  slipway worker --listen :8080 --stop-timeout 30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, workerRun)
 		},
 	}
 	cmd.Flags().TextVar(&opts.Level, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	cmd.Flags().StringVar(&opts.Listen, "listen", "", "serve /metrics and /healthz on HOST:PORT or :PORT (default: none)")
+	cmd.Flags().DurationVar(&opts.StopTimeout, "stop-timeout", DefaultStopTimeout, "on SIGTERM, how long running activities may take to finish before they are cancelled")
 	return cmd
+}
+
+func (o *WorkerOptions) validate() error {
+	if o.StopTimeout < 0 {
+		return fmt.Errorf("--stop-timeout %s: must not be negative (0 cancels running activities at once)", o.StopTimeout)
+	}
+	if o.Listen != "" {
+		if _, port, err := net.SplitHostPort(o.Listen); err != nil || port == "" {
+			return fmt.Errorf("--listen %s: want HOST:PORT or :PORT, e.g. :8080", o.Listen)
+		}
+	}
+	return nil
 }
 
 func workerRun(ctx context.Context, opts *WorkerOptions) error {
@@ -44,11 +82,11 @@ func workerRun(ctx context.Context, opts *WorkerOptions) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: opts.Level}))
+	logger := slog.New(logHandler(opts.IO.ErrOut, opts.Level))
 	if err := checkTemporal(ctx, opts, cmp.Or(s.Temporal.Namespace, client.DefaultNamespace), logger); err != nil {
 		return err
 	}
-	return opts.Run(ctx, s, logger)
+	return opts.Run(ctx, s, logger, worker.RunOptions{Listen: opts.Listen, StopTimeout: opts.StopTimeout})
 }
 
 // checkTemporal fails fast when the namespace lacks slipway's search

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang/mock/gomock"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,6 +18,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/temporalsetup"
+	"github.com/slipway-dev/slipway/worker"
 )
 
 // attributes makes the Factory's Temporal answer ListSearchAttributes in
@@ -61,6 +63,46 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// --listen and --stop-timeout: no server and 30 s unless asked; a value
+// that cannot work is refused before the worker runs, in one line.
+func TestFlagsListenStopTimeout(t *testing.T) {
+	e := cmdutiltest.New(t)
+	for _, tc := range []struct {
+		args   string
+		listen string
+		stop   time.Duration
+	}{
+		{"", "", 30 * time.Second},
+		{"--listen :8080 --stop-timeout 30s", ":8080", 30 * time.Second},
+		{"--listen 127.0.0.1:0 --stop-timeout 1m30s", "127.0.0.1:0", 90 * time.Second},
+		{"--listen=[::1]:9090 --stop-timeout=0", "[::1]:9090", 0},
+	} {
+		var got *WorkerOptions
+		cmd := NewCmdWorker(e.Factory, func(_ context.Context, o *WorkerOptions) error { got = o; return nil })
+		if err := e.Run(cmd, strings.Fields(tc.args)...); err != nil {
+			t.Fatalf("worker %s: %v", tc.args, err)
+		}
+		if got.Listen != tc.listen || got.StopTimeout != tc.stop {
+			t.Errorf("worker %s: listen %q, stop timeout %s; want %q and %s", tc.args, got.Listen, got.StopTimeout, tc.listen, tc.stop)
+		}
+	}
+	for args, want := range map[string]string{
+		"--stop-timeout -5s":  "--stop-timeout -5s: must not be negative (0 cancels running activities at once)",
+		"--listen 8080":       "--listen 8080: want HOST:PORT or :PORT, e.g. :8080",
+		"--listen localhost:": "--listen localhost:: want HOST:PORT or :PORT, e.g. :8080",
+		"--stop-timeout soon": `invalid argument "soon" for "--stop-timeout" flag: time: invalid duration "soon"`,
+	} {
+		ran := false
+		err := e.Run(NewCmdWorker(e.Factory, func(context.Context, *WorkerOptions) error { ran = true; return nil }), strings.Fields(args)...)
+		if err == nil || err.Error() != want {
+			t.Errorf("worker %s: %v, want %q", args, err, want)
+		}
+		if ran {
+			t.Errorf("worker %s ran", args)
+		}
+	}
+}
+
 // The worker runs with the resolved settings and logs to standard error
 // at the level asked for; its error is the command's.
 func TestWorkerRun(t *testing.T) {
@@ -68,28 +110,32 @@ func TestWorkerRun(t *testing.T) {
 	attributes(t, e, temporalsetup.Attributes(), nil)
 	stopped := errors.New("connect to Temporal at 127.0.0.1:7233: refused")
 	var got *config.Settings
-	run := func(ctx context.Context, s *config.Settings, l *slog.Logger) error {
-		got = s
+	var gotRun worker.RunOptions
+	run := func(ctx context.Context, s *config.Settings, l *slog.Logger, o worker.RunOptions) error {
+		got, gotRun = s, o
 		l.Debug("hidden")
 		l.Warn("polling", "queue", "slipway")
 		return stopped
 	}
-	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Level: slog.LevelWarn, Run: run})
+	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Level: slog.LevelWarn, Listen: ":8080", StopTimeout: 7 * time.Second, Run: run})
 	if !errors.Is(err, stopped) {
 		t.Errorf("worker: %v, want the worker's error", err)
 	}
 	if got != e.Settings {
 		t.Errorf("worker ran with %+v, want the Factory's settings", got)
 	}
-	if log := e.ErrOut.String(); !strings.Contains(log, "level=WARN msg=polling queue=slipway") || strings.Contains(log, "hidden") {
-		t.Errorf("worker log %q: want the warning and not the debug line", log)
+	if want := (worker.RunOptions{Listen: ":8080", StopTimeout: 7 * time.Second}); gotRun != want {
+		t.Errorf("worker ran with %+v, want %+v", gotRun, want)
+	}
+	if log := e.ErrOut.String(); !strings.Contains(log, `"level":"WARN","msg":"polling","queue":"slipway"}`) || strings.Contains(log, "hidden") {
+		t.Errorf("worker log %q: want the warning as a JSON line and not the debug line", log)
 	}
 	if e.Out.Len() != 0 {
 		t.Errorf("worker printed %q on standard output", e.Out)
 	}
 
 	e.Factory.Settings = func() (*config.Settings, error) { return nil, errors.New("no Temporal profile named prod") }
-	err = workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger) error {
+	err = workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger, worker.RunOptions) error {
 		t.Error("the worker ran without settings")
 		return nil
 	}})
@@ -103,7 +149,7 @@ func TestWorkerRun(t *testing.T) {
 func TestWorkerRunChecksSearchAttributes(t *testing.T) {
 	e := cmdutiltest.New(t)
 	attributes(t, e, map[string]enumspb.IndexedValueType{config.SearchApp: enumspb.INDEXED_VALUE_TYPE_KEYWORD}, nil)
-	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger) error {
+	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger, worker.RunOptions) error {
 		t.Error("the worker ran without the search attributes")
 		return nil
 	}})
@@ -115,7 +161,7 @@ func TestWorkerRunChecksSearchAttributes(t *testing.T) {
 	// Unreachable Temporal: the Factory's error, and no worker.
 	e = cmdutiltest.New(t)
 	e.Factory.Temporal = func() (client.Client, error) { return nil, errors.New("cannot reach Temporal at 127.0.0.1:7233") }
-	err = workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger) error {
+	err = workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger, worker.RunOptions) error {
 		t.Error("the worker ran without Temporal")
 		return nil
 	}})
@@ -130,14 +176,14 @@ func TestWorkerRunCheckRefused(t *testing.T) {
 	e := cmdutiltest.New(t)
 	attributes(t, e, nil, serviceerror.NewPermissionDenied("Request unauthorized.", ""))
 	ran := false
-	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger) error {
+	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Run: func(context.Context, *config.Settings, *slog.Logger, worker.RunOptions) error {
 		ran = true
 		return nil
 	}})
 	if err != nil || !ran {
 		t.Fatalf("worker with a refused check: ran %v, %v", ran, err)
 	}
-	if log := e.ErrOut.String(); !strings.Contains(log, "level=WARN msg=\"cannot check slipway's search attributes; starting anyway\"") || !strings.Contains(log, "ListSearchAttributes") {
+	if log := e.ErrOut.String(); !strings.Contains(log, `"level":"WARN","msg":"cannot check slipway's search attributes; starting anyway"`) || !strings.Contains(log, "ListSearchAttributes") {
 		t.Errorf("worker log %q: want the warning naming the refused call", log)
 	}
 }
