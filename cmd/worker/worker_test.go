@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -14,9 +15,11 @@ import (
 	"go.temporal.io/api/operatorservicemock/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/incluster"
 	"github.com/slipway-dev/slipway/temporalsetup"
 	"github.com/slipway-dev/slipway/worker"
 )
@@ -185,5 +188,28 @@ func TestWorkerRunCheckRefused(t *testing.T) {
 	}
 	if log := e.ErrOut.String(); !strings.Contains(log, `"level":"WARN","msg":"cannot check slipway's search attributes; starting anyway"`) || !strings.Contains(log, "ListSearchAttributes") {
 		t.Errorf("worker log %q: want the warning naming the refused call", log)
+	}
+}
+
+// The worker Deployment `system install` writes runs a command line this
+// command accepts, serving on its container port and stopping well within
+// the pod's grace period.
+func TestInClusterDeploymentArgs(t *testing.T) {
+	e := cmdutiltest.New(t)
+	d := incluster.Deployment(incluster.Options{Rack: "slipway", Image: "registry.test/slipway/slipway:1", Replicas: 2}, &corev1.Secret{})
+	c := d.Spec.Template.Spec.Containers[0]
+	if len(c.Args) == 0 || c.Args[0] != "worker" {
+		t.Fatalf("the Deployment runs %q, want the worker command", c.Args)
+	}
+	var got *WorkerOptions
+	cmd := NewCmdWorker(e.Factory, func(_ context.Context, o *WorkerOptions) error { got = o; return nil })
+	if err := e.Run(cmd, c.Args[1:]...); err != nil {
+		t.Fatalf("worker %q: %v", c.Args[1:], err)
+	}
+	if want := fmt.Sprintf(":%d", c.Ports[0].ContainerPort); got.Listen != want {
+		t.Errorf("worker listens on %q, want the container port %s", got.Listen, want)
+	}
+	if grace := time.Duration(*d.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second; got.StopTimeout <= 0 || got.StopTimeout >= grace {
+		t.Errorf("stop timeout %s, want between 0 and the pod's grace period %s", got.StopTimeout, grace)
 	}
 }
