@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/slipway-dev/slipway/internal/kubeobj"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 )
@@ -31,7 +32,7 @@ func Install(ctx context.Context, dyn dynamic.Interface, o Options) error {
 		return err
 	}
 	for _, obj := range objs {
-		u, err := toUnstructured(obj)
+		u, err := kubeobj.Unstructured(obj)
 		if err != nil {
 			return err
 		}

@@ -2,18 +2,16 @@ package incluster
 
 import (
 	"context"
+	"github.com/slipway-dev/slipway/internal/fakekube"
 	"reflect"
 	"sort"
 	"testing"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	k8stesting "k8s.io/client-go/testing"
 )
 
 var listKinds = map[string]string{}
@@ -33,29 +31,7 @@ func cluster(t *testing.T, objs ...runtime.Object) *dynamicfake.FakeDynamicClien
 		lists[gvr] = listKinds[kind]
 	}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists, objs...)
-	dyn.PrependReactor("patch", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		p := a.(k8stesting.PatchAction)
-		if p.GetPatchType() != types.ApplyPatchType {
-			return false, nil, nil
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(p.GetPatch()); err != nil {
-			return true, nil, err
-		}
-		gvr, ns, tr := a.GetResource(), a.GetNamespace(), dyn.Tracker()
-		_, err := tr.Get(gvr, ns, p.GetName())
-		switch {
-		case apierrors.IsNotFound(err):
-			err = tr.Create(gvr, u, ns)
-		case err == nil:
-			err = tr.Update(gvr, u, ns)
-		}
-		if err != nil {
-			return true, nil, err
-		}
-		obj, err := tr.Get(gvr, ns, p.GetName())
-		return true, obj, err
-	})
+	fakekube.ServerSideApply(dyn, nil)
 	return dyn
 }
 

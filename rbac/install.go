@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/slipway-dev/slipway/internal/kubeobj"
 	"github.com/slipway-dev/slipway/records"
 )
 
@@ -72,7 +73,7 @@ func Install(ctx context.Context, dyn dynamic.Interface, rack string) (Installed
 }
 
 func apply(ctx context.Context, dyn dynamic.Interface, obj runtime.Object) error {
-	u, err := toUnstructured(obj)
+	u, err := kubeobj.Unstructured(obj)
 	if err != nil {
 		return err
 	}

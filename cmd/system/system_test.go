@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slipway-dev/slipway/internal/fakekube"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -85,34 +85,12 @@ func cluster(t *testing.T) *dynamicfake.FakeDynamicClient {
 		namespace(recordstest.Namespace("shop"), map[string]string{records.LabelRack: recordstest.Rack, records.LabelApp: "shop"}),
 		namespace("kube-public", nil),
 	)
-	dyn.PrependReactor("patch", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		p := a.(k8stesting.PatchAction)
-		if p.GetPatchType() != types.ApplyPatchType {
-			return false, nil, nil
+	fakekube.ServerSideApply(dyn, func(gvr schema.GroupVersionResource, u *unstructured.Unstructured) error {
+		if gvr.Resource != "customresourcedefinitions" {
+			return nil
 		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(p.GetPatch()); err != nil {
-			return true, nil, err
-		}
-		gvr, ns, tr := a.GetResource(), a.GetNamespace(), dyn.Tracker()
-		if gvr.Resource == "customresourcedefinitions" {
-			cond := map[string]any{"type": "Established", "status": "True"}
-			if err := unstructured.SetNestedSlice(u.Object, []any{cond}, "status", "conditions"); err != nil {
-				return true, nil, err
-			}
-		}
-		_, err := tr.Get(gvr, ns, p.GetName())
-		switch {
-		case apierrors.IsNotFound(err):
-			err = tr.Create(gvr, u, ns)
-		case err == nil:
-			err = tr.Update(gvr, u, ns)
-		}
-		if err != nil {
-			return true, nil, err
-		}
-		obj, err := tr.Get(gvr, ns, p.GetName())
-		return true, obj, err
+		cond := map[string]any{"type": "Established", "status": "True"}
+		return unstructured.SetNestedSlice(u.Object, []any{cond}, "status", "conditions")
 	})
 	return dyn
 }

@@ -6,6 +6,7 @@ package fakekube
 
 import (
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -107,4 +108,39 @@ func Writes(acts ...[]k8stesting.Action) []string {
 		}
 	}
 	return out
+}
+
+// ServerSideApply makes the fake dynamic client serve server-side apply
+// as an API server with one field manager does: create the object, or
+// replace what that manager set. applied, when not nil, may change the
+// object as the server would before it is stored (a CRD established).
+func ServerSideApply(dyn *dynamicfake.FakeDynamicClient, applied func(schema.GroupVersionResource, *unstructured.Unstructured) error) {
+	dyn.PrependReactor("patch", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		p := a.(k8stesting.PatchAction)
+		if p.GetPatchType() != types.ApplyPatchType {
+			return false, nil, nil
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(p.GetPatch()); err != nil {
+			return true, nil, err
+		}
+		gvr, ns, tr := a.GetResource(), a.GetNamespace(), dyn.Tracker()
+		if applied != nil {
+			if err := applied(gvr, u); err != nil {
+				return true, nil, err
+			}
+		}
+		_, err := tr.Get(gvr, ns, p.GetName())
+		switch {
+		case apierrors.IsNotFound(err):
+			err = tr.Create(gvr, u, ns)
+		case err == nil:
+			err = tr.Update(gvr, u, ns)
+		}
+		if err != nil {
+			return true, nil, err
+		}
+		obj, err := tr.Get(gvr, ns, p.GetName())
+		return true, obj, err
+	})
 }
