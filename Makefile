@@ -33,8 +33,10 @@ build: ## the CLI at bin/slipway
 demo: stack-tools build ## bring the local stack up and walk through slipway
 	@hack/demo.sh
 
-test: stack-tools build lint ## every unit and end-to-end test, the two suites side by side
-	@$(MAKE) --no-print-directory -j2 unit e2e
+test: stack-tools build ## lint, and every unit and end-to-end test, side by side
+	@# lint beside the tests: it fills the cores the end-to-end suite leaves idle
+	@# while it waits on its stack.
+	@$(MAKE) --no-print-directory -j3 lint unit e2e
 
 unit: ## unit tests only (no stack)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /testsuite)
@@ -82,13 +84,14 @@ IMAGE ?= localhost:5000/slipway/slipway:latest
 image: ## slipway's own image (FROM scratch, static binary), built by its local builder and pushed to IMAGE
 	$(GO) run ./deploy/image -image $(IMAGE)
 
-bench-scale: tools build ## the whole promotion matrix (1, 10, 50 services × 2, 10 replicas) on 10 kwok nodes; writes bin/bench-scale.json
-	SLIPWAY_DEV_NODES=10 $(GO) test ./testsuite/bench -run '^$$' -bench Promote -benchtime 5x -timeout 180m -args -matrix full -json $(CURDIR)/bin/bench-scale.json
+bench-scale: tools build ## the whole promotion matrix (1, 10, 50 services × 2, 10 replicas), 1/10/50 apps at once, 10/1,000/10,000 past releases, on 10 kwok nodes
+	SLIPWAY_DEV_NODES=10 $(GO) test ./testsuite/bench -run '^$$' -bench 'Promote|Concurrent|History' -benchtime 5x -timeout 180m \
+		-args -matrix full -apps 1,10,50 -releases 10,1000,10000 -json $(CURDIR)/bin/bench-scale.json
 
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
 
-bench: tools build ## promotion vs the floor, kubectl and helm (1 and 10 services); pause and cancel latency; source packaging vs tar czf; the local builder
+bench: tools build ## promotion vs the floor, kubectl and helm (1 and 10 services); 1 and 10 apps at once; 10 and 1,000 past releases; pause and cancel latency; source packaging vs tar czf; the local builder
 	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 60m -args -json $(CURDIR)/bin/bench.json
 	$(GO) test ./source -run '^$$' -bench PackageAndUpload -benchtime 5x
 	$(GO) test ./builder -run '^$$' -bench LocalBuildHello -benchtime 10x

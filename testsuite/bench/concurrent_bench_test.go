@@ -1,0 +1,139 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/slipway-dev/slipway/render"
+	"github.com/slipway-dev/slipway/testsuite"
+)
+
+var concurrent = flag.String("apps", "1,10", "how many apps promote at once in BenchmarkConcurrent, comma-separated")
+
+// BenchmarkConcurrent promotes k apps of 3 services × 2 replicas at once
+// on the one worker, and the floor rolls the same objects in k namespaces
+// at once; each iteration does both, one after the other. Every promotion
+// must end active. It reports each side's p50, p95 and max over all the
+// apps of all iterations, and slipway's p95 over the floor's.
+func BenchmarkConcurrent(b *testing.B) {
+	ks, err := counts(*concurrent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, k := range ks {
+		b.Run(fmt.Sprintf("apps=%d", k), func(b *testing.B) { concurrentPoint(b, k) })
+	}
+}
+
+func concurrentPoint(b *testing.B, k int) {
+	s := testsuite.Get(b)
+	ctx := context.Background()
+	dir, manifest := appDir(b, s, manifestOf(b, 3, 2))
+	apps := make([]string, k)
+	floorNS := make([]string, k)
+	for i := range k {
+		apps[i] = fmt.Sprintf("c%dn%di%d", k, b.N, i)
+		s.MustCLI(b, "apps", "create", apps[i])
+		s.MustCLI(b, "releases", "promote", releaseOf(b, s.MustCLI(b, "build", dir, "-a", apps[i], "-d", "bench")), "-a", apps[i])
+		floorNS[i] = apps[i] + "-floor"
+		if _, err := s.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: floorNS[i]}}, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Cleanup(func() {
+		for i := range k {
+			s.MustCLI(b, "apps", "delete", apps[i])
+			_ = s.Kube.CoreV1().Namespaces().Delete(ctx, floorNS[i], metav1.DeleteOptions{})
+		}
+	})
+
+	var slipway, floors []time.Duration
+	b.StopTimer()
+	b.ResetTimer()
+	for n := range b.N {
+		rev := fmt.Sprint(n + 1)
+		next := make([]string, k)
+		for i := range k {
+			next[i] = releaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", apps[i]))
+		}
+		b.StartTimer()
+		slipway = append(slipway, atOnce(k, func(i int) error {
+			// Not s.CLI: a goroutine other than the benchmark's may not
+			// fail it.
+			r, err := s.CLIResult("releases", "promote", next[i], "-a", apps[i])
+			if err != nil {
+				return err
+			}
+			if r.Code != 0 {
+				return fmt.Errorf("promote %s: exit %d\n%s%s", apps[i], r.Code, r.Stdout, r.Stderr)
+			}
+			return nil
+		}, b)...)
+		objs := make([][]render.Service, k)
+		for i := range k {
+			objs[i] = rendered(b, manifest, floorNS[i], rev)
+		}
+		floors = append(floors, atOnce(k, func(i int) error { return floor(ctx, s.Kube, floorNS[i], objs[i]) }, b)...)
+		b.StopTimer()
+	}
+	sp, fp := percentiles(slipway), percentiles(floors)
+	b.ReportMetric(float64(sp[1].Milliseconds()), "slipway-p95-ms")
+	b.ReportMetric(float64(fp[1].Milliseconds()), "floor-p95-ms")
+	b.ReportMetric(float64(sp[1])/float64(fp[1]), "p95-slipway/floor")
+	fmt.Printf("%d apps at once, %d rounds: slipway p50 %s p95 %s max %s; floor p50 %s p95 %s max %s; p95 slipway/floor %.2f\n",
+		k, b.N, sp[0].Round(10*time.Millisecond), sp[1].Round(10*time.Millisecond), sp[2].Round(10*time.Millisecond),
+		fp[0].Round(10*time.Millisecond), fp[1].Round(10*time.Millisecond), fp[2].Round(10*time.Millisecond), float64(sp[1])/float64(fp[1]))
+}
+
+// atOnce runs do(0..k-1) each on its own goroutine and returns how long
+// each took; any error fails the benchmark.
+func atOnce(k int, do func(int) error, b *testing.B) []time.Duration {
+	took := make([]time.Duration, k)
+	errs := make([]error, k)
+	var wg sync.WaitGroup
+	for i := range k {
+		wg.Go(func() {
+			start := time.Now()
+			errs[i] = do(i)
+			took[i] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return took
+}
+
+// percentiles are the p50, p95 and maximum of d.
+func percentiles(d []time.Duration) [3]time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	at := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return [3]time.Duration{at(0.50), at(0.95), s[len(s)-1]}
+}
+
+// counts parses a comma-separated list of positive whole numbers.
+func counts(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-apps=%s: give whole numbers of at least 1, comma-separated", list)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/testsuite"
+)
+
+var histories = flag.String("releases", "10,1000", "how many past releases the app of BenchmarkHistory has, comma-separated")
+
+// BenchmarkHistory times what a user does every day on an app with many
+// past releases: `releases`, `env set` and `releases promote`, each from
+// the command's start to its end. None of them should grow with the
+// number of releases behind them. The past releases are written through
+// the records store as a release workflow writes them (forking the newest),
+// which is quicker than a CLI run for each.
+func BenchmarkHistory(b *testing.B) {
+	ns, err := counts(*histories)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range ns {
+		b.Run(fmt.Sprintf("releases=%d", n), func(b *testing.B) { historyPoint(b, n) })
+	}
+}
+
+func historyPoint(b *testing.B, past int) {
+	s := testsuite.Get(b)
+	ctx := context.Background()
+	app := fmt.Sprintf("h%dn%d", past, b.N)
+	dir, _ := appDir(b, s, manifestOf(b, 1, 2))
+	s.MustCLI(b, "apps", "create", app)
+	s.MustCLI(b, "releases", "promote", releaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "bench")), "-a", app)
+	b.Cleanup(func() { s.MustCLI(b, "apps", "delete", app) })
+	for i := range past {
+		_, err := s.Store.AppendRelease(ctx, app, model.NewReleaseID(), func(ctx context.Context, latest *records.Release) (records.ReleaseSpec, map[string]string, error) {
+			env, err := s.Store.GetReleaseEnv(ctx, latest)
+			if err != nil {
+				return records.ReleaseSpec{}, nil, err
+			}
+			env = maps.Clone(env)
+			env["PAST"] = fmt.Sprint(i)
+			return records.ReleaseSpec{App: app, Build: latest.Spec.Build, Manifest: latest.Spec.Manifest, Description: "past"}, env, nil
+		})
+		if err != nil {
+			b.Fatalf("release %d of %d: %v", i+1, past, err)
+		}
+	}
+
+	var list, set, promote []time.Duration
+	timed := func(into *[]time.Duration, args ...string) string {
+		b.StartTimer()
+		start := time.Now()
+		out := s.MustCLI(b, args...)
+		*into = append(*into, time.Since(start))
+		b.StopTimer()
+		return out
+	}
+	b.StopTimer()
+	b.ResetTimer()
+	for i := range b.N {
+		timed(&list, "releases", "-a", app)
+		rel := releaseOf(b, timed(&set, "env", "set", fmt.Sprintf("REV=%d", i+1), "-a", app))
+		timed(&promote, "releases", "promote", rel, "-a", app)
+	}
+	l, e, p := median(list), median(set), median(promote)
+	b.ReportMetric(float64(l.Milliseconds()), "releases-ms")
+	b.ReportMetric(float64(e.Milliseconds()), "env-set-ms")
+	b.ReportMetric(float64(p.Milliseconds()), "promote-ms")
+	fmt.Printf("%d past releases, median of %d: releases %s, env set %s, releases promote %s\n",
+		past, b.N, l.Round(time.Millisecond), e.Round(time.Millisecond), p.Round(time.Millisecond))
+}
