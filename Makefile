@@ -33,10 +33,8 @@ build: ## the CLI at bin/slipway
 demo: stack-tools build ## bring the local stack up and walk through slipway
 	@hack/demo.sh
 
-test: stack-tools build ## lint, and every unit and end-to-end test, side by side
-	@# lint beside the tests: it fills the cores the end-to-end suite leaves idle
-	@# while it waits on its stack.
-	@$(MAKE) --no-print-directory -j3 lint unit e2e
+test: stack-tools build lint ## every unit and end-to-end test, the two suites side by side
+	@$(MAKE) --no-print-directory -j2 unit e2e
 
 unit: ## unit tests only (no stack)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /testsuite)
