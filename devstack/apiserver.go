@@ -95,18 +95,10 @@ func (k *kube) restartAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if pid := c.pid(); pid > 0 {
-		// Three seconds, not its full drain: kube-apiserver's graceful
-		// shutdown has been seen to take 15 s and more here, and a
-		// restart is meant to be a short outage.
-		if err := stopPid(pid, c.Binary, 3*time.Second); err != nil {
-			return err
-		}
-	}
 	// An API server that exits at once (a flag it refuses) ends the wait.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	exited, err := c.start()
+	exited, err := c.restart(nil)
 	if err != nil {
 		return err
 	}
@@ -119,6 +111,24 @@ func (k *kube) restartAPIServer(ctx context.Context) error {
 			return k.ready(ctx)
 		}
 	})
+}
+
+// restart stops the component if it runs (SIGTERM, then SIGKILL after
+// three seconds: kube-apiserver's graceful shutdown has been seen to take
+// 15 s and more here, and a restart is meant to be a short outage), runs
+// between while it is down, and starts it again.
+func (c *kwokComponent) restart(between func() error) (exited <-chan struct{}, err error) {
+	if pid := c.pid(); pid > 0 {
+		if err := stopPid(pid, c.Binary, 3*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	if between != nil {
+		if err := between(); err != nil {
+			return nil, err
+		}
+	}
+	return c.start()
 }
 
 // stopPid sends SIGTERM to pid if it still runs bin, waits up to grace for

@@ -46,14 +46,11 @@ func (k *kube) takeOverNodeLeases(ctx context.Context, started time.Time) error 
 	if err != nil {
 		return err
 	}
-	if pid := kwok.pid(); pid > 0 {
-		if err := stopPid(pid, kwok.Binary, 3*time.Second); err != nil {
-			return err
+	_, err = kwok.restart(func() error {
+		if err := c.CoordinationV1().Leases(nodeLeases).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+			return fmt.Errorf("delete the previous run's node leases: %w", err)
 		}
-	}
-	if err := c.CoordinationV1().Leases(nodeLeases).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
-		return fmt.Errorf("delete the previous run's node leases: %w", err)
-	}
-	_, err = kwok.start()
+		return nil
+	})
 	return err
 }
