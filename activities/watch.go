@@ -156,7 +156,7 @@ func (r *rollout) evaluate(now time.Time) ([]records.ServiceProgress, bool, stri
 				p.Desired = *d.Spec.Replicas
 			}
 			p.Updated, p.Ready, p.Available = d.Status.UpdatedReplicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas
-			done, failure = deploymentDone(d)
+			done, failure = DeploymentDone(d)
 		} else if ds := r.daemons[svc]; ds != nil && ds.Spec.Template.Labels[render.LabelRelease] == r.in.Release {
 			st := ds.Status
 			p.Desired, p.Updated, p.Ready, p.Available = st.DesiredNumberScheduled, st.UpdatedNumberScheduled, st.NumberReady, st.NumberAvailable
@@ -179,8 +179,10 @@ func (r *rollout) evaluate(now time.Time) ([]records.ServiceProgress, bool, stri
 	return progress, allDone, ""
 }
 
-// deploymentDone is `kubectl rollout status` for one Deployment.
-func deploymentDone(d *appsv1.Deployment) (bool, string) {
+// DeploymentDone is `kubectl rollout status` for one Deployment: whether
+// it is rolled out, and why it never will be when its progress deadline
+// has passed. The benchmarks' floor judges rollouts by it too.
+func DeploymentDone(d *appsv1.Deployment) (bool, string) {
 	if d.Generation > d.Status.ObservedGeneration {
 		return false, ""
 	}

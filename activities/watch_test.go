@@ -103,9 +103,9 @@ func TestDeploymentDone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			done, failure := deploymentDone(tt.d)
+			done, failure := DeploymentDone(tt.d)
 			if done != tt.done || failure != tt.failure {
-				t.Errorf("deploymentDone = %v, %q, want %v, %q", done, failure, tt.done, tt.failure)
+				t.Errorf("DeploymentDone = %v, %q, want %v, %q", done, failure, tt.done, tt.failure)
 			}
 		})
 	}

@@ -266,6 +266,9 @@ func (s *Stack) tool(name string) (string, error) {
 	return path, nil
 }
 
+// WorkerPID is the stack's worker process, 0 when it does not run.
+func (s *Stack) WorkerPID() int { return s.worker.proc().pid() }
+
 // KillWorker ends the worker with SIGKILL, as a crash would: no activity
 // gets to finish or clean up.
 func (s *Stack) KillWorker() error {

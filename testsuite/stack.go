@@ -213,6 +213,9 @@ func (s *Stack) KillWorker(t testing.TB) {
 	}
 }
 
+// WorkerPID is the stack's worker process, 0 when it does not run.
+func (s *Stack) WorkerPID() int { return s.dev.WorkerPID() }
+
 // StartWorker starts a worker and waits until it polls; tests that kill
 // the worker call it in a Cleanup so later tests find one.
 func (s *Stack) StartWorker(t testing.TB) {

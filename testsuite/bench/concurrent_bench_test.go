@@ -44,7 +44,7 @@ func concurrentPoint(b *testing.B, k int) {
 	for i := range k {
 		apps[i] = fmt.Sprintf("c%dn%di%d", k, b.N, i)
 		s.MustCLI(b, "apps", "create", apps[i])
-		s.MustCLI(b, "releases", "promote", releaseOf(b, s.MustCLI(b, "build", dir, "-a", apps[i], "-d", "bench")), "-a", apps[i])
+		s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", apps[i], "-d", "bench")), "-a", apps[i])
 		floorNS[i] = apps[i] + "-floor"
 		if _, err := s.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: floorNS[i]}}, metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
@@ -64,7 +64,7 @@ func concurrentPoint(b *testing.B, k int) {
 		rev := fmt.Sprint(n + 1)
 		next := make([]string, k)
 		for i := range k {
-			next[i] = releaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", apps[i]))
+			next[i] = testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", apps[i]))
 		}
 		b.StartTimer()
 		slipway = append(slipway, atOnce(k, func(i int) error {

@@ -30,14 +30,14 @@ func BenchmarkControl(b *testing.B) {
 	app := fmt.Sprintf("control%d", b.N) // -bench runs this once per b.N tried
 	s.MustCLI(b, "apps", "create", app)
 	dir, _ := appDir(b, s, filepath.Join(s.Root, "examples", "myapp", "convox.yml"))
-	s.MustCLI(b, "releases", "promote", releaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "control")), "-a", app)
+	s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "control")), "-a", app)
 
 	var pause, cancel []time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
 		// A rollout that would take a minute, so that both land in flight.
-		next := releaseOf(b, s.MustCLI(b, "env", "set", "SIMULATE=slow:60s", fmt.Sprintf("REV=%d", i), "-a", app))
+		next := testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "SIMULATE=slow:60s", fmt.Sprintf("REV=%d", i), "-a", app))
 		done := s.Background("releases", "promote", next, "-a", app)
 		untilPhase(b, s, app, next, model.PhaseRollingOut)
 		b.StartTimer()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -81,24 +80,6 @@ func history(ctx context.Context, c client.Client, app string) (events, bytes in
 		return 0, 0, fmt.Errorf("describe the promotion of %s: %w", app, err)
 	}
 	return d.WorkflowExecutionInfo.HistoryLength, d.WorkflowExecutionInfo.HistorySizeBytes, nil
-}
-
-// workerPID finds the stack's worker: the process running slipway's
-// binary with the argument "worker".
-func workerPID(slipway string) int {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(args) > 1 && args[0] == slipway && args[1] == "worker" {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			return pid
-		}
-	}
-	return 0
 }
 
 // cpuSeconds is the user and system CPU time of a process (fields 14 and

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
+	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/render"
 )
 
@@ -23,7 +24,7 @@ const floorManager = "slipway-bench-floor"
 // floor is the time the cluster itself needs for a rollout: the same
 // objects slipway applies, applied at once with client-go's server-side
 // apply, and one watch on the namespace's Deployments until each is
-// rolled out as `kubectl rollout status` judges it. No CLI, no workflow,
+// rolled out. No CLI, no workflow,
 // no records.
 func floor(ctx context.Context, kube kubernetes.Interface, ns string, svcs []render.Service) error {
 	opts := metav1.ApplyOptions{FieldManager: floorManager, Force: true}
@@ -49,7 +50,7 @@ func floor(ctx context.Context, kube kubernetes.Interface, ns string, svcs []ren
 }
 
 // rolledOut watches the namespace's Deployments until n of them are
-// rolled out.
+// rolled out, as slipway's WatchRollout judges a Deployment.
 func rolledOut(ctx context.Context, kube kubernetes.Interface, ns string, n int) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
@@ -64,7 +65,8 @@ func rolledOut(ctx context.Context, kube kubernetes.Interface, ns string, n int)
 	all := func() bool {
 		done := 0
 		for _, o := range seen.List() {
-			if complete(o.(*appsv1.Deployment)) {
+			// slipway's own test, so both sides wait for the same thing.
+			if ok, _ := activities.DeploymentDone(o.(*appsv1.Deployment)); ok {
 				done++
 			}
 		}
@@ -77,17 +79,4 @@ func rolledOut(ctx context.Context, kube kubernetes.Interface, ns string, n int)
 		return fmt.Errorf("floor: %d Deployments of %s not rolled out: %w", n, ns, err)
 	}
 	return nil
-}
-
-// complete is `kubectl rollout status`'s test: the controller saw the
-// latest spec, and every replica is updated and available with no old one
-// left.
-func complete(d *appsv1.Deployment) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	st := d.Status
-	return st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == want &&
-		st.Replicas == want && st.AvailableReplicas == want
 }

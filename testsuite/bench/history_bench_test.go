@@ -37,7 +37,7 @@ func historyPoint(b *testing.B, past int) {
 	app := fmt.Sprintf("h%dn%d", past, b.N)
 	dir, _ := appDir(b, s, manifestOf(b, 1, 2))
 	s.MustCLI(b, "apps", "create", app)
-	s.MustCLI(b, "releases", "promote", releaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "bench")), "-a", app)
+	s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "bench")), "-a", app)
 	b.Cleanup(func() { s.MustCLI(b, "apps", "delete", app) })
 	for i := range past {
 		_, err := s.Store.AppendRelease(ctx, app, model.NewReleaseID(), func(ctx context.Context, latest *records.Release) (records.ReleaseSpec, map[string]string, error) {
@@ -67,7 +67,7 @@ func historyPoint(b *testing.B, past int) {
 	b.ResetTimer()
 	for i := range b.N {
 		timed(&list, "releases", "-a", app)
-		rel := releaseOf(b, timed(&set, "env", "set", fmt.Sprintf("REV=%d", i+1), "-a", app))
+		rel := testsuite.ReleaseOf(b, timed(&set, "env", "set", fmt.Sprintf("REV=%d", i+1), "-a", app))
 		timed(&promote, "releases", "promote", rel, "-a", app)
 	}
 	l, e, p := median(list), median(set), median(promote)

@@ -97,7 +97,7 @@ func promotePoint(b *testing.B, n, r int) point {
 	app := fmt.Sprintf("p%dx%dn%d", n, r, b.N)
 	dir, manifest := appDir(b, s, manifestOf(b, n, r))
 	s.MustCLI(b, "apps", "create", app)
-	rel := releaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "bench"))
+	rel := testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "bench"))
 	s.MustCLI(b, "releases", "promote", rel, "-a", app)
 	ns := [tools]string{toolSlipway: s.Store.Namespace(app)}
 	for _, t := range []int{toolKubectl, toolHelm, toolFloor} {
@@ -122,7 +122,7 @@ func promotePoint(b *testing.B, n, r int) point {
 	if err := os.WriteFile(filepath.Join(chart, "Chart.yaml"), []byte("apiVersion: v2\nname: bench\nversion: 0.1.0\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	m := meter{kube: s.Kube, worker: workerPID(s.Slipway)}
+	m := meter{kube: s.Kube, worker: s.WorkerPID()}
 	var times [tools][]time.Duration
 	var costs [tools][]cost
 
@@ -155,7 +155,7 @@ func promotePoint(b *testing.B, n, r int) point {
 	b.ResetTimer()
 	for i := range b.N {
 		rev := fmt.Sprint(i + 1)
-		next := releaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", app))
+		next := testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", app))
 		measure(toolSlipway, func() { s.MustCLI(b, "releases", "promote", next, "-a", app) })
 
 		file := filepath.Join(dir, "objects.yaml")
@@ -277,14 +277,4 @@ func median[T int64 | float64 | time.Duration](d []T) T {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-func releaseOf(b *testing.B, out string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if id, ok := strings.CutPrefix(l, "Release: "); ok {
-			return id
-		}
-	}
-	b.Fatalf("no Release: line in\n%s", out)
-	return ""
 }
