@@ -89,7 +89,7 @@ bench-scale: tools build ## the whole promotion matrix (1, 10, 50 services × 2,
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
 
-bench: tools build ## promotion vs the floor, kubectl and helm (1 and 10 services); 1 and 10 apps at once; 10 and 1,000 past releases; pause and cancel latency; source packaging vs tar czf; the local builder
+bench: tools build ## promotion vs the floor, kubectl and helm (1 and 10 services); 1 and 10 apps at once; 10 and 1,000 past releases; pause and cancel latency; recovery from a killed worker and a crash loop; source packaging vs tar czf; the local builder
 	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 60m -args -json $(CURDIR)/bin/bench.json
 	$(GO) test ./source -run '^$$' -bench PackageAndUpload -benchtime 5x
 	$(GO) test ./builder -run '^$$' -bench LocalBuildHello -benchtime 10x

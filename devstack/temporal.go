@@ -64,6 +64,11 @@ func (t *temporal) start(ctx context.Context) error {
 		"--port", fmt.Sprint(t.s.opts.TemporalPort),
 		"--db-filename", filepath.Join(t.s.dir, "temporal.db"),
 		"--log-level", "warn",
+		// A timer (an activity's retry backoff, a heartbeat timeout) fires
+		// no sooner than this after it is set; the default second is for
+		// clocks skewed between a cluster's hosts, which one process has
+		// not. It is most of how long a dead worker's watch takes to move.
+		"--dynamic-config-value", `history.timerProcessorMaxTimeShift="100ms"`,
 	}
 	if t.s.opts.Headless {
 		p.args = append(p.args, "--headless")

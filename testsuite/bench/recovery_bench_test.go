@@ -1,0 +1,94 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/testsuite"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// BenchmarkRecovery measures how fast a promotion recovers from what can
+// go wrong around it, as two medians:
+//   - worker-resumed: a worker SIGKILLed mid-rollout, from the moment a new
+//     worker polls until the rollout's watch heartbeats on it (target 3 s;
+//     the 2 s heartbeat timeout, counted from the last heartbeat before
+//     the kill, is most of it);
+//   - crashloop-to-rollback: a release whose pods crash loop, from the
+//     promotion's start to its record saying it is rolling back.
+func BenchmarkRecovery(b *testing.B) {
+	s := testsuite.Get(b)
+	app := fmt.Sprintf("recovery%d", b.N) // -bench runs this once per b.N tried
+	s.MustCLI(b, "apps", "create", app)
+	dir, _ := appDir(b, s, filepath.Join(s.Root, "examples", "myapp", "convox.yml"))
+	s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "recovery")), "-a", app)
+	b.Cleanup(func() {
+		if s.WorkerPID() == 0 {
+			s.StartWorker(b)
+		}
+	})
+
+	var resumed, rollback []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		next := testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "SIMULATE=slow:60s", fmt.Sprintf("REV=%d", i), "-a", app))
+		done := s.Background("releases", "promote", next, "-a", app)
+		untilPhase(b, s, app, next, model.PhaseRollingOut)
+		time.Sleep(500 * time.Millisecond) // the watch is running
+		s.KillWorker(b)
+		s.StartWorker(b)
+		b.StartTimer()
+		start := time.Now()
+		untilWatchResumed(b, s, app, start)
+		resumed = append(resumed, time.Since(start))
+		b.StopTimer()
+		s.MustCLI(b, "apps", "cancel", "-a", app)
+		if r := testsuite.Wait(b, done); r.Code != 1 {
+			b.Fatalf("cancelled promote: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+
+		crashing := testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "SIMULATE=crashloop", fmt.Sprintf("REV=%d", i), "-a", app))
+		b.StartTimer()
+		start = time.Now()
+		done = s.Background("releases", "promote", crashing, "-a", app)
+		untilPhase(b, s, app, crashing, model.PhaseRollingBack)
+		rollback = append(rollback, time.Since(start))
+		b.StopTimer()
+		if r := testsuite.Wait(b, done); r.Code != 1 {
+			b.Fatalf("crash-looping promote: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+		s.MustCLI(b, "env", "unset", "SIMULATE", "-a", app)
+	}
+	r, c := median(resumed), median(rollback)
+	b.ReportMetric(float64(r.Milliseconds()), "worker-resumed-ms")
+	b.ReportMetric(float64(c.Milliseconds()), "crashloop-to-rollback-ms")
+	b.Logf("median of %d: watch resumed %s after a new worker polls; crash loop to rolling back %s", b.N, r, c)
+}
+
+// untilWatchResumed polls the app's promotion workflow (Temporal has no
+// watch for pending activities) until its rollout watch runs a retry that
+// heartbeat after since.
+func untilWatchResumed(b *testing.B, s *testsuite.Stack, app string, since time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		d, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.PromoteWorkflowID(app), "")
+		if err != nil {
+			b.Fatalf("the watch of %s did not resume within a minute: %v", app, err)
+		}
+		for _, a := range d.GetPendingActivities() {
+			if a.GetActivityType().GetName() == "WatchRollout" && a.GetAttempt() > 1 &&
+				a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED && a.GetLastHeartbeatTime().AsTime().After(since) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
