@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -105,8 +107,11 @@ func TestApplyReleaseRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
-			fs.core.PrependReactor("patch", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
-				return true, nil, tc.err
+			fs.core.PrependReactor("patch", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if strings.HasPrefix(a.(k8stesting.PatchAction).GetName(), "web-env") {
+					return true, nil, tc.err
+				}
+				return false, nil, nil
 			})
 			a := &Activities{Store: fs.Store}
 			in := applyInput()
@@ -127,23 +132,33 @@ func TestApplyReleaseRefused(t *testing.T) {
 	}
 }
 
-// A cancelled apply writes nothing more.
+// A cancelled apply starts no more services, and writes nothing once it
+// has returned: a rollback that follows it never races its writes.
 func TestApplyReleaseStopsWhenCancelled(t *testing.T) {
 	fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
 	a := &Activities{Store: fs.Store}
 	ctx, cancel := context.WithCancel(context.Background())
-	patches := 0
+	var returned atomic.Bool
+	var late atomic.Int32
+	fs.core.PrependReactor("patch", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if returned.Load() {
+			late.Add(1)
+		}
+		return false, nil, nil
+	})
 	fs.core.PrependReactor("patch", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
-		patches++
-		cancel() // cancelled right after the first service's Deployment
+		cancel() // cancelled at the first Deployment
+		time.Sleep(10 * time.Millisecond)
 		return false, nil, nil
 	})
 	_, err := a.ApplyRelease(ctx, applyInput())
+	returned.Store(true)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if patches != 1 {
-		t.Errorf("patched %d Deployments, want 1: nothing after the cancellation", patches)
+	time.Sleep(50 * time.Millisecond)
+	if n := late.Load(); n != 0 {
+		t.Errorf("%d writes after ApplyRelease returned", n)
 	}
 }
 

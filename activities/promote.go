@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -100,8 +101,9 @@ type ApplyResult struct {
 // ApplyRelease renders the release and applies every object with
 // server-side apply under one field manager, so applying it again changes
 // nothing. Applying a release un-pauses its Deployments unless in.Paused.
-// It heartbeats after every object and stops between two objects once
-// cancelled, so a rollback never races a half-finished apply.
+// It heartbeats after every service, starts no service once cancelled, and
+// returns only when no write of its own is in flight, so a rollback never
+// races a half-finished apply.
 func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResult, error) {
 	s := a.Store
 	// A rollback retries what the API server refuses: the same objects
@@ -134,16 +136,29 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 	if err := a.applyResources(ctx, r, applyError); err != nil {
 		return ApplyResult{}, err
 	}
-	var names []string
-	for _, svc := range services {
-		if err := ctx.Err(); err != nil {
-			return ApplyResult{}, err
-		}
-		names = append(names, svc.Name)
-		if err := a.apply(ctx, svc); err != nil {
-			return ApplyResult{}, applyError(svc.Name, err)
-		}
-		heartbeat(ctx, svc.Name)
+	// Services are applied side by side: each is a few round trips, and
+	// a rollout cannot begin before its Deployment is written.
+	names := make([]string, len(services))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(applyConcurrency)
+	for i, svc := range services {
+		names[i] = svc.Name
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := a.apply(gctx, svc); err != nil {
+				return applyError(svc.Name, err)
+			}
+			heartbeat(ctx, svc.Name)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return ApplyResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return ApplyResult{}, err // cancelled while the last services were applied
 	}
 	if in.Prune {
 		if err := a.prune(ctx, in.App, names, in.Release, nil); err != nil {
@@ -160,6 +175,11 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 // applyError makes the API server's refusals permanent (invalid, forbidden,
 // over quota, too large: applying the same object again cannot succeed), and
 // names the service either way.
+// applyConcurrency bounds the services applied at once: enough to keep
+// the API server busy, few enough to stay inside the client's rate limit
+// (config.Kube) with the rollout watch's requests beside them.
+const applyConcurrency = 8
+
 func applyError(service string, err error) error {
 	if refused(err) || apierrors.IsNotFound(err) {
 		return permanent(ErrApplyFailed, fmt.Errorf("%s: apply: %v", service, err))

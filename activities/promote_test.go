@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -115,17 +116,16 @@ func TestApplyRelease(t *testing.T) {
 	}
 
 	// Every object by server-side apply, under slipway's field manager,
-	// forced, Secret first so no pod starts without its env.
-	want := []string{
-		"patch secrets web-env-rbcdefghijk",
-		"patch services web",
-		"patch deployments web",
-		"patch secrets worker-env-rbcdefghijk",
-		"patch deployments worker",
+	// forced; services side by side, each with its Secret first so no pod
+	// starts without its env.
+	want := map[string][]string{
+		"web":    {"secrets web-env-rbcdefghijk", "services web", "deployments web"},
+		"worker": {"secrets worker-env-rbcdefghijk", "deployments worker"},
 	}
-	var got []string
+	got := map[string][]string{}
 	for _, p := range fs.patches() {
-		got = append(got, "patch "+p.GetResource().Resource+" "+p.GetName())
+		svc := strings.SplitN(p.GetName(), "-", 2)[0]
+		got[svc] = append(got[svc], p.GetResource().Resource+" "+p.GetName())
 		if p.GetPatchType() != types.ApplyPatchType {
 			t.Errorf("%s %s: patch type %s, want apply", p.GetResource().Resource, p.GetName(), p.GetPatchType())
 		}
@@ -136,8 +136,8 @@ func TestApplyRelease(t *testing.T) {
 			t.Errorf("%s %s in namespace %q", p.GetResource().Resource, p.GetName(), p.GetNamespace())
 		}
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("patches =\n%q\nwant\n%q", got, want)
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("patches by service =\n%q\nwant\n%q", got, want)
 	}
 
 	// What was applied is the release, rendered.

@@ -286,7 +286,9 @@ func rollbackBegun(t *testing.T, s *testsuite.Stack, app, release string) <-chan
 }
 
 // A cancel request from the Temporal UI (or API) means "roll back", and
-// the rollback begins within 2 s.
+// the rollback begins at once: within 5 s here, a liveness bound with room
+// for a loaded machine (the unready rollout would otherwise run until its
+// deadline); BenchmarkControl measures how fast (about 0.3 s).
 func TestTemporalCancelRollsBack(t *testing.T) {
 	s := testsuite.Get(t)
 	good := deployGood(t, s, "cancelly")
@@ -299,8 +301,8 @@ func TestTemporalCancelRollsBack(t *testing.T) {
 	if err := s.Temporal.CancelWorkflow(ctx, workflows.PromoteWorkflowID("cancelly"), ""); err != nil {
 		t.Fatal(err)
 	}
-	if took := await(t, begun).At.Sub(sent); took > 2*time.Second {
-		t.Errorf("rollback began %s after the cancel request, want within 2s", took)
+	if took := await(t, begun).At.Sub(sent); took > 5*time.Second {
+		t.Errorf("rollback began %s after the cancel request, want within 5s", took)
 	}
 	if r := testsuite.Wait(t, done); r.Code != 1 || r.Stderr != "ERROR: rollback: cancelled from Temporal\n" {
 		t.Fatalf("promote: exit %d, stderr %q", r.Code, r.Stderr)
