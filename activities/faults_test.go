@@ -107,11 +107,10 @@ func TestApplyReleaseRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := newFakeStore(t, promoteRecords(), releaseEnvSecret())
-			fs.core.PrependReactor("patch", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
-				if strings.HasPrefix(a.(k8stesting.PatchAction).GetName(), "web-env") {
-					return true, nil, tc.err
-				}
-				return false, nil, nil
+			// Both services are refused: the error names the first in the
+			// manifest's order, whichever was answered first.
+			fs.core.PrependReactor("patch", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, tc.err
 			})
 			a := &Activities{Store: fs.Store}
 			in := applyInput()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"slices"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -120,50 +121,71 @@ func (a *Activities) prune(ctx context.Context, app string, keep []string, relea
 	}
 	bg := metav1.DeletePropagationBackground
 	del := metav1.DeleteOptions{PropagationPolicy: &bg}
-	kinds := []struct {
-		list func() ([]metav1.Object, error)
-		del  func(name string) error
-	}{
-		{func() ([]metav1.Object, error) { return objects(c.AppsV1().Deployments(ns).List(ctx, sel)) },
-			func(n string) error { return c.AppsV1().Deployments(ns).Delete(ctx, n, del) }},
-		{func() ([]metav1.Object, error) { return objects(c.AppsV1().DaemonSets(ns).List(ctx, sel)) },
-			func(n string) error { return c.AppsV1().DaemonSets(ns).Delete(ctx, n, del) }},
-		{func() ([]metav1.Object, error) {
-			return objects(c.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, sel))
-		}, func(n string) error { return c.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, n, del) }},
-		{func() ([]metav1.Object, error) { return objects(c.CoreV1().Services(ns).List(ctx, sel)) },
-			func(n string) error { return c.CoreV1().Services(ns).Delete(ctx, n, del) }},
-		{func() ([]metav1.Object, error) { return objects(c.NetworkingV1().Ingresses(ns).List(ctx, sel)) },
-			func(n string) error { return c.NetworkingV1().Ingresses(ns).Delete(ctx, n, del) }},
-		{func() ([]metav1.Object, error) { return objects(c.BatchV1().CronJobs(ns).List(ctx, sel)) },
-			func(n string) error { return c.BatchV1().CronJobs(ns).Delete(ctx, n, del) }},
+	secretStale := func(o metav1.Object) bool {
+		l := o.GetLabels()
+		return !slices.Contains(keep, l[render.LabelService]) || (keepReleases != nil && !slices.Contains(keepReleases, l[render.LabelRelease]))
 	}
-	for _, k := range kinds {
-		objs, err := k.list()
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			if stale(o) {
-				if err := ignoreNotFound(k.del(o.GetName())); err != nil {
-					return err
+	kinds := []struct {
+		list  func(context.Context) ([]metav1.Object, error)
+		del   func(ctx context.Context, name string) error
+		stale func(metav1.Object) bool
+	}{
+		{func(ctx context.Context) ([]metav1.Object, error) {
+			return objects(c.AppsV1().Deployments(ns).List(ctx, sel))
+		},
+			func(ctx context.Context, n string) error { return c.AppsV1().Deployments(ns).Delete(ctx, n, del) }, stale},
+		{func(ctx context.Context) ([]metav1.Object, error) {
+			return objects(c.AppsV1().DaemonSets(ns).List(ctx, sel))
+		},
+			func(ctx context.Context, n string) error { return c.AppsV1().DaemonSets(ns).Delete(ctx, n, del) }, stale},
+		{func(ctx context.Context) ([]metav1.Object, error) {
+			return objects(c.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, sel))
+		}, func(ctx context.Context, n string) error {
+			return c.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, n, del)
+		}, stale},
+		{func(ctx context.Context) ([]metav1.Object, error) {
+			return objects(c.CoreV1().Services(ns).List(ctx, sel))
+		},
+			func(ctx context.Context, n string) error { return c.CoreV1().Services(ns).Delete(ctx, n, del) }, stale},
+		{func(ctx context.Context) ([]metav1.Object, error) {
+			return objects(c.NetworkingV1().Ingresses(ns).List(ctx, sel))
+		},
+			func(ctx context.Context, n string) error { return c.NetworkingV1().Ingresses(ns).Delete(ctx, n, del) }, stale},
+		{func(ctx context.Context) ([]metav1.Object, error) {
+			return objects(c.BatchV1().CronJobs(ns).List(ctx, sel))
+		},
+			func(ctx context.Context, n string) error { return c.BatchV1().CronJobs(ns).Delete(ctx, n, del) }, stale},
+		{func(ctx context.Context) ([]metav1.Object, error) {
+			return objects(c.CoreV1().Secrets(ns).List(ctx, sel))
+		},
+			func(ctx context.Context, n string) error { return c.CoreV1().Secrets(ns).Delete(ctx, n, del) }, secretStale},
+	}
+	// Every kind is listed at once, then every stale object deleted at
+	// once: a promotion's end waits for the slowest call, not their sum.
+	doomed := make([][]string, len(kinds))
+	lists, lctx := errgroup.WithContext(ctx)
+	for i, k := range kinds {
+		lists.Go(func() error {
+			objs, err := k.list(lctx)
+			for _, o := range objs {
+				if k.stale(o) {
+					doomed[i] = append(doomed[i], o.GetName())
 				}
 			}
-		}
+			return err
+		})
 	}
-	secrets, err := c.CoreV1().Secrets(ns).List(ctx, sel)
-	if err != nil {
+	if err := lists.Wait(); err != nil {
 		return err
 	}
-	for _, s := range secrets.Items {
-		l := s.Labels
-		if !slices.Contains(keep, l[render.LabelService]) || (keepReleases != nil && !slices.Contains(keepReleases, l[render.LabelRelease])) {
-			if err := ignoreNotFound(c.CoreV1().Secrets(ns).Delete(ctx, s.Name, del)); err != nil {
-				return err
-			}
+	dels, dctx := errgroup.WithContext(ctx)
+	dels.SetLimit(applyConcurrency)
+	for i, k := range kinds {
+		for _, name := range doomed[i] {
+			dels.Go(func() error { return ignoreNotFound(k.del(dctx, name)) })
 		}
 	}
-	return nil
+	return dels.Wait()
 }
 
 // objects is a list's items as their metadata.

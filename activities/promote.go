@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -137,28 +138,34 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 		return ApplyResult{}, err
 	}
 	// Services are applied side by side: each is a few round trips, and
-	// a rollout cannot begin before its Deployment is written.
+	// a rollout cannot begin before its Deployment is written. Each is
+	// tried even when another is refused, so that the refusal reported is
+	// the first in the manifest's order, whichever the API server answered
+	// first.
 	names := make([]string, len(services))
-	g, gctx := errgroup.WithContext(ctx)
+	errs := make([]error, len(services))
+	var g errgroup.Group
 	g.SetLimit(applyConcurrency)
 	for i, svc := range services {
 		names[i] = svc.Name
 		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return err
+			if ctx.Err() != nil {
+				return nil // cancelled: start no more
 			}
-			if err := a.apply(gctx, svc); err != nil {
-				return applyError(svc.Name, err)
+			if err := a.apply(ctx, svc); err != nil {
+				errs[i] = applyError(svc.Name, err)
+				return nil
 			}
 			heartbeat(ctx, svc.Name)
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	_ = g.Wait() // every error is in errs
+	if err := ctx.Err(); err != nil {
 		return ApplyResult{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return ApplyResult{}, err // cancelled while the last services were applied
+	if err := cmp.Or(errs...); err != nil {
+		return ApplyResult{}, err
 	}
 	if in.Prune {
 		if err := a.prune(ctx, in.App, names, in.Release, nil); err != nil {
