@@ -7,11 +7,13 @@ TOOLS := $(CURDIR)/.tools/bin
 export SLIPWAY_TOOLS := $(TOOLS)
 
 # Every binary of slipway's is static and free of the build machine's paths,
-# as its image needs (make image): the CLI, the vet run, the tests and the
-# image then share one compile of each package. Only the race detector needs
-# cgo (make race).
+# as its image needs (make image): the CLI, the vet run, the tests, the
+# image and the stack's tools (hack/tools.sh) then share one compile of each
+# package. Only the race detector needs cgo (make race). No binary carries
+# DWARF: nobody steps through them, and the link of each of the many test
+# binaries is most of its build once its packages are compiled.
 export CGO_ENABLED := 0
-export GOFLAGS := -trimpath $(GOFLAGS)
+export GOFLAGS := -trimpath "-ldflags=-s -w" $(GOFLAGS)
 
 # What the local stack and the tests run; make bench also needs kubectl and
 # helm, the peers it measures against, which a test run never builds.
@@ -53,10 +55,11 @@ e2e: stack-tools build ## end-to-end tests only, against a real stack the harnes
 e2e-prod: stack-tools ## the production topology alone (make e2e runs it too): Temporal server on PostgreSQL, two workers, a CLI that shares nothing with them
 	$(GO) test -count=1 -timeout 20m ./testsuite/prod
 
-lint: stack-tools ## gofmt, go vet, go mod tidy and workflowcheck leave nothing to change
+lint: stack-tools ## gofmt, go vet, go mod tidy, hack/alignmods and workflowcheck leave nothing to change
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+	$(GO) run ./hack/alignmods -check
 	$(TOOLS)/workflowcheck ./workflows/...
 
 cover: ## the commands' unit tests cover at least 70% of cmd/ (no stack needed)
@@ -89,7 +92,8 @@ bench-scale: tools build ## the whole promotion matrix (1, 10, 50 services × 2,
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
 
-bench: tools build ## promotion vs the floor, kubectl and helm (1 and 10 services); 1 and 10 apps at once; 10 and 1,000 past releases; pause and cancel latency; recovery from a killed worker and a crash loop; source packaging vs tar czf; the local builder
+bench: tools build ## (rewrites the README's performance tables) promotion vs the floor, kubectl and helm (1 and 10 services); 1 and 10 apps at once; 10 and 1,000 past releases; pause and cancel latency; recovery from a killed worker and a crash loop; source packaging vs tar czf; the local builder
 	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 60m -args -json $(CURDIR)/bin/bench.json
+	$(GO) run ./hack/benchreadme bin/bench.json README.md
 	$(GO) test ./source -run '^$$' -bench PackageAndUpload -benchtime 5x
 	$(GO) test ./builder -run '^$$' -bench LocalBuildHello -benchtime 10x

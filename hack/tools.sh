@@ -13,27 +13,34 @@ bin="$root/.tools/bin"
 stamps="$root/.tools/stamps"
 logs="$root/.tools/logs"
 mkdir -p "$bin" "$stamps" "$logs"
-# The tools build as their own projects do, whatever the caller's settings.
-export GOBIN="$bin" GOFLAGS=-buildvcs=false
-unset CGO_ENABLED
+# The tools build as their projects' releases do, statically, whatever the
+# caller's settings, and with the flags slipway's own packages build with
+# (the Makefile's CGO_ENABLED=0 and -trimpath): the wrapper modules build
+# the packages slipway also uses at its versions (go run ./hack/alignmods),
+# so one compile of each serves both.
+export GOBIN="$bin" GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0
 
 # The wrapper modules' programs build in one `go build` each, so that one
 # links while the others still compile, and without DWARF (-s -w): the
 # stack's programs are not debugged, and a link without it is quicker.
 # Each entry has its own folder under $out for go build's output: both
 # name a program "server".
-ldflags="-trimpath -ldflags=-s\ -w"
+ldflags="-ldflags=-s\ -w"
 out="$root/.tools/out"
+
+# A wrapper's version names its go.sum too: its dependencies move with
+# slipway's.
+sum() { sha256sum "$root/hack/$1/go.sum" | cut -c1-8; }
 
 # programs | version | how to build them (run in $root), longest first.
 tools=(
-  "kube-apiserver kube-controller-manager kube-scheduler etcd|v1.36.3-etcd-v3.6.8|cd hack/kube && mkdir -p $out/kube && go build $ldflags -o $out/kube/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler go.etcd.io/etcd/server/v3 && mv $out/kube/kube-apiserver $out/kube/kube-controller-manager $out/kube/kube-scheduler $bin/ && mv $out/kube/server $bin/etcd"
-  "temporal temporal-server temporal-sql-tool|cli-v1.5.1-server-v1.29.1|cd hack/temporal && mkdir -p $out/temporal && go build -trimpath -ldflags='-s -w -X=github.com/temporalio/cli/temporalcli.Version=1.5.1' -o $out/temporal/ github.com/temporalio/cli/cmd/temporal go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql && mv $out/temporal/temporal $bin/ && mv $out/temporal/server $bin/temporal-server && mv $out/temporal/sql $bin/temporal-sql-tool"
-  "kwok kwokctl|v0.7.0|go install sigs.k8s.io/kwok/cmd/kwok@v0.7.0 && go install sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0"
-  "registry|v3.1.2-filesystem|cd hack/registry && go build $ldflags -o $bin/registry ."
-  "workflowcheck|v0.6.0|go install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0"
-  "kubectl|v1.36.3|cd hack/kube && go build $ldflags -o $bin/kubectl k8s.io/kubernetes/cmd/kubectl"
-  "helm|v4.3.1|go install helm.sh/helm/v4/cmd/helm@v4.3.1"
+  "kube-apiserver kube-controller-manager kube-scheduler etcd|v1.36.3-etcd-v3.6.8-$(sum kube)|cd hack/kube && mkdir -p $out/kube && go build $ldflags -o $out/kube/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler go.etcd.io/etcd/server/v3 && mv $out/kube/kube-apiserver $out/kube/kube-controller-manager $out/kube/kube-scheduler $bin/ && mv $out/kube/server $bin/etcd"
+  "temporal temporal-server temporal-sql-tool|cli-v1.5.1-server-v1.29.1-$(sum temporal)|cd hack/temporal && mkdir -p $out/temporal && go build -ldflags='-s -w -X=github.com/temporalio/cli/temporalcli.Version=1.5.1' -o $out/temporal/ github.com/temporalio/cli/cmd/temporal go.temporal.io/server/cmd/server go.temporal.io/server/cmd/tools/sql && mv $out/temporal/temporal $bin/ && mv $out/temporal/server $bin/temporal-server && mv $out/temporal/sql $bin/temporal-sql-tool"
+  "kwok kwokctl|v0.7.0-static|go install sigs.k8s.io/kwok/cmd/kwok@v0.7.0 && go install sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0"
+  "registry|v3.1.2-filesystem-$(sum registry)|cd hack/registry && go build $ldflags -o $bin/registry ."
+  "workflowcheck|v0.6.0-static|go install go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0"
+  "kubectl|v1.36.3-$(sum kube)|cd hack/kube && go build $ldflags -o $bin/kubectl k8s.io/kubernetes/cmd/kubectl"
+  "helm|v4.3.1-static|go install helm.sh/helm/v4/cmd/helm@v4.3.1"
 )
 
 # wanted says whether an entry holds a program named on the command line

@@ -87,12 +87,14 @@ func concurrentPoint(b *testing.B, k int) {
 		b.StopTimer()
 	}
 	sp, fp := percentiles(slipway), percentiles(floors)
-	b.ReportMetric(float64(sp[1].Milliseconds()), "slipway-p95-ms")
-	b.ReportMetric(float64(fp[1].Milliseconds()), "floor-p95-ms")
-	b.ReportMetric(float64(sp[1])/float64(fp[1]), "p95-slipway/floor")
-	fmt.Printf("%d apps at once, %d rounds: slipway p50 %s p95 %s max %s; floor p50 %s p95 %s max %s; p95 slipway/floor %.2f\n",
-		k, b.N, sp[0].Round(10*time.Millisecond), sp[1].Round(10*time.Millisecond), sp[2].Round(10*time.Millisecond),
-		fp[0].Round(10*time.Millisecond), fp[1].Round(10*time.Millisecond), fp[2].Round(10*time.Millisecond), float64(sp[1])/float64(fp[1]))
+	b.ReportMetric(float64(sp.P95.Milliseconds()), "slipway-p95-ms")
+	b.ReportMetric(float64(fp.P95.Milliseconds()), "floor-p95-ms")
+	b.ReportMetric(float64(sp.P95)/float64(fp.P95), "p95-slipway/floor")
+	record(b, func(r *Report) {
+		r.Concurrent = replace(r.Concurrent, ConcurrentPoint{Apps: k, Rounds: b.N, Slipway: sp, Floor: fp}, func(c ConcurrentPoint) bool { return c.Apps == k })
+	})
+	fmt.Printf("%d apps at once, %d rounds: slipway p50/p95/max %s; floor %s; p95 slipway/floor %.2f\n",
+		k, b.N, sp, fp, float64(sp.P95)/float64(fp.P95))
 }
 
 // atOnce runs do(0..k-1) each on its own goroutine and returns how long
@@ -118,11 +120,11 @@ func atOnce(k int, do func(int) error, b *testing.B) []time.Duration {
 }
 
 // percentiles are the p50, p95 and maximum of d.
-func percentiles(d []time.Duration) [3]time.Duration {
+func percentiles(d []time.Duration) Percentiles {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	at := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
-	return [3]time.Duration{at(0.50), at(0.95), s[len(s)-1]}
+	return Percentiles{P50: at(0.50), P95: at(0.95), Max: s[len(s)-1]}
 }
 
 // counts parses a comma-separated list of positive whole numbers.

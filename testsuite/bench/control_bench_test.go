@@ -61,6 +61,7 @@ func BenchmarkControl(b *testing.B) {
 	p, c := median(pause), median(cancel)
 	b.ReportMetric(float64(p.Milliseconds()), "pause-ms")
 	b.ReportMetric(float64(c.Milliseconds()), "cancel-to-rollback-ms")
+	record(b, func(r *Report) { r.Control = &Control{Runs: b.N, Pause: p, CancelToRollingBack: c} })
 	b.Logf("median of %d: promotions pause %s; apps cancel to rolling back %s", b.N, p, c)
 }
 

@@ -15,21 +15,6 @@ import (
 	"github.com/slipway-dev/slipway/workflows"
 )
 
-// cost is what one run spent besides time.
-type cost struct {
-	// APIRequests is the growth of the API server's
-	// apiserver_request_total over the run: every client's requests, the
-	// controllers' and kwok's included, which the same rollout costs
-	// whichever tool starts it. The difference between two tools is theirs.
-	APIRequests float64 `json:"apiRequests"`
-	// HistoryEvents and HistoryBytes are the promotion's Temporal history
-	// (slipway only).
-	HistoryEvents int64 `json:"historyEvents,omitempty"`
-	HistoryBytes  int64 `json:"historyBytes,omitempty"`
-	// WorkerCPU is the CPU seconds slipway's worker used in the run.
-	WorkerCPU float64 `json:"workerCPUSeconds,omitempty"`
-}
-
 // meter reads the counters a cost is the growth of.
 type meter struct {
 	kube   kubernetes.Interface
@@ -46,8 +31,8 @@ func (m meter) read(ctx context.Context) (reading, error) {
 	return reading{requests: req, cpu: cpuSeconds(m.worker)}, nil
 }
 
-func (r reading) until(after reading) cost {
-	return cost{APIRequests: after.requests - r.requests, WorkerCPU: after.cpu - r.cpu}
+func (r reading) until(after reading) Cost {
+	return Cost{APIRequests: after.requests - r.requests, WorkerCPU: after.cpu - r.cpu}
 }
 
 // apiRequests sums apiserver_request_total over all its labels.

@@ -32,7 +32,7 @@ import (
 
 var (
 	matrix = flag.String("matrix", "small", "the promotion matrix: small (1 and 10 services × 2 replicas) or full (1, 10, 50 × 2, 10)")
-	report = flag.String("json", "", "write the promotion matrix's results to this file as JSON")
+	report = flag.String("json", "", "write what the benchmarks measured to this file as JSON, for hack/benchreadme")
 )
 
 // TestMain starts the stack only when benchmarks run: `make test` builds
@@ -44,18 +44,6 @@ func TestMain(m *testing.M) {
 	}
 	testsuite.Main(m)
 }
-
-// The tools a promotion is measured with, in the order each iteration
-// runs them, so that the machine's noise falls on all alike.
-const (
-	toolSlipway = iota
-	toolKubectl
-	toolHelm
-	toolFloor
-	tools
-)
-
-var toolNames = [tools]string{"slipway", "kubectl", "helm", "floor"}
 
 // BenchmarkPromote runs the matrix of services × replicas; at each point
 // every iteration rolls each tool once, and the point reports the medians
@@ -70,27 +58,22 @@ func BenchmarkPromote(b *testing.B) {
 	default:
 		b.Fatalf("-matrix=%s: give small or full", *matrix)
 	}
-	var results []point
+	var points []Point
 	for _, r := range replicas {
 		for _, n := range services {
-			var last point
+			var last Point
 			b.Run(fmt.Sprintf("services=%d/replicas=%d", n, r), func(b *testing.B) {
 				last = promotePoint(b, n, r)
 			})
-			results = append(results, last)
+			points = append(points, last)
 		}
 	}
-	printTable(results)
-	if *report != "" {
-		if err := writeJSON(*report, results); err != nil {
-			b.Fatal(err)
-		}
-	}
+	printTable(points)
 }
 
 // promotePoint measures b.N promotions of each tool of an app of n
 // services of r replicas.
-func promotePoint(b *testing.B, n, r int) point {
+func promotePoint(b *testing.B, n, r int) Point {
 	s := testsuite.Get(b)
 	ctx := context.Background()
 	// -bench runs this once per b.N tried: a new app each time.
@@ -124,7 +107,7 @@ func promotePoint(b *testing.B, n, r int) point {
 	}
 	m := meter{kube: s.Kube, worker: s.WorkerPID()}
 	var times [tools][]time.Duration
-	var costs [tools][]cost
+	var costs [tools][]Cost
 
 	// measure times one run of tool and what it cost.
 	measure := func(tool int, run func()) {
@@ -190,6 +173,9 @@ func promotePoint(b *testing.B, n, r int) point {
 	for _, t := range []int{toolSlipway, toolKubectl, toolHelm} {
 		b.ReportMetric(p.VsFloor[t], toolNames[t]+"/floor")
 	}
+	record(b, func(rep *Report) {
+		rep.Promote = replace(rep.Promote, p, func(q Point) bool { return q.Services == n && q.Replicas == r })
+	})
 	return p
 }
 

@@ -69,6 +69,7 @@ func BenchmarkRecovery(b *testing.B) {
 	r, c := median(resumed), median(rollback)
 	b.ReportMetric(float64(r.Milliseconds()), "worker-resumed-ms")
 	b.ReportMetric(float64(c.Milliseconds()), "crashloop-to-rollback-ms")
+	record(b, func(rep *Report) { rep.Recovery = &Recovery{Runs: b.N, WorkerResumed: r, CrashLoopToRollingBack: c} })
 	b.Logf("median of %d: watch resumed %s after a new worker polls; crash loop to rolling back %s", b.N, r, c)
 }
 

@@ -4,33 +4,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"sync"
+	"testing"
 	"text/tabwriter"
 	"time"
 )
 
-// point is one point of the promotion matrix: the medians of each tool's
-// runs, their ratios to the floor's, and the median cost of each.
-type point struct {
-	Services int                  `json:"services"`
-	Replicas int                  `json:"replicas"`
-	Runs     int                  `json:"runs"`
-	Median   [tools]time.Duration `json:"medianNanoseconds"`
-	VsFloor  [tools]float64       `json:"vsFloor"`
-	Cost     [tools]cost          `json:"medianCost"`
-	Tools    [tools]string        `json:"tools"`
-}
-
-func summarize(n, r int, times [tools][]time.Duration, costs [tools][]cost) point {
-	p := point{Services: n, Replicas: r, Runs: len(times[0]), Tools: toolNames}
+func summarize(n, r int, times [tools][]time.Duration, costs [tools][]Cost) Point {
+	p := Point{Services: n, Replicas: r, Runs: len(times[0]), Tools: toolNames}
 	for t := range tools {
 		p.Median[t] = median(times[t])
 		c := costs[t]
-		p.Cost[t] = cost{
-			APIRequests:   median(pluck(c, func(c cost) float64 { return c.APIRequests })),
-			HistoryEvents: median(pluck(c, func(c cost) int64 { return c.HistoryEvents })),
-			HistoryBytes:  median(pluck(c, func(c cost) int64 { return c.HistoryBytes })),
-			WorkerCPU:     median(pluck(c, func(c cost) float64 { return c.WorkerCPU })),
+		p.Cost[t] = Cost{
+			APIRequests:   median(pluck(c, func(c Cost) float64 { return c.APIRequests })),
+			HistoryEvents: median(pluck(c, func(c Cost) int64 { return c.HistoryEvents })),
+			HistoryBytes:  median(pluck(c, func(c Cost) int64 { return c.HistoryBytes })),
+			WorkerCPU:     median(pluck(c, func(c Cost) float64 { return c.WorkerCPU })),
 		}
 	}
 	for t := range tools {
@@ -39,7 +30,7 @@ func summarize(n, r int, times [tools][]time.Duration, costs [tools][]cost) poin
 	return p
 }
 
-func pluck[T any](cs []cost, f func(cost) T) []T {
+func pluck[T any](cs []Cost, f func(Cost) T) []T {
 	out := make([]T, len(cs))
 	for i, c := range cs {
 		out[i] = f(c)
@@ -50,7 +41,7 @@ func pluck[T any](cs []cost, f func(cost) T) []T {
 // printTable prints the matrix, one row per point: each tool's median time
 // and its ratio to the floor, slipway's ratios to kubectl and helm, and
 // the median cost of a run.
-func printTable(points []point) {
+func printTable(points []Point) {
 	var out strings.Builder
 	w := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "services\treplicas\truns\tfloor\tslipway\tkubectl\thelm\tslipway/kubectl\tslipway/helm\tAPI requests slipway/floor\thistory events\thistory KiB\tworker CPU s\t")
@@ -72,32 +63,37 @@ func printTable(points []point) {
 	fmt.Printf("promotion matrix on %s, medians (ratio to the floor):\n%s", machine(), out.String())
 }
 
-func writeJSON(path string, points []point) error {
-	data, err := json.MarshalIndent(struct {
-		Machine string  `json:"machine"`
-		Points  []point `json:"points"`
-	}{machine(), points}, "", "  ")
-	if err != nil {
-		return err
+// results is what this run measured so far; with -json FILE, every
+// benchmark writes it whole when it ends, so a run cut short keeps what
+// was done.
+var (
+	resultsMu sync.Mutex
+	results   = Report{Machine: machine()}
+)
+
+// record updates the results and writes them to -json's file. A benchmark
+// runs once per b.N tried: a point measured again replaces the earlier.
+func record(b *testing.B, update func(*Report)) {
+	resultsMu.Lock()
+	defer resultsMu.Unlock()
+	update(&results)
+	if *report == "" {
+		return
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	data, err := json.MarshalIndent(results, "", "  ")
+	if err == nil {
+		err = os.WriteFile(*report, append(data, '\n'), 0o644)
+	}
+	if err != nil {
+		b.Fatalf("-json %s: %v", *report, err)
+	}
 }
 
-// machine names the CPU and its count, so results say where they ran.
-func machine() string {
-	data, _ := os.ReadFile("/proc/cpuinfo")
-	model, cpus := "unknown CPU", 0
-	for line := range strings.Lines(string(data)) {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "model name":
-			model = strings.TrimSpace(v)
-		case "processor":
-			cpus++
-		}
+// replace puts p in ps in place of the one same(p) matches, or at the end.
+func replace[T any](ps []T, p T, same func(T) bool) []T {
+	if i := slices.IndexFunc(ps, same); i >= 0 {
+		ps[i] = p
+		return ps
 	}
-	return fmt.Sprintf("%d × %s", cpus, model)
+	return append(ps, p)
 }
