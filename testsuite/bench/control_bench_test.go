@@ -27,10 +27,7 @@ import (
 // them.
 func BenchmarkControl(b *testing.B) {
 	s := testsuite.Get(b)
-	app := fmt.Sprintf("control%d", b.N) // -bench runs this once per b.N tried
-	s.MustCLI(b, "apps", "create", app)
-	dir, _ := appDir(b, s, filepath.Join(s.Root, "examples", "myapp", "convox.yml"))
-	s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "control")), "-a", app)
+	app := exampleApp(b, s, fmt.Sprintf("control%d", b.N)) // -bench runs this once per b.N tried
 
 	var pause, cancel []time.Duration
 	b.ResetTimer()
@@ -63,6 +60,15 @@ func BenchmarkControl(b *testing.B) {
 	b.ReportMetric(float64(c.Milliseconds()), "cancel-to-rollback-ms")
 	record(b, func(r *Report) { r.Control = &Control{Runs: b.N, Pause: p, CancelToRollingBack: c} })
 	b.Logf("median of %d: promotions pause %s; apps cancel to rolling back %s", b.N, p, c)
+}
+
+// exampleApp creates app, and builds and promotes the example app (two
+// services) on it.
+func exampleApp(b *testing.B, s *testsuite.Stack, app string) string {
+	s.MustCLI(b, "apps", "create", app)
+	dir, _ := appDir(b, s, filepath.Join(s.Root, "examples", "myapp", "convox.yml"))
+	s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", app)), "-a", app)
+	return app
 }
 
 // untilPhase waits, with a watch on the app's promotion records, until the

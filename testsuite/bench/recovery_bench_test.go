@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,10 +23,7 @@ import (
 //     promotion's start to its record saying it is rolling back.
 func BenchmarkRecovery(b *testing.B) {
 	s := testsuite.Get(b)
-	app := fmt.Sprintf("recovery%d", b.N) // -bench runs this once per b.N tried
-	s.MustCLI(b, "apps", "create", app)
-	dir, _ := appDir(b, s, filepath.Join(s.Root, "examples", "myapp", "convox.yml"))
-	s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", app, "-d", "recovery")), "-a", app)
+	app := exampleApp(b, s, fmt.Sprintf("recovery%d", b.N)) // -bench runs this once per b.N tried
 	b.Cleanup(func() {
 		if s.WorkerPID() == 0 {
 			s.StartWorker(b)
