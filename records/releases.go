@@ -3,6 +3,8 @@ package records
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +15,24 @@ import (
 // (0: all). The order is the release chain back from the app's Latest, so it
 // is total, and a release whose making was interrupted never shows.
 func (s *Store) ListReleases(ctx context.Context, app *App, limit int) ([]*Release, error) {
+	if newest := app.Status.Sequence; limit > 0 && newest > 0 {
+		// The newest few by their sequence labels: an app with thousands
+		// of releases is not read whole to show ten. A chain that comes
+		// up short (releases written before the label) reads them all.
+		seqs := make([]string, 0, limit)
+		for n := newest; n > 0 && n > newest-int64(limit); n-- {
+			seqs = append(seqs, strconv.FormatInt(n, 10))
+		}
+		some, err := list[Release](ctx, s, ReleaseResource, app.Namespace, metav1.ListOptions{
+			LabelSelector: LabelSequence + " in (" + strings.Join(seqs, ",") + ")",
+		})
+		if err != nil {
+			return nil, err
+		}
+		if c := chain(some, app.Status.Latest, limit); len(c) == len(seqs) {
+			return c, nil
+		}
+	}
 	all, err := list[Release](ctx, s, ReleaseResource, app.Namespace, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -93,9 +113,11 @@ func (s *Store) AppendRelease(ctx context.Context, app, id string, fork Fork) (*
 		spec.ID, spec.App, spec.Env = id, app, EnvSecretName(id)
 		spec.Parent, spec.Sequence = a.Status.Latest, a.Status.Sequence+1
 		r, err := create(ctx, s, ReleaseResource, a.Namespace, &Release{
-			TypeMeta:   typeMeta("Release"),
-			ObjectMeta: metav1.ObjectMeta{Name: ObjectName(id), Namespace: a.Namespace, Labels: map[string]string{LabelApp: app}},
-			Spec:       spec,
+			TypeMeta: typeMeta("Release"),
+			ObjectMeta: metav1.ObjectMeta{Name: ObjectName(id), Namespace: a.Namespace, Labels: map[string]string{
+				LabelApp: app, LabelSequence: strconv.FormatInt(spec.Sequence, 10),
+			}},
+			Spec: spec,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("write release %s: %w", id, err)

@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -467,4 +468,36 @@ func TestAppendReleaseErrors(t *testing.T) {
 			t.Errorf("writes = %q", w)
 		}
 	})
+}
+
+// The newest few releases are read by their sequence labels, not by
+// reading every release of the app.
+func TestListReleasesNewestBySequence(t *testing.T) {
+	fs := newFakeStore(t, []any{testApp("myapp", "", 0)})
+	ctx := context.Background()
+	var ids []string
+	for i := range 30 {
+		id := fmt.Sprintf("R%010d", i)
+		if _, err := fs.AppendRelease(ctx, "myapp", id, recordingFork("BAAAAAAAAAA", new([]string))); err != nil {
+			t.Fatal(err)
+		}
+		ids = append([]string{id}, ids...)
+	}
+	fs.dyn.ClearActions()
+	rs, err := fs.ListReleases(ctx, mustApp(t, fs.Store, "myapp"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := chainIDs(rs); !slices.Equal(got, ids[:10]) {
+		t.Errorf("ListReleases = %v, want %v", got, ids[:10])
+	}
+	var lists []string
+	for _, a := range fs.dyn.Actions() {
+		if l, ok := a.(k8stesting.ListAction); ok {
+			lists = append(lists, l.GetListRestrictions().Labels.String())
+		}
+	}
+	if want := []string{"slipway.dev/sequence in (21,22,23,24,25,26,27,28,29,30)"}; !slices.Equal(lists, want) {
+		t.Errorf("lists with selectors %q, want %q: one list of the newest ten", lists, want)
+	}
 }

@@ -25,6 +25,9 @@ const (
 const (
 	LabelRack = model.LabelRack
 	LabelApp  = model.LabelApp
+	// LabelSequence is a release's place in its app's chain, so that
+	// the newest few are listed without reading every release.
+	LabelSequence = "slipway.dev/sequence"
 	// AnnotationCreatedBy names the workflow that created a record, so a
 	// retried activity can tell its own earlier write from someone else's.
 	AnnotationCreatedBy = "slipway.dev/created-by"
