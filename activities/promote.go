@@ -179,14 +179,14 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 	return ApplyResult{Services: names}, classify(a.event(ctx, app, in.Promotion, in.Event))
 }
 
-// applyError makes the API server's refusals permanent (invalid, forbidden,
-// over quota, too large: applying the same object again cannot succeed), and
-// names the service either way.
 // applyConcurrency bounds the services applied at once: enough to keep
 // the API server busy, few enough to stay inside the client's rate limit
 // (config.Kube) with the rollout watch's requests beside them.
 const applyConcurrency = 8
 
+// applyError makes the API server's refusals permanent (invalid, forbidden,
+// over quota, too large: applying the same object again cannot succeed), and
+// names the service either way.
 func applyError(service string, err error) error {
 	if refused(err) || apierrors.IsNotFound(err) {
 		return permanent(ErrApplyFailed, fmt.Errorf("%s: apply: %v", service, err))
