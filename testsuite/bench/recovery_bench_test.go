@@ -6,11 +6,8 @@ import (
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/testsuite"
-	"github.com/slipway-dev/slipway/workflows"
 )
 
 // BenchmarkRecovery measures how fast a promotion recovers from what can
@@ -69,22 +66,18 @@ func BenchmarkRecovery(b *testing.B) {
 	b.Logf("median of %d: watch resumed %s after a new worker polls; crash loop to rolling back %s", b.N, r, c)
 }
 
-// untilWatchResumed polls the app's promotion workflow (Temporal has no
-// watch for pending activities) until its rollout watch runs a retry that
-// heartbeat after since.
+// untilWatchResumed polls (see Stack.WatchResumed) until the app's
+// rollout watch has resumed on a worker started at since.
 func untilWatchResumed(b *testing.B, s *testsuite.Stack, app string, since time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for {
-		d, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.PromoteWorkflowID(app), "")
-		if err != nil {
-			b.Fatalf("the watch of %s did not resume within a minute: %v", app, err)
+		ok, state := s.WatchResumed(ctx, app, since)
+		if ok {
+			return
 		}
-		for _, a := range d.GetPendingActivities() {
-			if a.GetActivityType().GetName() == "WatchRollout" && a.GetAttempt() > 1 &&
-				a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED && a.GetLastHeartbeatTime().AsTime().After(since) {
-				return
-			}
+		if ctx.Err() != nil {
+			b.Fatalf("the watch of %s did not resume within a minute: %s", app, state)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

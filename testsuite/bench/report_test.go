@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
-	"text/tabwriter"
 	"time"
 )
 
@@ -38,29 +36,10 @@ func pluck[T any](cs []Cost, f func(Cost) T) []T {
 	return out
 }
 
-// printTable prints the matrix, one row per point: each tool's median time
-// and its ratio to the floor, slipway's ratios to kubectl and helm, and
-// the median cost of a run.
+// printTable prints the matrix as the README shows it. Straight to
+// stdout: a parent benchmark's log is shown only with -v.
 func printTable(points []Point) {
-	var out strings.Builder
-	w := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "services\treplicas\truns\tfloor\tslipway\tkubectl\thelm\tslipway/kubectl\tslipway/helm\tAPI requests slipway/floor\thistory events\thistory KiB\tworker CPU s\t")
-	for _, p := range points {
-		ratio := func(t int) string {
-			return fmt.Sprintf("%s (%.2f×)", p.Median[t].Round(10*time.Millisecond), p.VsFloor[t])
-		}
-		fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.0f / %.0f\t%d\t%.1f\t%.2f\t\n",
-			p.Services, p.Replicas, p.Runs, p.Median[toolFloor].Round(10*time.Millisecond),
-			ratio(toolSlipway), ratio(toolKubectl), ratio(toolHelm),
-			float64(p.Median[toolSlipway])/float64(p.Median[toolKubectl]),
-			float64(p.Median[toolSlipway])/float64(p.Median[toolHelm]),
-			p.Cost[toolSlipway].APIRequests, p.Cost[toolFloor].APIRequests,
-			p.Cost[toolSlipway].HistoryEvents, float64(p.Cost[toolSlipway].HistoryBytes)/1024,
-			p.Cost[toolSlipway].WorkerCPU)
-	}
-	w.Flush()
-	// Straight to stdout: a parent benchmark's log is shown only with -v.
-	fmt.Printf("promotion matrix on %s, medians (ratio to the floor):\n%s", machine(), out.String())
+	fmt.Print(Report{Machine: machine(), Promote: points}.Markdown())
 }
 
 // results is what this run measured so far; with -json FILE, every

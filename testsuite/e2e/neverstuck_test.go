@@ -369,19 +369,8 @@ func TestWorkerKillResumesFast(t *testing.T) {
 	s.KillWorker(t)
 	s.StartWorker(t)
 	started := time.Now()
-	id := workflows.PromoteWorkflowID("resumy")
 	eventually(t, "the watch resumed on the new worker", 20*time.Second, 50*time.Millisecond, func(ctx context.Context) (bool, string) {
-		d, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
-		if err != nil {
-			return false, "describe: " + err.Error()
-		}
-		for _, a := range d.GetPendingActivities() {
-			if a.GetActivityType().GetName() == "WatchRollout" && a.GetAttempt() > 1 &&
-				a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED && a.GetLastHeartbeatTime().AsTime().After(started) {
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("pending activities %v", d.GetPendingActivities())
+		return s.WatchResumed(ctx, "resumy", started)
 	})
 	t.Logf("resumed %s after the new worker started", time.Since(started).Round(10*time.Millisecond))
 	s.MustCLI(t, "promotions", "cancel", "-a", "resumy")
