@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -73,11 +74,22 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // oneLine keeps a reason to one line, as a probe's log shows it.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// NewMux serves the worker's metrics at /metrics and its health at /healthz.
-func NewMux(m *Metrics, h *Health) *http.ServeMux {
+// NewMux serves the worker's metrics at /metrics and its health at
+// /healthz, and with profile Go's runtime profiles at /debug/pprof/ (for
+// `go tool pprof`). Profiles are off unless asked for: they name every
+// function the worker runs, and a CPU profile costs the worker while it
+// is taken.
+func NewMux(m *Metrics, h *Health, profile bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.HTTP)
 	mux.Handle("GET /healthz", h)
+	if profile {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -36,7 +36,7 @@ func TestHealthz(t *testing.T) {
 	h := NewHealth()
 	m := NewMetrics(slog.New(slog.DiscardHandler))
 	defer func() { _ = m.Close() }()
-	mux := NewMux(m, h)
+	mux := NewMux(m, h, false)
 	wantAnswer(t, mux, "/healthz", http.StatusServiceUnavailable, "worker starting\n")
 
 	var answer error
@@ -57,8 +57,28 @@ func TestHealthz(t *testing.T) {
 	h.Down("stopping")
 	wantAnswer(t, mux, "/healthz", http.StatusServiceUnavailable, "worker stopping\n")
 
-	if code, _ := get(t, mux, "/"); code != http.StatusNotFound {
-		t.Errorf("GET /: %d, want 404", code)
+	for _, path := range []string{"/", "/debug/pprof/"} {
+		if code, _ := get(t, mux, path); code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, code)
+		}
+	}
+}
+
+// With profiles asked for, `go tool pprof` finds them where it looks.
+func TestProfiles(t *testing.T) {
+	m := NewMetrics(slog.New(slog.DiscardHandler))
+	defer func() { _ = m.Close() }()
+	mux := NewMux(m, NewHealth(), true)
+	for path, want := range map[string]string{
+		"/debug/pprof/":                  "goroutine",
+		"/debug/pprof/goroutine?debug=1": "goroutine profile: total",
+		"/debug/pprof/heap?debug=1":      "heap profile:",
+		"/debug/pprof/cmdline":           "",
+	} {
+		code, body := get(t, mux, path)
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d %.80q, want 200 with %q", path, code, body, want)
+		}
 	}
 }
 
@@ -93,7 +113,7 @@ func TestMetrics(t *testing.T) {
 	if err := m.Close(); err != nil { // reports what is counted
 		t.Fatal(err)
 	}
-	code, body := get(t, NewMux(m, NewHealth()), "/metrics")
+	code, body := get(t, NewMux(m, NewHealth(), false), "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %s", code, body)
 	}

@@ -43,6 +43,8 @@ type RunOptions struct {
 	// finish before it cancels them. They heartbeat, so Temporal then
 	// retries them on another worker after their heartbeat timeout.
 	StopTimeout time.Duration
+	// Profile serves Go's runtime profiles at /debug/pprof/ on Listen.
+	Profile bool
 }
 
 // Run polls slipway's task queue until ctx ends, then stops polling and
@@ -55,7 +57,7 @@ func Run(ctx context.Context, s *config.Settings, logger *slog.Logger, o RunOpti
 		metrics := NewMetrics(logger)
 		defer func() { _ = metrics.Close() }() // only stops tally's reporting loop
 		opts.MetricsHandler = metrics.Handler
-		stop, err := serve(o.Listen, NewMux(metrics, health), logger)
+		stop, err := serve(o.Listen, NewMux(metrics, health, o.Profile), logger)
 		if err != nil {
 			return err
 		}

@@ -29,6 +29,7 @@ type WorkerOptions struct {
 	// Listen and StopTimeout are worker.RunOptions's.
 	Listen      string
 	StopTimeout time.Duration
+	Profile     bool
 	// Run runs the worker until ctx ends (worker.Run); tests pass a fake.
 	Run func(context.Context, *config.Settings, *slog.Logger, worker.RunOptions) error
 }
@@ -44,13 +45,18 @@ before it cancels them (Temporal retries them on another worker).
 
 With --listen it serves GET /metrics (Prometheus: the Temporal SDK's
 metrics and slipway's promotions) and GET /healthz (200 ok while it polls
-and Temporal answers, else 503 and why). It logs JSON lines unless its
-standard error is a terminal.`,
+and Temporal answers, else 503 and why); with --pprof as well, Go's
+runtime profiles at /debug/pprof/ for go tool pprof. It logs JSON lines
+unless its standard error is a terminal.`,
 		Example: `  # the local stack runs one for you; run another against it:
   slipway worker --log-level debug
 
   # in a pod: probes on /healthz, Prometheus scrapes /metrics
-  slipway worker --listen :8080 --stop-timeout 30s`,
+  slipway worker --listen :8080 --stop-timeout 30s
+
+  # where does its CPU go? 30 s of it, read by go tool pprof
+  slipway worker --listen 127.0.0.1:9090 --pprof &
+  go tool pprof -top http://127.0.0.1:9090/debug/pprof/profile?seconds=30`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.validate(); err != nil {
@@ -61,6 +67,7 @@ standard error is a terminal.`,
 	}
 	cmd.Flags().TextVar(&opts.Level, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "serve /metrics and /healthz on HOST:PORT or :PORT (default: none)")
+	cmd.Flags().BoolVar(&opts.Profile, "pprof", false, "also serve Go's runtime profiles at /debug/pprof/ (needs --listen)")
 	cmd.Flags().DurationVar(&opts.StopTimeout, "stop-timeout", DefaultStopTimeout, "on SIGTERM, how long running activities may take to finish before they are cancelled")
 	return cmd
 }
@@ -68,6 +75,9 @@ standard error is a terminal.`,
 func (o *WorkerOptions) validate() error {
 	if o.StopTimeout < 0 {
 		return fmt.Errorf("--stop-timeout %s: must not be negative (0 cancels running activities at once)", o.StopTimeout)
+	}
+	if o.Profile && o.Listen == "" {
+		return fmt.Errorf("--pprof serves on the --listen address: add --listen HOST:PORT, e.g. --listen 127.0.0.1:9090")
 	}
 	if o.Listen != "" {
 		if _, port, err := net.SplitHostPort(o.Listen); err != nil || port == "" {
@@ -86,7 +96,7 @@ func workerRun(ctx context.Context, opts *WorkerOptions) error {
 	if err := checkTemporal(ctx, opts, cmp.Or(s.Temporal.Namespace, client.DefaultNamespace), logger); err != nil {
 		return err
 	}
-	return opts.Run(ctx, s, logger, worker.RunOptions{Listen: opts.Listen, StopTimeout: opts.StopTimeout})
+	return opts.Run(ctx, s, logger, worker.RunOptions{Listen: opts.Listen, StopTimeout: opts.StopTimeout, Profile: opts.Profile})
 }
 
 // checkTemporal fails fast when the namespace lacks slipway's search

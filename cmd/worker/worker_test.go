@@ -71,28 +71,31 @@ func TestFlags(t *testing.T) {
 func TestFlagsListenStopTimeout(t *testing.T) {
 	e := cmdutiltest.New(t)
 	for _, tc := range []struct {
-		args   string
-		listen string
-		stop   time.Duration
+		args    string
+		listen  string
+		stop    time.Duration
+		profile bool
 	}{
-		{"", "", 30 * time.Second},
-		{"--listen :8080 --stop-timeout 30s", ":8080", 30 * time.Second},
-		{"--listen 127.0.0.1:0 --stop-timeout 1m30s", "127.0.0.1:0", 90 * time.Second},
-		{"--listen=[::1]:9090 --stop-timeout=0", "[::1]:9090", 0},
+		{"", "", 30 * time.Second, false},
+		{"--listen :8080 --stop-timeout 30s", ":8080", 30 * time.Second, false},
+		{"--listen 127.0.0.1:0 --stop-timeout 1m30s", "127.0.0.1:0", 90 * time.Second, false},
+		{"--listen=[::1]:9090 --stop-timeout=0", "[::1]:9090", 0, false},
+		{"--listen 127.0.0.1:9090 --pprof", "127.0.0.1:9090", 30 * time.Second, true},
 	} {
 		var got *WorkerOptions
 		cmd := NewCmdWorker(e.Factory, func(_ context.Context, o *WorkerOptions) error { got = o; return nil })
 		if err := e.Run(cmd, strings.Fields(tc.args)...); err != nil {
 			t.Fatalf("worker %s: %v", tc.args, err)
 		}
-		if got.Listen != tc.listen || got.StopTimeout != tc.stop {
-			t.Errorf("worker %s: listen %q, stop timeout %s; want %q and %s", tc.args, got.Listen, got.StopTimeout, tc.listen, tc.stop)
+		if got.Listen != tc.listen || got.StopTimeout != tc.stop || got.Profile != tc.profile {
+			t.Errorf("worker %s: listen %q, stop timeout %s, pprof %v; want %q, %s and %v", tc.args, got.Listen, got.StopTimeout, got.Profile, tc.listen, tc.stop, tc.profile)
 		}
 	}
 	for args, want := range map[string]string{
 		"--stop-timeout -5s":  "--stop-timeout -5s: must not be negative (0 cancels running activities at once)",
 		"--listen 8080":       "--listen 8080: want HOST:PORT or :PORT, e.g. :8080",
 		"--listen localhost:": "--listen localhost:: want HOST:PORT or :PORT, e.g. :8080",
+		"--pprof":             "--pprof serves on the --listen address: add --listen HOST:PORT, e.g. --listen 127.0.0.1:9090",
 		"--stop-timeout soon": `invalid argument "soon" for "--stop-timeout" flag: time: invalid duration "soon"`,
 	} {
 		ran := false
@@ -120,14 +123,14 @@ func TestWorkerRun(t *testing.T) {
 		l.Warn("polling", "queue", "slipway")
 		return stopped
 	}
-	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Level: slog.LevelWarn, Listen: ":8080", StopTimeout: 7 * time.Second, Run: run})
+	err := workerRun(context.Background(), &WorkerOptions{Factory: e.Factory, Level: slog.LevelWarn, Listen: ":8080", StopTimeout: 7 * time.Second, Profile: true, Run: run})
 	if !errors.Is(err, stopped) {
 		t.Errorf("worker: %v, want the worker's error", err)
 	}
 	if got != e.Settings {
 		t.Errorf("worker ran with %+v, want the Factory's settings", got)
 	}
-	if want := (worker.RunOptions{Listen: ":8080", StopTimeout: 7 * time.Second}); gotRun != want {
+	if want := (worker.RunOptions{Listen: ":8080", StopTimeout: 7 * time.Second, Profile: true}); gotRun != want {
 		t.Errorf("worker ran with %+v, want %+v", gotRun, want)
 	}
 	if log := e.ErrOut.String(); !strings.Contains(log, `"level":"WARN","msg":"polling","queue":"slipway"}`) || strings.Contains(log, "hidden") {

@@ -50,3 +50,31 @@ func TestMarkdown(t *testing.T) {
 		t.Errorf("tables for what was not measured:\n%s", md)
 	}
 }
+
+// The CPU table is the most apps' point, and only when it was sampled.
+func TestMarkdownConcurrentCPU(t *testing.T) {
+	s := bench.Percentiles{P50: 2 * time.Second, P95: 3 * time.Second, Max: 4 * time.Second}
+	f := bench.Percentiles{P50: time.Second, P95: 2 * time.Second, Max: 2 * time.Second}
+	r := bench.Report{Concurrent: []bench.ConcurrentPoint{
+		{Apps: 1, Rounds: 3, Slipway: s, Floor: f, CPU: []bench.ComponentCPU{{Name: "etcd", Slipway: 9, Floor: 9}}},
+		{Apps: 10, Rounds: 3, Slipway: s, Floor: f, CPU: []bench.ComponentCPU{{Name: "kube-apiserver", Slipway: 4.5, Floor: 2.25}}},
+	}}
+	md := r.Markdown()
+	for _, want := range []string{
+		"| 10 | 2.00 s / 3.00 s / 4.00 s | 1.00 s / 2.00 s / 2.00 s | 1.50 |",
+		"| CPU seconds a round, 10 apps at once | slipway | floor |",
+		"| kube-apiserver | 4.50 | 2.25 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("tables lack %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "etcd") {
+		t.Errorf("the CPU table shows a point other than the most apps':\n%s", md)
+	}
+	r.Concurrent = r.Concurrent[1:]
+	r.Concurrent[0].CPU = nil
+	if md := r.Markdown(); strings.Contains(md, "CPU seconds") {
+		t.Errorf("a CPU table without samples:\n%s", md)
+	}
+}

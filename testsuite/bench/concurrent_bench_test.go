@@ -58,6 +58,7 @@ func concurrentPoint(b *testing.B, k int) {
 	})
 
 	var slipway, floors []time.Duration
+	var slipwayCPU, floorCPU [][2]cpuSample
 	b.StopTimer()
 	b.ResetTimer()
 	for n := range b.N {
@@ -67,6 +68,7 @@ func concurrentPoint(b *testing.B, k int) {
 			next[i] = testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", apps[i]))
 		}
 		b.StartTimer()
+		before := sampleCPU()
 		slipway = append(slipway, atOnce(k, func(i int) error {
 			// Not s.CLI: a goroutine other than the benchmark's may not
 			// fail it.
@@ -79,11 +81,14 @@ func concurrentPoint(b *testing.B, k int) {
 			}
 			return nil
 		}, b)...)
+		slipwayCPU = append(slipwayCPU, [2]cpuSample{before, sampleCPU()})
 		objs := make([][]render.Service, k)
 		for i := range k {
 			objs[i] = rendered(b, manifest, floorNS[i], rev)
 		}
+		before = sampleCPU()
 		floors = append(floors, atOnce(k, func(i int) error { return floor(ctx, s.Kube, floorNS[i], objs[i]) }, b)...)
+		floorCPU = append(floorCPU, [2]cpuSample{before, sampleCPU()})
 		b.StopTimer()
 	}
 	sp, fp := percentiles(slipway), percentiles(floors)
@@ -91,7 +96,7 @@ func concurrentPoint(b *testing.B, k int) {
 	b.ReportMetric(float64(fp.P95.Milliseconds()), "floor-p95-ms")
 	b.ReportMetric(float64(sp.P95)/float64(fp.P95), "p95-slipway/floor")
 	record(b, func(r *Report) {
-		r.Concurrent = replace(r.Concurrent, ConcurrentPoint{Apps: k, Rounds: b.N, Slipway: sp, Floor: fp}, func(c ConcurrentPoint) bool { return c.Apps == k })
+		r.Concurrent = replace(r.Concurrent, ConcurrentPoint{Apps: k, Rounds: b.N, Slipway: sp, Floor: fp, CPU: cpuSpent(slipwayCPU, floorCPU)}, func(c ConcurrentPoint) bool { return c.Apps == k })
 	})
 	fmt.Printf("%d apps at once, %d rounds: slipway p50/p95/max %s; floor %s; p95 slipway/floor %.2f\n",
 		k, b.N, sp, fp, float64(sp.P95)/float64(fp.P95))

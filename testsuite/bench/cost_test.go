@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -67,22 +66,14 @@ func history(ctx context.Context, c client.Client, app string) (events, bytes in
 	return d.WorkflowExecutionInfo.HistoryLength, d.WorkflowExecutionInfo.HistorySizeBytes, nil
 }
 
-// cpuSeconds is the user and system CPU time of a process (fields 14 and
-// 15 of /proc/PID/stat, in clock ticks of 1/100 s on Linux).
+// cpuSeconds is the user and system CPU time of a process.
 func cpuSeconds(pid int) float64 {
 	if pid == 0 {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	f := statFields(pid)
+	if f == nil {
 		return 0
 	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100
+	return ticks(f, 11) + ticks(f, 12)
 }

@@ -65,6 +65,16 @@ type ConcurrentPoint struct {
 	Rounds  int         `json:"rounds"`
 	Slipway Percentiles `json:"slipway"`
 	Floor   Percentiles `json:"floor"`
+	// CPU is where the machine's CPU went in a round, each side's.
+	CPU []ComponentCPU `json:"cpuPerRound,omitempty"`
+}
+
+// ComponentCPU is the CPU seconds a part of the machine used in a round,
+// while slipway promoted and while the floor rolled.
+type ComponentCPU struct {
+	Name    string  `json:"name"`
+	Slipway float64 `json:"slipwaySeconds"`
+	Floor   float64 `json:"floorSeconds"`
 }
 
 type Percentiles struct {
@@ -118,6 +128,14 @@ func (r Report) Markdown() string {
 		b.WriteString("\n| apps of 3 services promoting at once | slipway p50 / p95 / max | floor p50 / p95 / max | p95, slipway / floor |\n|---|---|---|---|\n")
 		for _, c := range r.Concurrent {
 			fmt.Fprintf(&b, "| %d | %s | %s | %.2f |\n", c.Apps, c.Slipway, c.Floor, float64(c.Slipway.P95)/float64(c.Floor.P95))
+		}
+		// Where the CPU went, at the most apps: the machine is shared by
+		// the cluster, Temporal and slipway, and its cores bound them all.
+		if c := r.Concurrent[len(r.Concurrent)-1]; len(c.CPU) > 0 {
+			fmt.Fprintf(&b, "\n| CPU seconds a round, %s at once | slipway | floor |\n|---|---|---|\n", plural(c.Apps, "app"))
+			for _, p := range c.CPU {
+				fmt.Fprintf(&b, "| %s | %.2f | %.2f |\n", p.Name, p.Slipway, p.Floor)
+			}
 		}
 	}
 	if len(r.History) > 0 {

@@ -76,3 +76,29 @@ func replace[T any](ps []T, p T, same func(T) bool) []T {
 	}
 	return append(ps, p)
 }
+
+// cpuSpent averages each part's growth over rounds, folds what is small
+// into everything else with what no process accounts for, and ends with
+// the machine's total.
+func TestCPUSpent(t *testing.T) {
+	sample := func(machine float64, by map[string]float64) cpuSample {
+		return cpuSample{machine: machine, byName: by}
+	}
+	slipway := [][2]cpuSample{
+		{sample(100, map[string]float64{"etcd": 10, "kwok": 5, "tiny": 1}), sample(110, map[string]float64{"etcd": 12, "kwok": 9, "tiny": 1.02})},
+		{sample(200, map[string]float64{"etcd": 20, "kwok": 9, "tiny": 2}), sample(206, map[string]float64{"etcd": 22, "kwok": 11, "tiny": 2.02})},
+	}
+	floor := [][2]cpuSample{
+		{sample(300, map[string]float64{"etcd": 30, "gone": 7}), sample(304, map[string]float64{"etcd": 33, "kwok": 1})},
+	}
+	got := cpuSpent(slipway, floor)
+	want := []ComponentCPU{
+		{Name: "kwok", Slipway: 3, Floor: 1},
+		{Name: "etcd", Slipway: 2, Floor: 3},
+		{Name: cpuOther, Slipway: 3, Floor: 0},
+		{Name: cpuMachine, Slipway: 8, Floor: 4},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("cpuSpent:\n%+v\nwant\n%+v", got, want)
+	}
+}
