@@ -105,7 +105,7 @@ func New(o Options) *Stack {
 		o.Out = io.Discard
 	}
 	s := &Stack{opts: o, dir: filepath.Join(o.Home, "dev")}
-	s.temporal = &temporal{s: s}
+	s.temporal = &temporal{s: s, pragmas: sqlitePragmas}
 	s.kube = &kube{s: s}
 	s.registry = &registry{s: s}
 	s.worker = &worker{s: s}

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/slipway-dev/slipway/devstack"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -66,14 +67,9 @@ func history(ctx context.Context, c client.Client, app string) (events, bytes in
 	return d.WorkflowExecutionInfo.HistoryLength, d.WorkflowExecutionInfo.HistorySizeBytes, nil
 }
 
-// cpuSeconds is the user and system CPU time of a process.
+// cpuSeconds is the user and system CPU time of a process, 0 when
+// unknown.
 func cpuSeconds(pid int) float64 {
-	if pid == 0 {
-		return 0
-	}
-	f := statFields(pid)
-	if f == nil {
-		return 0
-	}
-	return ticks(f, 11) + ticks(f, 12)
+	cpu, _, _ := devstack.ProcessCPU(pid)
+	return cpu
 }

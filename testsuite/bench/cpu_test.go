@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"cmp"
 	"maps"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/slipway-dev/slipway/devstack"
 )
 
 // cpuSample is the CPU seconds each part of the machine has used so far:
@@ -37,18 +38,18 @@ func sampleCPU() cpuSample {
 		if err != nil {
 			continue
 		}
-		f := statFields(pid)
-		if f == nil {
+		cpu, waited, ok := devstack.ProcessCPU(pid)
+		if !ok {
 			continue
 		}
 		if pid == self {
-			s.byName[cpuBench] += ticks(f, 11) + ticks(f, 12)
+			s.byName[cpuBench] += cpu
 			// Children's times count once they are waited for: every
 			// slipway CLI run has been by the time a round ends.
-			s.byName[cpuCLI] += ticks(f, 13) + ticks(f, 14)
+			s.byName[cpuCLI] += waited
 			continue
 		}
-		s.byName[procName(pid)] += ticks(f, 11) + ticks(f, 12)
+		s.byName[procName(pid)] += cpu
 	}
 	return s
 }
@@ -107,28 +108,6 @@ func procName(pid int) string {
 		name += " " + argv[1]
 	}
 	return name
-}
-
-// statFields are the fields of /proc/PID/stat after the command name
-// (field 3 on), or nil when the process is gone.
-func statFields(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 15 {
-		return nil
-	}
-	return f
-}
-
-// ticks reads field i of statFields as seconds (clock ticks of 1/100 s
-// on Linux).
-func ticks(f []string, i int) float64 {
-	v, _ := strconv.ParseFloat(f[i], 64)
-	return v / 100
 }
 
 // machineCPU is the CPU seconds all CPUs have been busy since boot: the
