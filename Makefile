@@ -92,8 +92,9 @@ bench-scale: tools build ## the whole promotion matrix (1, 10, 50 services × 2,
 clean: ## remove the CLI (not the tools: they take long to build)
 	rm -rf bin
 
-bench: tools build ## (rewrites the README's performance tables) promotion vs the floor, kubectl and helm (1 and 10 services); 1 and 10 apps at once; 10 and 1,000 past releases; pause and cancel latency; recovery from a killed worker and a crash loop; source packaging vs tar czf; the local builder
+bench: tools build ## (rewrites the README's performance tables) promotion vs the floor, kubectl and helm (1 and 10 services); 1 and 10 apps at once; 10 and 1,000 past releases; pause and cancel latency; recovery from a killed worker and a crash loop; the local Temporal's SQLite settings vs the defaults; source packaging vs tar czf; the local builder
 	$(GO) test ./testsuite/bench -run '^$$' -bench . -benchtime 10x -timeout 60m -args -json $(CURDIR)/bin/bench.json
 	$(GO) run ./hack/benchreadme bin/bench.json README.md
+	$(GO) test ./devstack -run '^$$' -bench TemporalSQLite -benchtime 10x
 	$(GO) test ./source -run '^$$' -bench PackageAndUpload -benchtime 5x
 	$(GO) test ./builder -run '^$$' -bench LocalBuildHello -benchtime 10x
