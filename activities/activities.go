@@ -6,12 +6,14 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"gocloud.dev/blob"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/render"
@@ -112,3 +114,24 @@ func heartbeat(ctx context.Context, details ...any) {
 		activity.RecordHeartbeat(ctx, details...)
 	}
 }
+
+// heartbeatEvery keeps a long step alive in Temporal's eyes, and open to
+// cancellation, until stopped.
+func heartbeatEvery(ctx context.Context, d time.Duration) (stop func()) {
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		wait.Until(func() { heartbeat(ctx) }, d, done)
+	}()
+	return func() {
+		close(done)
+		<-ended
+	}
+}
+
+// heartbeatInterval is how often ApplyRelease, and WatchRollout until its
+// first lists are in, heartbeat whatever their requests are doing: well
+// inside the 2 s heartbeat timeout, so that a live worker's attempt is
+// never taken for a dead one's while its requests wait on a busy API
+// server. (The SDK sends at most one heartbeat in 0.8 of the timeout.)
+const heartbeatInterval = 500 * time.Millisecond

@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/builder"
@@ -329,20 +328,6 @@ func buildArgs(args []model.EnvVar, env model.Env, flags map[string]string) map[
 		}
 	}
 	return out
-}
-
-// heartbeatEvery keeps a long step alive in Temporal's eyes, and open to
-// cancellation, until stopped.
-func heartbeatEvery(ctx context.Context, d time.Duration) (stop func()) {
-	done, ended := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(ended)
-		wait.Until(func() { heartbeat(ctx) }, d, done)
-	}()
-	return func() {
-		close(done)
-		<-ended
-	}
 }
 
 func builderName(b string) string {

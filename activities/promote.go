@@ -102,10 +102,13 @@ type ApplyResult struct {
 // ApplyRelease renders the release and applies every object with
 // server-side apply under one field manager, so applying it again changes
 // nothing. Applying a release un-pauses its Deployments unless in.Paused.
-// It heartbeats after every service, starts no service once cancelled, and
-// returns only when no write of its own is in flight, so a rollback never
-// races a half-finished apply.
+// It heartbeats throughout, starts no service once cancelled, and returns
+// only when no write of its own is in flight, so a rollback never races a
+// half-finished apply.
 func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResult, error) {
+	// Not once per service: with many apps promoting at once, one
+	// service's writes can take longer than the heartbeat timeout.
+	defer heartbeatEvery(ctx, heartbeatInterval)()
 	s := a.Store
 	// A rollback retries what the API server refuses: the same objects
 	// were accepted before.
@@ -154,9 +157,7 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 			}
 			if err := a.apply(ctx, svc); err != nil {
 				errs[i] = applyError(svc.Name, err)
-				return nil
 			}
-			heartbeat(ctx, svc.Name)
 			return nil
 		})
 	}

@@ -90,7 +90,11 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	running.Go(func() { deps.RunWithContext(ctx) })
 	running.Go(func() { daemons.RunWithContext(ctx) })
 	running.Go(func() { pods.RunWithContext(ctx) })
-	if !cache.WaitFor(ctx, "", deps.HasSyncedChecker(), daemons.HasSyncedChecker(), pods.HasSyncedChecker()) {
+	// The first lists can take seconds on a busy API server.
+	stopBeating := heartbeatEvery(ctx, heartbeatInterval)
+	synced := cache.WaitFor(ctx, "", deps.HasSyncedChecker(), daemons.HasSyncedChecker(), pods.HasSyncedChecker())
+	stopBeating()
+	if !synced {
 		return WatchResult{}, waitErr(parent, ctx, ctx.Err())
 	}
 

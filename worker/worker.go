@@ -109,6 +109,13 @@ func NewActivities(ctx context.Context, s *config.Settings) (*activities.Activit
 	if err != nil {
 		return nil, err
 	}
+	// No client-side rate limit: one worker runs every app's promotions,
+	// and a limit shared by all of them queued each promotion's requests
+	// behind the others' until they failed at their deadlines (50 apps at
+	// once ended in failed rollbacks at 50 requests a second). The API
+	// server's priority and fairness queues what it cannot take at once,
+	// and client-go retries its 429s.
+	rc.QPS = -1
 	store, err := records.NewStore(rc, s.Rack)
 	if err != nil {
 		return nil, err
