@@ -38,31 +38,20 @@ func BenchmarkConcurrent(b *testing.B) {
 func concurrentPoint(b *testing.B, k int) {
 	s := testsuite.Get(b)
 	ctx := context.Background()
-	dir, manifest := appDir(b, s, manifestOf(b, 3, 2))
-	apps := make([]string, k)
-	floorNS := make([]string, k)
-	for i := range k {
-		apps[i] = fmt.Sprintf("c%dn%di%d", k, b.N, i)
-		s.MustCLI(b, "apps", "create", apps[i])
-		s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", apps[i], "-d", "bench")), "-a", apps[i])
-		floorNS[i] = apps[i] + "-floor"
-		if _, err := s.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: floorNS[i]}}, metav1.CreateOptions{}); err != nil {
-			b.Fatal(err)
-		}
+	f, ok := fleets[k]
+	if !ok {
+		f = newFleet(b, s, k)
+		fleets[k] = f
 	}
-	b.Cleanup(func() {
-		for i := range k {
-			s.MustCLI(b, "apps", "delete", apps[i])
-			_ = s.Kube.CoreV1().Namespaces().Delete(ctx, floorNS[i], metav1.DeleteOptions{})
-		}
-	})
+	apps, floorNS, manifest := f.apps, f.floorNS, f.manifest
 
 	var slipway, floors []time.Duration
 	var slipwayCPU, floorCPU [][2]cpuSample
 	b.StopTimer()
 	b.ResetTimer()
-	for n := range b.N {
-		rev := fmt.Sprint(n + 1)
+	for range b.N {
+		f.rounds++
+		rev := fmt.Sprint(f.rounds)
 		next := make([]string, k)
 		for i := range k {
 			next[i] = testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", apps[i]))
@@ -100,6 +89,33 @@ func concurrentPoint(b *testing.B, k int) {
 	})
 	fmt.Printf("%d apps at once, %d rounds: slipway p50/p95/max %s; floor %s; p95 slipway/floor %.2f\n",
 		k, b.N, sp, fp, float64(sp.P95)/float64(fp.P95))
+}
+
+// fleet is the k apps of a point and the floor's k namespaces: -bench runs
+// a point once per b.N it tries, and making 50 apps once is enough. The
+// stack is the benchmark run's own and goes with them, so they are not
+// deleted.
+type fleet struct {
+	apps, floorNS []string
+	manifest      []byte
+	rounds        int // so far: each round rolls a REV no round rolled before
+}
+
+var fleets = map[int]*fleet{}
+
+func newFleet(b *testing.B, s *testsuite.Stack, k int) *fleet {
+	dir, manifest := appDir(b, s, manifestOf(b, 3, 2))
+	f := &fleet{apps: make([]string, k), floorNS: make([]string, k), manifest: manifest}
+	for i := range k {
+		f.apps[i] = fmt.Sprintf("c%di%d", k, i)
+		s.MustCLI(b, "apps", "create", f.apps[i])
+		s.MustCLI(b, "releases", "promote", testsuite.ReleaseOf(b, s.MustCLI(b, "build", dir, "-a", f.apps[i], "-d", "bench")), "-a", f.apps[i])
+		f.floorNS[i] = f.apps[i] + "-floor"
+		if _, err := s.Kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.floorNS[i]}}, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return f
 }
 
 // atOnce runs do(0..k-1) each on its own goroutine and returns how long
