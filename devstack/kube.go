@@ -198,6 +198,10 @@ func (k *kube) create(ctx context.Context) error {
 		// of their previous run.
 		"--extra-args", "kube-controller-manager=leader-elect=false",
 		"--extra-args", "kube-scheduler=leader-elect=false",
+		// Room for 65,534 Services: the API server's default range, a
+		// /24, is full at about 250 (50 apps of 3 services and their
+		// floors in `make bench-scale` ran out).
+		"--extra-args", "kube-apiserver=service-cluster-ip-range=10.96.0.0/16",
 		// Client rate limits off: kube-controller-manager and kube-scheduler
 		// get --kube-api-qps=5000 --kube-api-burst=10000 and kube-apiserver
 		// no in-flight limits, so a rollout of many services goes at the

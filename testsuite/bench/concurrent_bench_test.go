@@ -44,6 +44,7 @@ func concurrentPoint(b *testing.B, k int) {
 		fleets[k] = f
 	}
 	apps, floorNS, manifest := f.apps, f.floorNS, f.manifest
+	kube := floorClient(b, s)
 
 	var slipway, floors []time.Duration
 	var slipwayCPU, floorCPU [][2]cpuSample
@@ -76,7 +77,7 @@ func concurrentPoint(b *testing.B, k int) {
 			objs[i] = rendered(b, manifest, floorNS[i], rev)
 		}
 		before = sampleCPU()
-		floors = append(floors, atOnce(k, func(i int) error { return floor(ctx, s.Kube, floorNS[i], objs[i]) }, b)...)
+		floors = append(floors, atOnce(k, func(i int) error { return floor(ctx, kube, floorNS[i], objs[i]) }, b)...)
 		floorCPU = append(floorCPU, [2]cpuSample{before, sampleCPU()})
 		b.StopTimer()
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"testing"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -16,7 +17,24 @@ import (
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/render"
+	"github.com/slipway-dev/slipway/testsuite"
 )
+
+// floorClient is the floor's client: like the worker's, it has no
+// client-side rate limit, so that many floors at once go at the cluster's
+// pace rather than client-go's.
+func floorClient(b *testing.B, s *testsuite.Stack) kubernetes.Interface {
+	rc, err := s.Settings.RESTConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc.QPS = -1
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return kube
+}
 
 // floorManager owns what the floor applies, apart from slipway's objects.
 const floorManager = "slipway-bench-floor"
@@ -24,8 +42,7 @@ const floorManager = "slipway-bench-floor"
 // floor is the time the cluster itself needs for a rollout: the same
 // objects slipway applies, applied at once with client-go's server-side
 // apply, and one watch on the namespace's Deployments until each is
-// rolled out. No CLI, no workflow,
-// no records.
+// rolled out. No CLI, no workflow, no records.
 func floor(ctx context.Context, kube kubernetes.Interface, ns string, svcs []render.Service) error {
 	opts := metav1.ApplyOptions{FieldManager: floorManager, Force: true}
 	var g errgroup.Group

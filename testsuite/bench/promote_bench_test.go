@@ -108,6 +108,7 @@ func promotePoint(b *testing.B, n, r int) Point {
 		b.Fatal(err)
 	}
 	m := meter{kube: s.Kube, worker: s.WorkerPID()}
+	kube := floorClient(b, s)
 	var times [tools][]time.Duration
 	var costs [tools][]Cost
 
@@ -163,7 +164,7 @@ func promotePoint(b *testing.B, n, r int) Point {
 
 		objs := rendered(b, manifest, ns[toolFloor], rev)
 		measure(toolFloor, func() {
-			if err := floor(ctx, s.Kube, ns[toolFloor], objs); err != nil {
+			if err := floor(ctx, kube, ns[toolFloor], objs); err != nil {
 				b.Fatal(err)
 			}
 		})
