@@ -85,8 +85,8 @@ IMAGE ?= localhost:5000/slipway/slipway:latest
 image: ## slipway's own image (FROM scratch, static binary), built by its local builder and pushed to IMAGE
 	$(GO) run ./deploy/image -image $(IMAGE)
 
-bench-scale: tools build ## the whole promotion matrix (1, 10, 50 services × 2, 10 replicas), 1/10/50 apps at once, 10/1,000/10,000 past releases, on 10 kwok nodes
-	SLIPWAY_DEV_NODES=10 $(GO) test ./testsuite/bench -run '^$$' -bench 'Promote|Concurrent|History' -benchtime 5x -timeout 180m \
+bench-scale: tools build ## the whole promotion matrix (1, 10, 50 services × 2, 10 replicas), 1/10/50 apps at once, 10/1,000/10,000 past releases, on 20 kwok nodes (50 × 10 replicas for four tools, surges included, fill 10)
+	SLIPWAY_DEV_NODES=20 $(GO) test ./testsuite/bench -run '^$$' -bench 'Promote|Concurrent|History' -benchtime 5x -timeout 180m \
 		-args -matrix full -apps 1,10,50 -releases 10,1000,10000 -json $(CURDIR)/bin/bench-scale.json
 
 clean: ## remove the CLI (not the tools: they take long to build)
