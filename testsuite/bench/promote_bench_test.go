@@ -137,37 +137,55 @@ func promotePoint(b *testing.B, n, r int) Point {
 		costs[tool] = append(costs[tool], c)
 	}
 
+	// Each tool's roll of release rev, on its own namespace.
+	roll := [tools]func(rev string){
+		toolSlipway: func(rev string) {
+			next := testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", app))
+			measure(toolSlipway, func() { s.MustCLI(b, "releases", "promote", next, "-a", app) })
+		},
+		toolKubectl: func(rev string) {
+			file := filepath.Join(dir, "objects.yaml")
+			if err := os.WriteFile(file, asYAML(b, rendered(b, manifest, ns[toolKubectl], rev)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			measure(toolKubectl, func() {
+				run(b, kubeconfig, filepath.Join(s.Tools, "kubectl"), "apply", "--server-side", "-n", ns[toolKubectl], "-f", file)
+				for svc := range n {
+					run(b, kubeconfig, filepath.Join(s.Tools, "kubectl"), "rollout", "status", "-n", ns[toolKubectl], "deployment/"+serviceName(svc), "--timeout", "5m")
+				}
+			})
+		},
+		toolHelm: func(rev string) {
+			if err := os.WriteFile(filepath.Join(chart, "templates", "objects.yaml"), asYAML(b, rendered(b, manifest, ns[toolHelm], rev)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			measure(toolHelm, func() {
+				run(b, kubeconfig, helm, "upgrade", "--install", "bench", chart, "-n", ns[toolHelm], "--wait", "--timeout", "5m")
+			})
+		},
+		toolFloor: func(rev string) {
+			objs := rendered(b, manifest, ns[toolFloor], rev)
+			measure(toolFloor, func() {
+				if err := floor(ctx, kube, ns[toolFloor], objs); err != nil {
+					b.Fatal(err)
+				}
+			})
+		},
+	}
+	// Every timed roll replaces a running release, as slipway's does
+	// (its app was promoted above): the others create their objects
+	// first, untimed. A first roll that creates is cheaper than an update.
+	for _, t := range []int{toolKubectl, toolHelm, toolFloor} {
+		roll[t]("0")
+	}
+	times, costs = [tools][]time.Duration{}, [tools][]Cost{}
+
 	b.StopTimer()
 	b.ResetTimer()
 	for i := range b.N {
-		rev := fmt.Sprint(i + 1)
-		next := testsuite.ReleaseOf(b, s.MustCLI(b, "env", "set", "REV="+rev, "-a", app))
-		measure(toolSlipway, func() { s.MustCLI(b, "releases", "promote", next, "-a", app) })
-
-		file := filepath.Join(dir, "objects.yaml")
-		if err := os.WriteFile(file, asYAML(b, rendered(b, manifest, ns[toolKubectl], rev)), 0o644); err != nil {
-			b.Fatal(err)
+		for t := range tools {
+			roll[t](fmt.Sprint(i + 1))
 		}
-		measure(toolKubectl, func() {
-			run(b, kubeconfig, filepath.Join(s.Tools, "kubectl"), "apply", "--server-side", "-n", ns[toolKubectl], "-f", file)
-			for svc := range n {
-				run(b, kubeconfig, filepath.Join(s.Tools, "kubectl"), "rollout", "status", "-n", ns[toolKubectl], "deployment/"+serviceName(svc), "--timeout", "5m")
-			}
-		})
-
-		if err := os.WriteFile(filepath.Join(chart, "templates", "objects.yaml"), asYAML(b, rendered(b, manifest, ns[toolHelm], rev)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		measure(toolHelm, func() {
-			run(b, kubeconfig, helm, "upgrade", "--install", "bench", chart, "-n", ns[toolHelm], "--wait", "--timeout", "5m")
-		})
-
-		objs := rendered(b, manifest, ns[toolFloor], rev)
-		measure(toolFloor, func() {
-			if err := floor(ctx, kube, ns[toolFloor], objs); err != nil {
-				b.Fatal(err)
-			}
-		})
 	}
 	p := summarize(n, r, times, costs)
 	for t := range tools {
