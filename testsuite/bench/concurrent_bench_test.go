@@ -31,19 +31,26 @@ func BenchmarkConcurrent(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, k := range ks {
-		b.Run(fmt.Sprintf("apps=%d", k), func(b *testing.B) { concurrentPoint(b, k) })
+		// -bench runs a point once per b.N it tries: its apps are made
+		// once, and deleted when the last run of the point has ended, so
+		// the next benchmark has the nodes to itself.
+		var f *fleet
+		b.Run(fmt.Sprintf("apps=%d", k), func(b *testing.B) {
+			if f == nil {
+				f = newFleet(b, testsuite.Get(b), k)
+			}
+			concurrentPoint(b, f)
+		})
+		if f != nil {
+			f.delete(b, testsuite.Get(b))
+		}
 	}
 }
 
-func concurrentPoint(b *testing.B, k int) {
+func concurrentPoint(b *testing.B, f *fleet) {
 	s := testsuite.Get(b)
 	ctx := context.Background()
-	f, ok := fleets[k]
-	if !ok {
-		f = newFleet(b, s, k)
-		fleets[k] = f
-	}
-	apps, floorNS, manifest := f.apps, f.floorNS, f.manifest
+	k, apps, floorNS, manifest := len(f.apps), f.apps, f.floorNS, f.manifest
 	kube := floorClient(b, s)
 
 	var slipway, floors []time.Duration
@@ -92,17 +99,12 @@ func concurrentPoint(b *testing.B, k int) {
 		k, b.N, sp, fp, float64(sp.P95)/float64(fp.P95))
 }
 
-// fleet is the k apps of a point and the floor's k namespaces: -bench runs
-// a point once per b.N it tries, and making 50 apps once is enough. The
-// stack is the benchmark run's own and goes with them, so they are not
-// deleted.
+// fleet is the k apps of a point and the floor's k namespaces.
 type fleet struct {
 	apps, floorNS []string
 	manifest      []byte
 	rounds        int // so far: each round rolls a REV no round rolled before
 }
-
-var fleets = map[int]*fleet{}
 
 func newFleet(b *testing.B, s *testsuite.Stack, k int) *fleet {
 	dir, manifest := appDir(b, s, manifestOf(b, 3, 2))
@@ -117,6 +119,13 @@ func newFleet(b *testing.B, s *testsuite.Stack, k int) *fleet {
 		}
 	}
 	return f
+}
+
+func (f *fleet) delete(b *testing.B, s *testsuite.Stack) {
+	for i := range f.apps {
+		s.MustCLI(b, "apps", "delete", f.apps[i])
+		_ = s.Kube.CoreV1().Namespaces().Delete(context.Background(), f.floorNS[i], metav1.DeleteOptions{})
+	}
 }
 
 // atOnce runs do(0..k-1) each on its own goroutine and returns how long

@@ -25,22 +25,24 @@ func BenchmarkHistory(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, n := range ns {
-		b.Run(fmt.Sprintf("releases=%d", n), func(b *testing.B) { historyPoint(b, n) })
+		// -bench runs a point once per b.N it tries: writing 10,000
+		// releases once is enough (each run adds two more, which changes
+		// nothing at that size), and the app goes when the point is done.
+		app := ""
+		b.Run(fmt.Sprintf("releases=%d", n), func(b *testing.B) {
+			if app == "" {
+				app = seedHistory(b, testsuite.Get(b), n)
+			}
+			historyPoint(b, app, n)
+		})
+		if app != "" {
+			testsuite.Get(b).MustCLI(b, "apps", "delete", app)
+		}
 	}
 }
 
-// seeded names the app made for each number of past releases: -bench
-// runs a point once per b.N it tries, and writing 10,000 releases once is
-// enough (each run adds two more, which changes nothing at that size).
-var seeded = map[int]string{}
-
-func historyPoint(b *testing.B, past int) {
+func historyPoint(b *testing.B, app string, past int) {
 	s := testsuite.Get(b)
-	app, ok := seeded[past]
-	if !ok {
-		app = seedHistory(b, s, past)
-		seeded[past] = app
-	}
 
 	var list, set, promote []time.Duration
 	timed := func(into *[]time.Duration, args ...string) string {
@@ -71,8 +73,7 @@ func historyPoint(b *testing.B, past int) {
 
 // seedHistory makes an app with one promoted release and past more,
 // written through the records store as a release workflow writes them
-// (forking the newest), which is quicker than a CLI run each. The stack is
-// the benchmark run's own and goes with it, so the app is not deleted.
+// (forking the newest), which is quicker than a CLI run each.
 func seedHistory(b *testing.B, s *testsuite.Stack, past int) string {
 	ctx := context.Background()
 	app := fmt.Sprintf("h%d", past)
