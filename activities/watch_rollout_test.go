@@ -35,7 +35,7 @@ type watchRun struct {
 // with objs.
 func startWatch(t *testing.T, in WatchInput, objs ...runtime.Object) *watchRun {
 	t.Helper()
-	return startWatchOn(newFakeStore(t, nil, objs...), in)
+	return startWatchOn(newFakeStore(t, watchRecords(), objs...), in)
 }
 
 func startWatchOn(fs *fakeStore, in WatchInput) *watchRun {
@@ -113,7 +113,17 @@ func TestWatchRolloutDone(t *testing.T) {
 	cur.Status.Replicas, cur.Status.UpdatedReplicas, cur.Status.ReadyReplicas, cur.Status.AvailableReplicas = 2, 2, 2, 2
 	errc := make(chan error, 1)
 	go func() {
-		// From another goroutine, as the Deployment controller would.
+		// From another goroutine, as the controllers would: the old pod
+		// goes, the new one is ready, the Deployment says so.
+		pods := w.fs.core.CoreV1().Pods(testNS)
+		if err := pods.Delete(ctx, "web-old", metav1.DeleteOptions{}); err != nil {
+			errc <- err
+			return
+		}
+		if _, err := pods.UpdateStatus(ctx, pod("web-new", "web", newRelease), metav1.UpdateOptions{}); err != nil {
+			errc <- err
+			return
+		}
 		_, err := deps.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 		errc <- err
 	}()
@@ -203,6 +213,15 @@ func TestWatchRolloutWaitsForTheRelease(t *testing.T) {
 		t.Fatalf("WatchRollout returned while the old release runs: %+v, %v", w.res, w.err)
 	case <-time.After(300 * time.Millisecond):
 	}
+	// The rollout as the controllers make it: the new pod, the old one
+	// gone, then the Deployment's status.
+	pods := w.fs.core.CoreV1().Pods(testNS)
+	if _, err := pods.Create(ctx, pod("web-new", "web", newRelease), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pods.Delete(ctx, "web-old", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	next := rolledOut("web", newRelease, 1)
 	next.Generation, next.Status.ObservedGeneration = 3, 3
 	if _, err := w.fs.core.AppsV1().Deployments(testNS).Update(ctx, next, metav1.UpdateOptions{}); err != nil {
@@ -224,7 +243,7 @@ func TestWatchRolloutRelistsWhenTheWatchEnds(t *testing.T) {
 	d := withStatus(rolledOut("web", newRelease, 1), func(d *appsv1.Deployment) {
 		d.Generation = 3
 	})
-	fs := newFakeStore(t, nil, d)
+	fs := newFakeStore(t, watchRecords(), d)
 	ended := false
 	fs.core.PrependWatchReactor("deployments", func(k8stesting.Action) (bool, watch.Interface, error) {
 		if ended {
