@@ -100,7 +100,11 @@ func Info(p *records.Promotion, live *workflows.PromotionState) *cmdutil.Info {
 	i.Add("Workflow", p.Spec.WorkflowID+" "+p.Spec.RunID)
 	var sv strings.Builder
 	for _, s := range services {
-		fmt.Fprintf(&sv, "%s: %d desired, %d updated, %d ready, %d available\n", s.Name, s.Desired, s.Updated, s.Ready, s.Available)
+		fmt.Fprintf(&sv, "%s: %d desired, %d updated, %d ready, %d available", s.Name, s.Desired, s.Updated, s.Ready, s.Available)
+		if s.Waiting != "" {
+			fmt.Fprintf(&sv, "; waiting: %s", s.Waiting)
+		}
+		sv.WriteString("\n")
 	}
 	i.Add("Services", sv.String())
 	var steps strings.Builder
