@@ -22,9 +22,16 @@ import (
 // defaultConvergeGrace is how long a service whose workload has rolled
 // out may still show a pod that does not run the release before the
 // rollout counts as failed: old pods are being deleted, and the pods'
-// watch can be a moment behind the Deployments'. It is also as long as
-// the watch waits for terminating pods to go.
+// watch can be a moment behind the Deployments'.
 const defaultConvergeGrace = 10 * time.Second
+
+// terminatingWait is how long the watch waits for a service's terminating
+// pods to go (never longer than the converge grace). They are out of the
+// Service's endpoints already, and one may take its whole termination
+// grace period (30 s by default) to stop: waiting that long would hold
+// every promotion on a real cluster, so a pod that has not gone by then
+// is no longer counted.
+const terminatingWait = 2 * time.Second
 
 // releasePins is what a release pins on its services' pods.
 type releasePins struct {
@@ -70,7 +77,7 @@ type settle struct {
 // what it still waits for (empty: converged); failure is set once a pod
 // that does not run the release has stayed for the grace. A terminating
 // pod is out of the Service's endpoints and going: it is waited for
-// during the grace, then no longer counted.
+// briefly (terminatingWait), then no longer counted.
 func (r *rollout) converged(svc string, now time.Time) (waiting, failure string) {
 	mismatch, terminating := r.mismatch(svc)
 	st := r.settling[svc]
@@ -90,7 +97,7 @@ func (r *rollout) converged(svc string, now time.Time) (waiting, failure string)
 		return "", svc + ": " + mismatch
 	case mismatch != "":
 		return mismatch, ""
-	case terminating != "" && now.Sub(st.terminating) < r.in.ConvergeGrace:
+	case terminating != "" && now.Sub(st.terminating) < min(terminatingWait, r.in.ConvergeGrace):
 		return terminating, ""
 	}
 	return "", ""
