@@ -49,8 +49,8 @@ var waitingFailures = map[string]bool{
 const maxRestarts = 3
 
 // WatchRollout returns once every service of the release has rolled out, as
-// `kubectl rollout status` decides it, and has converged: every pod of the
-// service is the release's and runs the image digests it pins (see
+// `kubectl rollout status` decides it, and has converged: every pod of
+// every service is the release's and runs the image digest it pins (see
 // converge.go). It fails as soon as one cannot. It
 // watches Deployments and pods (no polling); its state is rebuilt from the
 // cluster on every start, so a retry on another worker simply resumes. Its
