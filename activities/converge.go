@@ -66,9 +66,9 @@ func (a *Activities) releasePins(ctx context.Context, app, release string) (rele
 	return pins, nil
 }
 
-// settle is when a service, its workload rolled out, was first seen not
-// converged: with a pod that does not run the release (mismatch), or
-// with only terminating pods left over. Zero when not.
+// settle is when a service, its workload rolled out, was first seen with
+// a pod that does not run the release (mismatch), and with a terminating
+// pod; each is zero while there is none.
 type settle struct {
 	mismatch, terminating time.Time
 }
