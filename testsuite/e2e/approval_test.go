@@ -40,8 +40,9 @@ func TestProtectedAppWaitsForAnotherPersonsApproval(t *testing.T) {
 	if err != nil || r.Code != 0 || !strings.Contains(r.Stdout, "Approving promotion of guarded to "+second+"... OK") {
 		t.Fatalf("continue by another person: %v, exit %d\n%s%s", err, r.Code, r.Stdout, r.Stderr)
 	}
-	if out := testsuite.Wait(t, done); out.Err != nil || out.Code != 0 {
-		t.Fatalf("promotion after approval: %v, exit %d\n%s%s", out.Err, out.Code, out.Stdout, out.Stderr)
+	if out := testsuite.Wait(t, done); out.Err != nil || out.Code != 0 ||
+		!strings.Contains(out.Stdout, "guarded is protected: nothing is applied until someone else runs `slipway promotions continue -a guarded`") {
+		t.Fatalf("promotion after approval: %v, exit %d, want it to say it waits\n%s%s", out.Err, out.Code, out.Stdout, out.Stderr)
 	}
 	if rel, ok := deployed(t, s, "guarded", "web"); rel != second || !ok {
 		t.Fatalf("web runs %s (available %v) after approval, want %s", rel, ok, second)
