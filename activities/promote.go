@@ -33,6 +33,9 @@ type BeginResult struct {
 	// From is the app's active release before this promotion; "" for the
 	// first one.
 	From string
+	// Protected says the app's promotions wait for another person's
+	// approval before anything is applied.
+	Protected bool
 }
 
 // BeginPromotion checks the release, writes the promotion's record and
@@ -69,7 +72,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
 		return BeginResult{}, classify(err)
 	}
-	return BeginResult{From: p.Spec.From}, nil
+	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected}, nil
 }
 
 func (a *Activities) event(ctx context.Context, app *records.App, promotion string, t Transition) error {
