@@ -38,6 +38,9 @@ const (
 	ResultActive     = "active"
 	ResultRolledBack = "rolled back"
 	ResultFailed     = "failed"
+	// ResultRejected: a service's release command failed, so nothing of
+	// the release was applied and the app stays on the one before.
+	ResultRejected = "rejected"
 )
 
 // Atom statuses, as the promotion's events show them: `Status: A => B`.
