@@ -33,6 +33,9 @@ type BeginResult struct {
 	// From is the app's active release before this promotion; "" for the
 	// first one.
 	From string
+	// ReleaseCommands are the services whose release command runs before
+	// the release is applied (RunReleasePhase); none for most releases.
+	ReleaseCommands []string `json:",omitempty"`
 }
 
 // BeginPromotion checks the release, writes the promotion's record and
@@ -45,6 +48,10 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	}
 	if r.Spec.Manifest == "" {
 		return BeginResult{}, permanent(ErrInvalid, fmt.Errorf("release %s has no build to run: `slipway build` first", in.Release))
+	}
+	commands, err := a.releaseCommands(ctx, r) // releasephase.go
+	if err != nil {
+		return BeginResult{}, classify(err)
 	}
 	app, err := s.GetApp(ctx, in.App)
 	if err != nil {
@@ -69,7 +76,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
 		return BeginResult{}, classify(err)
 	}
-	return BeginResult{From: p.Spec.From}, nil
+	return BeginResult{From: p.Spec.From, ReleaseCommands: commands}, nil
 }
 
 func (a *Activities) event(ctx context.Context, app *records.App, promotion string, t Transition) error {

@@ -29,7 +29,10 @@ const (
 	PhasePending = "pending"
 	// PhaseCreating is a rollback's first phase: copying the target
 	// release.
-	PhaseCreating    = "creating release"
+	PhaseCreating = "creating release"
+	// PhaseRelease: the services' release commands run, before anything
+	// of the release is applied.
+	PhaseRelease     = "release phase"
 	PhaseRollingOut  = "rolling out"
 	PhasePaused      = "paused"
 	PhaseRollingBack = "rolling back"

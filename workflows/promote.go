@@ -211,6 +211,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	if why := p.ctl.stop; why != "" {
 		return res, p.reject(ctx, why)
 	}
+	if ended, err := p.releasePhase(ctx, begin.ReleaseCommands); ended { // releasephase.go
+		return res, err
+	}
 	p.st.Phase = model.PhaseRollingOut
 	if p.st.Paused {
 		p.st.Phase = model.PhasePaused
