@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/blobs"
+	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/records/recordstest"
 )
@@ -48,5 +49,20 @@ func TestOutputRun(t *testing.T) {
 	err = outputRun(ctx, &OutputOptions{Factory: e.Factory, App: "myapp", ID: "RZZZZZZZZZZ"})
 	if err == nil || err.Error() != "no such release: RZZZZZZZZZZ" {
 		t.Errorf("output of a missing release: %v", err)
+	}
+}
+
+func TestOutputFlags(t *testing.T) {
+	e := cmdutiltest.New(t)
+	var got *OutputOptions
+	run := func(_ context.Context, o *OutputOptions) error { got = o; return nil }
+	if err := e.Run(NewCmdOutput(e.Factory, run), "RBCDEFGHIJK", "-a", "myapp"); err != nil || got.ID != "RBCDEFGHIJK" || got.App != "myapp" {
+		t.Errorf("output: %+v, %v", got, err)
+	}
+	got = nil
+	for _, args := range [][]string{{}, {"A", "B"}} {
+		if err := e.Run(NewCmdOutput(e.Factory, run), args...); err == nil || got != nil {
+			t.Errorf("output %q: ran (%v)", args, err)
+		}
 	}
 }
