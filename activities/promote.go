@@ -36,6 +36,9 @@ type BeginResult struct {
 	// Protected says the app's promotions wait for another person's
 	// approval before anything is applied.
 	Protected bool
+	// ReleaseCommands are the services whose release command runs before
+	// the release is applied (RunReleasePhase); none for most releases.
+	ReleaseCommands []string `json:",omitempty"`
 }
 
 // BeginPromotion checks the release, writes the promotion's record and
@@ -48,6 +51,10 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	}
 	if r.Spec.Manifest == "" {
 		return BeginResult{}, permanent(ErrInvalid, fmt.Errorf("release %s has no build to run: `slipway build` first", in.Release))
+	}
+	commands, err := a.releaseCommands(ctx, r) // releasephase.go
+	if err != nil {
+		return BeginResult{}, classify(err)
 	}
 	app, err := s.GetApp(ctx, in.App)
 	if err != nil {
@@ -72,7 +79,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
 		return BeginResult{}, classify(err)
 	}
-	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected}, nil
+	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected, ReleaseCommands: commands}, nil
 }
 
 func (a *Activities) event(ctx context.Context, app *records.App, promotion string, t Transition) error {

@@ -45,3 +45,9 @@ func SourceKey(app, build string) string {
 
 // LogKey is where a build's log lives.
 func LogKey(app, build string) string { return fmt.Sprintf("apps/%s/builds/%s/log", app, build) }
+
+// ReleaseOutputKey is where the output of a promotion's release commands
+// lives.
+func ReleaseOutputKey(app, promotion string) string {
+	return fmt.Sprintf("apps/%s/promotions/%s/release-output", app, promotion)
+}

@@ -127,6 +127,11 @@ type Service struct {
 	Image string `json:"image,omitempty"`
 	// Command overrides the image's command; "" keeps the image's own.
 	Command string `json:"command,omitempty"`
+	// Release is the service's release command (Heroku's release phase):
+	// a promotion runs it once, in a one-off process with the new
+	// release's image and env, before it applies anything, and is
+	// rejected if it fails. "" runs none. It splits with SplitCommand.
+	Release string `json:"release,omitempty"`
 	// Port is the port the service listens on, 1..65535, or 0 for a
 	// service that takes no traffic (a worker).
 	Port int `json:"port,omitempty"`

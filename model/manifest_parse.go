@@ -20,7 +20,7 @@ var serviceFields = fields{
 		"agent", "annotations", "build", "command", "deployment", "domain", "environment",
 		"grpcHealthEnabled", "health", "image", "ingressAnnotations", "init", "initContainer",
 		"internal", "internalRouter", "labels", "lifecycle", "liveness", "nodeSelectorLabels",
-		"port", "ports", "privileged", "resources", "scale", "singleton", "startupProbe",
+		"port", "ports", "privileged", "release", "resources", "scale", "singleton", "startupProbe",
 		"sticky", "termination", "timeout", "tls", "volumeOptions", "volumes", "whitelist",
 	},
 	// Convox's keys (and Convox v2's links) that change nothing here.
@@ -143,6 +143,9 @@ func parseService(name string, v val, m *Manifest, common labelSet) (Service, er
 		s.Build = &Build{Path: ".", Manifest: DefaultDockerfile}
 	}
 	if s.Command, err = parseCommand(o.get("command")); err != nil {
+		return s, err
+	}
+	if s.Release, err = parseCommand(o.get("release")); err != nil {
 		return s, err
 	}
 	steps := []func() error{

@@ -146,6 +146,8 @@ func TestParseManifestForms(t *testing.T) {
 		{"image wins over build as in Convox", "build: .\n    image: redis", func(s *Service) { s.Build = nil; s.Image = "redis" }},
 		{"command", "build: .\n    command: bin/web -x 'a b'", func(s *Service) { s.Command = "bin/web -x 'a b'" }},
 		{"empty command", "build: .\n    command: \"\"", nil},
+		{"release command", "build: .\n    release: bin/migrate --to 'v 2'", func(s *Service) { s.Release = "bin/migrate --to 'v 2'" }},
+		{"empty release command", "build: .\n    release: \"\"", nil},
 		{"port", "build: .\n    port: 65535", func(s *Service) { s.Port, s.Scheme = 65535, "http" }},
 		{"port written as 5.0", "build: .\n    port: 5000.0", func(s *Service) { s.Port, s.Scheme = 5000, "http" }},
 		{"health path", "build: .\n    health: /up", func(s *Service) { s.Health.Path = "/up" }},
@@ -274,6 +276,8 @@ func TestParseManifestErrors(t *testing.T) {
 		// command
 		{"command list", "services:\n  web:\n    build: .\n    command: [a, b]\n", nil, `convox.yml:4: services.web.command: must be a string, not a list`},
 		{"command number", "services:\n  web:\n    build: .\n    command: 1\n", nil, `convox.yml:4: services.web.command: must be a string, not a number: put it in quotes`},
+		{"release quote", "services:\n  web:\n    build: .\n    release: \"sh -c 'x\"\n", nil, `convox.yml:4: services.web.release: unterminated ' quote: close it`},
+		{"release list", "services:\n  web:\n    build: .\n    release: [a, b]\n", nil, `convox.yml:4: services.web.release: must be a string, not a list`},
 
 		// port
 		{"port zero", "services:\n  web:\n    build: .\n    port: 0\n", nil, `convox.yml:4: services.web.port: must be a number between 1 and 65535`},

@@ -29,10 +29,13 @@ const (
 	PhasePending = "pending"
 	// PhaseCreating is a rollback's first phase: copying the target
 	// release.
-	PhaseCreating    = "creating release"
+	PhaseCreating = "creating release"
 	// PhaseAwaitingApproval is a protected app's promotion waiting for
 	// someone other than who started it to continue it.
 	PhaseAwaitingApproval = "awaiting approval"
+	// PhaseRelease: the services' release commands run, before anything
+	// of the release is applied.
+	PhaseRelease     = "release phase"
 	PhaseRollingOut  = "rolling out"
 	PhasePaused      = "paused"
 	PhaseRollingBack = "rolling back"
@@ -41,6 +44,9 @@ const (
 	ResultActive     = "active"
 	ResultRolledBack = "rolled back"
 	ResultFailed     = "failed"
+	// ResultRejected: a service's release command failed, so nothing of
+	// the release was applied and the app stays on the one before.
+	ResultRejected = "rejected"
 )
 
 // Atom statuses, as the promotion's events show them: `Status: A => B`.

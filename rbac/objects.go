@@ -84,8 +84,9 @@ func WorkerRules() []rbacv1.PolicyRule {
 // create and patch) and prunes it; it runs the app's resources as
 // StatefulSets and creates their Secrets and shared volume claims once; it
 // watches Deployments, DaemonSets and Pods and writes Events on the App;
-// the kubernetes builder runs Jobs and reads their Pods' logs. slipway
-// uses no ConfigMaps.
+// the kubernetes builder runs Jobs and reads their Pods' logs; a release
+// command runs as a one-off Pod the worker creates, reads the log of and
+// deletes. slipway uses no ConfigMaps.
 func AppRules() []rbacv1.PolicyRule {
 	applied := []string{"get", "list", "create", "patch", "delete"}
 	return []rbacv1.PolicyRule{
@@ -96,7 +97,7 @@ func AppRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: applied},
 		{APIGroups: []string{"batch"}, Resources: []string{"cronjobs"}, Verbs: applied},
 		{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"get", "create"}},
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: read},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch", "create"}},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},

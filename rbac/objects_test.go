@@ -48,6 +48,7 @@ var workerNeeds = map[string][]grant{
 		{"patch", "", "services", ""}, {"create", "", "services", ""}, {"delete", "", "services", ""}, {"list", "", "services", ""},
 		{"patch", "apps", "deployments", ""}, {"create", "apps", "deployments", ""}, {"watch", "apps", "deployments", ""}, {"delete", "apps", "deployments", ""},
 		{"list", "", "pods", ""}, {"watch", "", "pods", ""}, {"get", "", "pods/log", ""},
+		{"create", "", "pods", ""}, {"delete", "", "pods", ""}, // release commands
 		{"create", "", "events", ""}, {"list", "", "events", ""},
 		{"create", "batch", "jobs", ""}, {"watch", "batch", "jobs", ""}, {"delete", "batch", "jobs", ""},
 		{"patch", "apps", "daemonsets", ""}, {"watch", "apps", "daemonsets", ""}, {"delete", "apps", "daemonsets", ""},
@@ -90,7 +91,7 @@ func TestWorkerRulesGrantNothingMore(t *testing.T) {
 		}
 	}
 	for _, g := range []grant{
-		{"create", "", "configmaps", ""}, {"create", "", "pods", ""}, {"update", "", "secrets", ""},
+		{"create", "", "configmaps", ""}, {"patch", "", "pods", ""}, {"update", "", "secrets", ""},
 		{"create", "", "pods/exec", ""}, {"create", rbacv1.GroupName, "rolebindings", ""},
 	} {
 		if allows(AppRules(), g.verb, g.group, g.resource, g.name) {

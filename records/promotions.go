@@ -39,8 +39,9 @@ type PromotionSpec struct {
 
 type PromotionStatus struct {
 	Phase string `json:"phase"`
-	// Result is "" while in flight, then model.ResultActive, model.ResultRolledBack or
-	// model.ResultFailed (the rollback itself failed).
+	// Result is "" while in flight, then model.ResultActive, model.ResultRolledBack,
+	// model.ResultFailed (the rollback itself failed) or model.ResultRejected
+	// (a release command failed).
 	Result   string            `json:"result,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
 	Ended    *metav1.MicroTime `json:"ended,omitempty"`

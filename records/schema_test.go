@@ -30,8 +30,8 @@ var crdTypes = map[string]reflect.Type{
 var crdEnums = map[string][]string{
 	"App.status.status":       {model.AppRunning, model.AppUpdating, model.AppRollback, model.AppDeleting, model.AppError},
 	"Build.status.status":     {model.BuildCreated, model.BuildRunning, model.BuildComplete, model.BuildFailed},
-	"Promotion.status.phase":  {model.PhasePending, model.PhaseRollingOut, model.PhasePaused, model.PhaseRollingBack, model.PhaseDone},
-	"Promotion.status.result": {model.ResultActive, model.ResultRolledBack, model.ResultFailed},
+	"Promotion.status.phase":  {model.PhasePending, model.PhaseRelease, model.PhaseRollingOut, model.PhasePaused, model.PhaseRollingBack, model.PhaseDone},
+	"Promotion.status.result": {model.ResultActive, model.ResultRolledBack, model.ResultFailed, model.ResultRejected},
 }
 
 func loadCRD(t *testing.T, file string) map[string]any {

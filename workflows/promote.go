@@ -242,6 +242,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 			return res, p.reject(ctx, why)
 		}
 	}
+	if ended, err := p.releasePhase(ctx, begin.ReleaseCommands); ended { // releasephase.go
+		return res, err
+	}
 	p.st.Phase = model.PhaseRollingOut
 	if p.st.Paused {
 		p.st.Phase = model.PhasePaused

@@ -46,10 +46,17 @@ func Promote(ctx context.Context, f *cmdutil.Factory, o PromoteOptions) error {
 		return cmdutil.KubeError(err)
 	}
 	app, _ := s.GetApp(ctx, o.App)
+	// A release with release commands gets its promotion's ID here, so
+	// that their output can be shown as it comes (releaseoutput.go).
+	rel, promotion := followReleaseOutput(ctx, f, s, o)
+	if rel != nil {
+		defer rel.bucket.Close()
+	}
 	run, err := f.Start(ctx, cmdutil.RunOptions{
 		ID: workflows.PromoteWorkflowID(o.App), App: o.App, Release: o.Release, Summary: summary(app, o),
 	}, workflows.Promote, workflows.PromoteInput{
 		App: o.App, Release: o.Release, RollbackTo: o.RollbackTo, Timeout: o.Timeout, Actor: f.Actor(ctx),
+		Promotion: promotion,
 	})
 	if err != nil {
 		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
@@ -75,12 +82,23 @@ func Promote(ctx context.Context, f *cmdutil.Factory, o PromoteOptions) error {
 		defer close(followed)
 		ev.follow(sctx)
 	}()
+	relFollowed := make(chan struct{})
+	go func() {
+		defer close(relFollowed)
+		if rel != nil {
+			rel.follow(sctx)
+		}
+	}()
 	var res workflows.PromoteResult
 	werr := run.Get(ctx, &res)
 	stop()
 	<-followed
+	<-relFollowed
 	if ctx.Err() != nil {
 		return fmt.Errorf("stopped watching; the promotion goes on: see `slipway promotions info -a %s`", o.App)
+	}
+	if rel != nil {
+		rel.show(ctx)
 	}
 	// The events only show the way; the run's result is the outcome, so a
 	// list that fails here does not change it.

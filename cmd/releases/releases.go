@@ -14,6 +14,7 @@ func NewCmdReleases(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(
 		NewCmdInfo(f, nil),
 		NewCmdManifest(f, nil),
+		NewCmdOutput(f, nil),
 		NewCmdPromote(f, nil),
 		NewCmdRollback(f, nil),
 	)
