@@ -64,6 +64,7 @@ func (s *Store) ChangeWebhooks(ctx context.Context, app string, change func(*web
 		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 	}, func() error {
 		sec, err := secrets.Get(ctx, WebhooksSecretName, metav1.GetOptions{})
+		found := err == nil
 		if apierrors.IsNotFound(err) {
 			sec, err = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
 				Name: WebhooksSecretName, Namespace: s.Namespace(app), Labels: map[string]string{LabelApp: app},
@@ -87,7 +88,7 @@ func (s *Store) ChangeWebhooks(ctx context.Context, app string, change func(*web
 			sec.Data = map[string][]byte{}
 		}
 		sec.Data[webhooksKeySecret], sec.Data[webhooksKeyHooks] = []byte(c.Secret), hooks
-		if sec.ResourceVersion == "" {
+		if !found {
 			_, err = secrets.Create(ctx, sec, metav1.CreateOptions{})
 		} else {
 			_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
@@ -133,8 +134,9 @@ func (s *Store) RecordWebhookFailure(ctx context.Context, app string, f webhook.
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
+		found := err == nil
 		var list []webhook.Failure
-		if err == nil {
+		if found {
 			if list, err = decodeFailures(sec); err != nil {
 				list = nil // unreadable: start a new list rather than lose this one
 			}
@@ -148,7 +150,7 @@ func (s *Store) RecordWebhookFailure(ctx context.Context, app string, f webhook.
 		if err != nil {
 			return err
 		}
-		if sec == nil || sec.ResourceVersion == "" {
+		if !found {
 			_, err = secrets.Create(ctx, &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Name: WebhookFailuresName, Namespace: s.Namespace(app), Labels: map[string]string{LabelApp: app}},
 				Type:       corev1.SecretTypeOpaque,

@@ -190,7 +190,7 @@ func Redact(raw string) string {
 	}
 	out := u.Scheme + "://" + u.Host
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		out += "/…"
+		out += "/..."
 	}
 	return out
 }
