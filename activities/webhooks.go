@@ -29,14 +29,18 @@ type WebhooksForInput struct {
 	App, Event string
 }
 
+type WebhooksForResult struct {
+	Webhooks []string // IDs
+}
+
 // WebhooksFor lists the IDs of the app's webhooks sent event, as they are
 // when the event is sent.
-func (a *Activities) WebhooksFor(ctx context.Context, in WebhooksForInput) ([]string, error) {
+func (a *Activities) WebhooksFor(ctx context.Context, in WebhooksForInput) (WebhooksForResult, error) {
 	c, err := a.Store.GetWebhooks(ctx, in.App)
 	if err != nil {
-		return nil, classify(err)
+		return WebhooksForResult{}, classify(err)
 	}
-	return c.For(in.Event), nil
+	return WebhooksForResult{Webhooks: c.For(in.Event)}, nil
 }
 
 // subscribed lists the events the app's webhooks are sent, for the

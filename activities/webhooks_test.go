@@ -145,11 +145,11 @@ func TestWebhooksFor(t *testing.T) {
 	}
 	a := &Activities{Store: fs.Store}
 	ids, err := a.WebhooksFor(context.Background(), WebhooksForInput{App: testApp, Event: webhook.BuildFailed})
-	if err != nil || strings.Join(ids, ",") != "W1,W2" {
+	if err != nil || strings.Join(ids.Webhooks, ",") != "W1,W2" {
 		t.Errorf("build:failed goes to %v, %v; want W1,W2", ids, err)
 	}
 	ids, _ = a.WebhooksFor(context.Background(), WebhooksForInput{App: testApp, Event: webhook.PromoteStarted})
-	if strings.Join(ids, ",") != "W1" {
+	if strings.Join(ids.Webhooks, ",") != "W1" {
 		t.Errorf("promote:started goes to %v, want W1", ids)
 	}
 	none, err := a.subscribed(context.Background(), "noapp")

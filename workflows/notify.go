@@ -49,13 +49,14 @@ type NotifyResult struct {
 func Notify(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	p := in.Payload
 	var res NotifyResult
-	var ids []string
+	var hooks activities.WebhooksForResult
 	err := workflow.ExecuteActivity(recordOptions(ctx), a.WebhooksFor, activities.WebhooksForInput{
 		App: p.App, Event: p.Event,
-	}).Get(ctx, &ids)
+	}).Get(ctx, &hooks)
 	if err != nil {
 		return res, err
 	}
+	ids := hooks.Webhooks
 	giveUp := in.GiveUpAfter
 	if giveUp <= 0 {
 		giveUp = DefaultGiveUpAfter

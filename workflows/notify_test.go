@@ -35,7 +35,7 @@ type notified struct {
 func watchNotify(t *testing.T, env *testsuite.TestWorkflowEnvironment) *notified {
 	n := &notified{}
 	env.RegisterWorkflow(workflows.Notify)
-	env.OnActivity(acts.WebhooksFor, mock.Anything, mock.Anything).Return([]string(nil), nil).Maybe()
+	env.OnActivity(acts.WebhooksFor, mock.Anything, mock.Anything).Return(activities.WebhooksForResult{}, nil).Maybe()
 	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, args converter.EncodedValues) {
 		if info.WorkflowType.Name != "Notify" {
 			return
@@ -173,7 +173,7 @@ func TestBuildWebhookEvents(t *testing.T) {
 func TestNotifyRetriesThenRecordsFailure(t *testing.T) {
 	env, rec := newEnv(t)
 	env.RegisterWorkflow(workflows.Notify)
-	env.OnActivity(acts.WebhooksFor, mock.Anything, mock.Anything).Return([]string{"WGOOD", "WBAD"}, nil)
+	env.OnActivity(acts.WebhooksFor, mock.Anything, mock.Anything).Return(activities.WebhooksForResult{Webhooks: []string{"WGOOD", "WBAD"}}, nil)
 	var bad atomic.Int32
 	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {

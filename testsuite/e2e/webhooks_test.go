@@ -184,6 +184,13 @@ func TestWebhookPromotions(t *testing.T) {
 	if out := s.MustCLI(t, "webhooks", "failures", "-a", "hooky"); strings.Count(out, "\n") != 1 {
 		t.Errorf("failures listed after every delivery succeeded:\n%s", out)
 	}
+	id := strings.Fields(strings.Split(s.MustCLI(t, "webhooks", "-a", "hooky"), "\n")[1])[0]
+	if out := s.MustCLI(t, "webhooks", "remove", id, "-a", "hooky"); out != "Removed webhook "+id+" from hooky\n" {
+		t.Errorf("webhooks remove printed %q", out)
+	}
+	if out := s.MustCLI(t, "webhooks", "-a", "hooky"); strings.Count(out, "\n") != 1 {
+		t.Errorf("webhooks after removing the only one:\n%s", out)
+	}
 }
 
 // A receiver that fails for a while, and a worker SIGKILLed and restarted
