@@ -25,8 +25,11 @@ import (
 type hookReceiver struct {
 	*httptest.Server
 	failing atomic.Bool
-	mu      sync.Mutex
-	got     []hookRequest
+	// hold is how long the receiver takes to answer, once it has handled
+	// a request.
+	hold atomic.Int64
+	mu   sync.Mutex
+	got  []hookRequest
 }
 
 type hookRequest struct {
@@ -52,6 +55,10 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		r.mu.Lock()
 		r.got = append(r.got, h)
 		r.mu.Unlock()
+		select { // a dead sender's request ends the wait
+		case <-time.After(time.Duration(r.hold.Load())):
+		case <-req.Context().Done():
+		}
 		w.WriteHeader(h.Status)
 	}))
 	t.Cleanup(r.Close)
@@ -259,4 +266,37 @@ func newestPromotion(t *testing.T, s *testsuite.Stack, app string) string {
 		t.Fatalf("promotions of %s: %d, %v", app, len(ps), err)
 	}
 	return ps[0].Spec.ID
+}
+
+// At least once, with a dedup key: a worker that dies after the receiver
+// handled a delivery but before it could record the answer makes another
+// attempt, with the same Slipway-Delivery, which is what receivers drop.
+func TestWebhookDuplicateAfterWorkerDies(t *testing.T) {
+	s := testsuite.Get(t)
+	r := newHookReceiver(t)
+	r.hold.Store(int64(time.Minute))
+	newApp(t, s, "hookd")
+	out := s.MustCLI(t, "webhooks", "add", r.URL+"/in", "--events", webhook.BuildCompleted, "-a", "hookd")
+	if !strings.Contains(out, "(events: build:completed)") {
+		t.Fatalf("webhooks add printed %q", out)
+	}
+	t.Cleanup(func() { s.StartWorker(t) })
+	s.MustCLI(t, "build", example(t, s), "-a", "hookd", "-d", "dup")
+	eventually(t, "the first attempt handled", time.Minute, 100*time.Millisecond, func(context.Context) (bool, string) {
+		return len(r.requests()) == 1, fmt.Sprintf("%d requests", len(r.requests()))
+	})
+	s.KillWorker(t) // while the receiver holds its answer
+	r.hold.Store(0)
+	s.StartWorker(t)
+	// The lost attempt times out (30 s start-to-close) and is retried.
+	eventually(t, "a second attempt", 2*time.Minute, 200*time.Millisecond, func(context.Context) (bool, string) {
+		return len(r.requests()) >= 2, fmt.Sprintf("%d requests", len(r.requests()))
+	})
+	reqs := r.requests()
+	if reqs[0].Delivery != reqs[1].Delivery || reqs[0].Event != webhook.BuildCompleted || !slices.Equal(reqs[0].Body, reqs[1].Body) {
+		t.Errorf("attempts %+v and %+v: want the same delivery and body", reqs[0], reqs[1])
+	}
+	if d := r.delivered(); len(d) != 1 {
+		t.Errorf("delivered %v, want one event as one delivery", d)
+	}
 }
