@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,6 +17,14 @@ import (
 	"testing"
 	"time"
 
+	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/slipway-dev/slipway/rbac"
 	"github.com/slipway-dev/slipway/testsuite"
 	"github.com/slipway-dev/slipway/webhook"
 )
@@ -299,4 +309,74 @@ func TestWebhookDuplicateAfterWorkerDies(t *testing.T) {
 	if d := r.delivered(); len(d) != 1 {
 		t.Errorf("delivered %v, want one event as one delivery", d)
 	}
+}
+
+// A person bound to the slipway-user role in the app's namespace can add,
+// list and remove webhooks, and may update no other Secret.
+func TestWebhookAsUser(t *testing.T) {
+	s := testsuite.Get(t)
+	ctx := context.Background()
+	s.MustCLI(t, "system", "install", "--replicas", "0")
+	newApp(t, s, "hooku")
+	ns := s.Store.Namespace("hooku")
+	if _, err := s.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "dev"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "dev-user"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: rbac.UserRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "dev", Namespace: ns}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kc := tokenKubeconfig(t, s, ns, "dev")
+	if testsuite.CanI(t, testsuite.KubeFor(t, kc), "update", "", "secrets", ns) {
+		t.Error("the user may update any Secret of the app, want only its webhooks Secret")
+	}
+	as := func(args ...string) string { return s.MustCLI(t, append(args, "-a", "hooku", "--kubeconfig", kc)...) }
+	if out := as("webhooks", "add", "https://example.com/a"); !strings.Contains(out, "Signing secret") {
+		t.Fatalf("first add printed %q", out)
+	}
+	as("webhooks", "add", "https://example.com/b", "--events", webhook.BuildFailed)
+	if out := as("webhooks"); strings.Count(out, "\n") != 3 || !strings.Contains(out, "  build:failed  ") {
+		t.Fatalf("webhooks:\n%s", out)
+	}
+	as("webhooks", "remove", "https://example.com/a")
+	as("webhooks", "failures")
+	c, err := s.Store.GetWebhooks(ctx, "hooku")
+	if err != nil || len(c.Hooks) != 1 || c.Hooks[0].URL != "https://example.com/b" {
+		t.Fatalf("webhooks %+v, %v; want only https://example.com/b", c.Hooks, err)
+	}
+}
+
+// tokenKubeconfig writes a kubeconfig that authenticates as the
+// ServiceAccount ns/name, with a token from the TokenRequest API.
+func tokenKubeconfig(t *testing.T, s *testsuite.Stack, ns, name string) string {
+	t.Helper()
+	ttl := int64(time.Hour / time.Second)
+	tr, err := s.Kube.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), name,
+		&authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: &ttl}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Settings.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData, InsecureSkipTLSVerify: rc.Insecure}
+	if len(rc.CAData) == 0 && rc.CAFile != "" {
+		if cluster.CertificateAuthorityData, err = os.ReadFile(rc.CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["stack"] = cluster
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: "stack", AuthInfo: name}
+	cfg.CurrentContext = name
+	path := filepath.Join(t.TempDir(), name+".kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
