@@ -274,3 +274,15 @@ func (a *Activities) waitNamespaceGone(ctx context.Context, ns string) error {
 	}
 	return nil
 }
+
+type ProtectInput struct {
+	App       string
+	Protected bool
+}
+
+// ProtectApp records whether the app's promotions wait for approval.
+// Writing what is already there writes nothing.
+func (a *Activities) ProtectApp(ctx context.Context, in ProtectInput) error {
+	_, err := a.Store.MutateApp(ctx, in.App, func(app *records.App) { app.Spec.Protected = in.Protected })
+	return classify(err)
+}

@@ -174,3 +174,26 @@ func TestDeleteRefusesWhileUpdating(t *testing.T) {
 		t.Errorf("status %q after a forced mark, want deleting", app.Status.Status)
 	}
 }
+
+// ProtectApp sets the app's protection, which the next promotion's begin
+// reads; setting what is there already succeeds.
+func TestProtectAppIsReadByTheNextPromotion(t *testing.T) {
+	ctx := context.Background()
+	fs := newFakeStore(t, []any{appRecord(model.AppRunning)})
+	a := &Activities{Store: fs.Store}
+	for range 2 {
+		if err := a.ProtectApp(ctx, ProtectInput{App: testApp, Protected: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app, err := fs.Store.GetApp(ctx, testApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !app.Spec.Protected {
+		t.Error("app not protected after ProtectApp")
+	}
+	if err := a.ProtectApp(ctx, ProtectInput{App: "nope", Protected: true}); err == nil {
+		t.Error("protecting a missing app: no error")
+	}
+}

@@ -211,7 +211,7 @@ func TestWaitJobReturnsARefusedList(t *testing.T) {
 }
 
 func TestWatchRolloutReturnsARefusedList(t *testing.T) {
-	fs := newFakeStore(t, nil, rolledOut("web", oldRelease, 1))
+	fs := newFakeStore(t, watchRecords(), rolledOut("web", oldRelease, 1))
 	fs.core.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("no list"))
 	})
@@ -228,7 +228,7 @@ func TestWatchRolloutReturnsARefusedList(t *testing.T) {
 
 // Cancellation (a rollback) ends the watch at once.
 func TestWatchRolloutStopsWhenCancelled(t *testing.T) {
-	fs := newFakeStore(t, nil, rolledOut("web", oldRelease, 1))
+	fs := newFakeStore(t, watchRecords(), rolledOut("web", oldRelease, 1))
 	a := &Activities{Store: fs.Store}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -36,6 +36,9 @@ type BeginResult struct {
 	// Webhooks are the events the app's webhooks are sent (none: the
 	// promotion sends nothing).
 	Webhooks []string
+	// Protected says the app's promotions wait for another person's
+	// approval before anything is applied.
+	Protected bool
 }
 
 // BeginPromotion checks the release, writes the promotion's record and
@@ -76,7 +79,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
 		return BeginResult{}, classify(err)
 	}
-	return BeginResult{From: p.Spec.From, Webhooks: hooks}, nil
+	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected, Webhooks: hooks}, nil
 }
 
 func (a *Activities) event(ctx context.Context, app *records.App, promotion string, t Transition) error {

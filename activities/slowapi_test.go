@@ -107,7 +107,7 @@ func TestApplyReleaseHeartbeatsWhileAWriteWaits(t *testing.T) {
 // So does the rollout watch while its first lists wait.
 func TestWatchRolloutHeartbeatsWhileItsListsWait(t *testing.T) {
 	in := WatchInput{App: testApp, Release: newRelease, Services: []string{"web"}}
-	fs := newFakeStore(t, nil, rolledOut("web", newRelease, 2), pod("web-new", "web", newRelease))
+	fs := newFakeStore(t, watchRecords(), rolledOut("web", newRelease, 2), pod("web-new", "web", newRelease))
 	acts := &Activities{Store: fs.Store}
 	var c heartbeatCounter
 	fs.core.PrependReactor("list", "pods", c.reactor())

@@ -27,6 +27,10 @@ type WatchInput struct {
 	// UnschedulableGrace is how long a pod may wait for a node before the
 	// rollout counts as failed.
 	UnschedulableGrace time.Duration
+	// ConvergeGrace is how long a service whose workload has rolled out
+	// may still have a pod that does not run the release (see
+	// converge.go); zero means defaultConvergeGrace.
+	ConvergeGrace time.Duration
 }
 
 type WatchResult struct {
@@ -45,7 +49,9 @@ var waitingFailures = map[string]bool{
 const maxRestarts = 3
 
 // WatchRollout returns once every service of the release has rolled out, as
-// `kubectl rollout status` decides it, or fails as soon as one cannot. It
+// `kubectl rollout status` decides it, and has converged: every pod of
+// every service is the release's and runs the image digest it pins (see
+// converge.go). It fails as soon as one cannot. It
 // watches Deployments and pods (no polling); its state is rebuilt from the
 // cluster on every start, so a retry on another worker simply resumes. Its
 // heartbeat carries the progress, which is how the CLI and the Temporal UI
@@ -54,6 +60,9 @@ const maxRestarts = 3
 func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResult, error) {
 	if in.UnschedulableGrace == 0 {
 		in.UnschedulableGrace = 30 * time.Second
+	}
+	if in.ConvergeGrace == 0 {
+		in.ConvergeGrace = defaultConvergeGrace
 	}
 	parent := ctx
 	ctx, fail := context.WithCancelCause(ctx)
@@ -90,13 +99,31 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	running.Go(func() { deps.RunWithContext(ctx) })
 	running.Go(func() { daemons.RunWithContext(ctx) })
 	running.Go(func() { pods.RunWithContext(ctx) })
+	// The release's pins are read while the informers list.
+	type pinsRead struct {
+		pins releasePins
+		err  error
+	}
+	pinsc := make(chan pinsRead, 1)
+	running.Go(func() {
+		p, err := a.releasePins(ctx, in.App, in.Release)
+		pinsc <- pinsRead{p, err}
+	})
 	// The first lists can take seconds on a busy API server.
 	stopBeating := heartbeatEvery(ctx, heartbeatInterval)
 	synced := cache.WaitFor(ctx, "", deps.HasSyncedChecker(), daemons.HasSyncedChecker(), pods.HasSyncedChecker())
+	var read pinsRead
+	if synced {
+		read = <-pinsc
+	}
 	stopBeating()
 	if !synced {
 		return WatchResult{}, waitErr(parent, ctx, ctx.Err())
 	}
+	if read.err != nil {
+		return WatchResult{}, waitErr(parent, ctx, read.err)
+	}
+	settling := map[string]settle{}
 
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
@@ -104,7 +131,8 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 	// This loop is the heartbeat ticker and the wake-up on changes; the
 	// informers do the listing and watching.
 	for {
-		st := rollout{in: in, deps: byName[*appsv1.Deployment](deps.GetStore()), daemons: byName[*appsv1.DaemonSet](daemons.GetStore()), pods: byName[*corev1.Pod](pods.GetStore())}
+		st := rollout{in: in, pins: read.pins, settling: settling,
+			deps: byName[*appsv1.Deployment](deps.GetStore()), daemons: byName[*appsv1.DaemonSet](daemons.GetStore()), pods: byName[*corev1.Pod](pods.GetStore())}
 		progress, done, failure := st.evaluate(time.Now())
 		if failure != "" {
 			return WatchResult{Services: progress}, temporal.NewNonRetryableApplicationError(failure, ErrRolloutFailed, nil)
@@ -144,6 +172,9 @@ type rollout struct {
 	deps    map[string]*appsv1.Deployment
 	daemons map[string]*appsv1.DaemonSet // of agents
 	pods    map[string]*corev1.Pod
+	pins    releasePins
+	// settling is kept from one evaluation to the next (see converged).
+	settling map[string]settle
 }
 
 // evaluate reports each service's progress, whether all are rolled out, and
@@ -166,6 +197,7 @@ func (r *rollout) evaluate(now time.Time) ([]records.ServiceProgress, bool, stri
 			p.Desired, p.Updated, p.Ready, p.Available = st.DesiredNumberScheduled, st.UpdatedNumberScheduled, st.NumberReady, st.NumberAvailable
 			done = daemonSetDone(ds)
 		} else {
+			delete(r.settling, svc)
 			allDone = false
 			progress = append(progress, p)
 			continue
@@ -175,6 +207,17 @@ func (r *rollout) evaluate(now time.Time) ([]records.ServiceProgress, bool, stri
 		}
 		if failure := r.podFailure(svc, now); failure != "" {
 			return progress, false, failure
+		}
+		if done {
+			// Judged only once the workload has rolled out: until then
+			// old pods are expected.
+			var failure string
+			if p.Waiting, failure = r.converged(svc, now); failure != "" {
+				return progress, false, failure
+			}
+			done = p.Waiting == ""
+		} else {
+			delete(r.settling, svc)
 		}
 		p.Done = done
 		allDone = allDone && done

@@ -1,8 +1,10 @@
 package activities
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,11 +113,51 @@ func TestDeploymentDone(t *testing.T) {
 	}
 }
 
-// pod is a running, ready pod of service svc and release.
+// buildOf is the build of a test release, and digestOf the image digest
+// its build pins for every service.
+func buildOf(release string) string { return "B" + release[1:] }
+
+func digestOf(release string) string {
+	return fmt.Sprintf("sha256:%064x", sha256.Sum256([]byte(release)))
+}
+
+// watchRecords are the records of the test releases, which the watch reads
+// for what they pin.
+func watchRecords() []any {
+	var out []any
+	for _, rel := range []string{oldRelease, newRelease} {
+		var images []records.Image
+		for _, svc := range []string{"web", "worker", "cron"} {
+			images = append(images, records.Image{Service: svc, Ref: "reg:5000/" + testApp + ":" + svc + "." + buildOf(rel), Digest: digestOf(rel)})
+		}
+		out = append(out, &records.Build{
+			TypeMeta:   typeMeta("Build"),
+			ObjectMeta: metav1.ObjectMeta{Name: records.ObjectName(buildOf(rel)), Namespace: testNS},
+			Spec:       records.BuildSpec{ID: buildOf(rel), App: testApp},
+			Status:     records.BuildStatus{Status: "complete", Images: images},
+		}, &records.Release{
+			TypeMeta:   typeMeta("Release"),
+			ObjectMeta: metav1.ObjectMeta{Name: records.ObjectName(rel), Namespace: testNS},
+			Spec:       records.ReleaseSpec{ID: rel, App: testApp, Build: buildOf(rel), Env: records.EnvSecretName(rel)},
+		})
+	}
+	return out
+}
+
+// testPins is what watchRecords' newRelease pins.
+func testPins() releasePins {
+	return releasePins{build: buildOf(newRelease), digests: map[string]string{
+		"web": digestOf(newRelease), "worker": digestOf(newRelease), "cron": digestOf(newRelease),
+	}}
+}
+
+// pod is a running, ready pod of service svc and release, whose container
+// runs the image the release pins, as a kubelet reports it.
 func pod(name, svc, release string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, Labels: map[string]string{
-			render.LabelApp: testApp, render.LabelService: svc, render.LabelRelease: release, render.LabelManagedBy: "slipway",
+			render.LabelApp: testApp, render.LabelService: svc, render.LabelRelease: release, render.LabelBuild: buildOf(release),
+			render.LabelManagedBy: "slipway",
 		}},
 		Status: corev1.PodStatus{
 			Phase: corev1.PodRunning,
@@ -125,7 +167,9 @@ func pod(name, svc, release string) *corev1.Pod {
 			},
 			ContainerStatuses: []corev1.ContainerStatus{{
 				Name: render.Container, Ready: true,
-				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+				Image:   "reg:5000/" + testApp + ":" + svc + "." + buildOf(release) + "@" + digestOf(release),
+				ImageID: "reg:5000/" + testApp + "@" + digestOf(release),
+				State:   corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
 			}},
 		},
 	}
@@ -155,9 +199,11 @@ func unschedulable(p *corev1.Pod, since time.Time) *corev1.Pod {
 
 func newRollout(services []string, deps []*appsv1.Deployment, pods []*corev1.Pod) *rollout {
 	r := &rollout{
-		in:   WatchInput{App: testApp, Release: newRelease, Services: services, UnschedulableGrace: 30 * time.Second},
-		deps: map[string]*appsv1.Deployment{},
-		pods: map[string]*corev1.Pod{},
+		in:       WatchInput{App: testApp, Release: newRelease, Services: services, UnschedulableGrace: 30 * time.Second, ConvergeGrace: 10 * time.Second},
+		deps:     map[string]*appsv1.Deployment{},
+		pods:     map[string]*corev1.Pod{},
+		pins:     testPins(),
+		settling: map[string]settle{},
 	}
 	for _, d := range deps {
 		r.deps[d.Name] = d
@@ -181,6 +227,9 @@ func TestRolloutEvaluate(t *testing.T) {
 		pods     []*corev1.Pod
 		done     bool
 		failure  string
+		// waiting is what the services wait for once rolled out, as
+		// "service: what" joined by "; ".
+		waiting string
 	}
 	tests := []test{
 		{name: "every service rolled out", services: both, deps: healthy(),
@@ -214,8 +263,11 @@ func TestRolloutEvaluate(t *testing.T) {
 			pods: []*corev1.Pod{restarted(pod("web-a", "web", newRelease), 3, true)}, done: true},
 		{name: "restarted twice and not ready", services: both, deps: healthy(),
 			pods: []*corev1.Pod{restarted(pod("web-a", "web", newRelease), 2, false)}, done: true},
+		// Another release's pod never fails the rollout; but while it
+		// stays, the service has not converged.
 		{name: "restarting pod of another release", services: both, deps: healthy(),
-			pods: []*corev1.Pod{restarted(pod("web-a", "web", oldRelease), 5, false)}, done: true},
+			pods:    []*corev1.Pod{restarted(pod("web-a", "web", oldRelease), 5, false)},
+			waiting: "web: pod web-a of release " + oldRelease + " remains beside release " + newRelease},
 		{name: "unschedulable past the grace", services: both, deps: healthy(),
 			pods:    []*corev1.Pod{unschedulable(pod("web-a", "web", newRelease), now.Add(-31*time.Second))},
 			failure: "web: pod web-a cannot be scheduled for 30s: 0/1 nodes are available: 1 Insufficient cpu."},
@@ -227,12 +279,13 @@ func TestRolloutEvaluate(t *testing.T) {
 			rolledOut("worker", newRelease, 1),
 		}, pods: []*corev1.Pod{unschedulable(pod("web-a", "web", newRelease), now.Add(-10*time.Second))}},
 		{name: "unschedulable pod of another release", services: both, deps: healthy(),
-			pods: []*corev1.Pod{unschedulable(pod("web-a", "web", oldRelease), now.Add(-time.Hour))}, done: true},
+			pods:    []*corev1.Pod{unschedulable(pod("web-a", "web", oldRelease), now.Add(-time.Hour))},
+			waiting: "web: pod web-a of release " + oldRelease + " remains beside release " + newRelease},
 		{name: "crash-looping pod being deleted", services: both, deps: healthy(), pods: []*corev1.Pod{func() *corev1.Pod {
 			p := waiting(pod("web-a", "web", newRelease), "CrashLoopBackOff")
 			p.DeletionTimestamp = ptr.To(metav1.NewTime(now))
 			return p
-		}()}, done: true},
+		}()}, waiting: "web: pod web-a is terminating"},
 		{name: "crash-looping pod of a service not watched", services: []string{"web"}, deps: healthy(),
 			pods: []*corev1.Pod{waiting(pod("worker-a", "worker", newRelease), "CrashLoopBackOff")}, done: true},
 		{name: "failures reported in service order", services: []string{"worker", "web"}, deps: healthy(), pods: []*corev1.Pod{
@@ -247,8 +300,8 @@ func TestRolloutEvaluate(t *testing.T) {
 			failure: fmt.Sprintf("web: container main is in %s (pod web-b)", reason),
 		}, test{
 			name: reason + " of another release", services: both, deps: healthy(),
-			pods: []*corev1.Pod{pod("web-a", "web", newRelease), waiting(pod("web-b", "web", oldRelease), reason)},
-			done: true,
+			pods:    []*corev1.Pod{pod("web-a", "web", newRelease), waiting(pod("web-b", "web", oldRelease), reason)},
+			waiting: "web: pod web-b of release " + oldRelease + " remains beside release " + newRelease,
 		})
 	}
 	for _, tt := range tests {
@@ -261,11 +314,17 @@ func TestRolloutEvaluate(t *testing.T) {
 			if tt.failure != "" {
 				return
 			}
-			var names []string
+			var names, waits []string
 			allDone := true
 			for _, p := range progress {
 				names = append(names, p.Name)
 				allDone = allDone && p.Done
+				if p.Waiting != "" {
+					waits = append(waits, p.Name+": "+p.Waiting)
+				}
+			}
+			if got := strings.Join(waits, "; "); got != tt.waiting {
+				t.Errorf("waiting %q, want %q", got, tt.waiting)
 			}
 			if !reflect.DeepEqual(names, tt.services) {
 				t.Errorf("progress of %v, want %v in input order", names, tt.services)

@@ -30,6 +30,9 @@ const (
 	// PhaseCreating is a rollback's first phase: copying the target
 	// release.
 	PhaseCreating    = "creating release"
+	// PhaseAwaitingApproval is a protected app's promotion waiting for
+	// someone other than who started it to continue it.
+	PhaseAwaitingApproval = "awaiting approval"
 	PhaseRollingOut  = "rolling out"
 	PhasePaused      = "paused"
 	PhaseRollingBack = "rolling back"

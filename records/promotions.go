@@ -57,6 +57,10 @@ type ServiceProgress struct {
 	Ready     int32  `json:"ready"`
 	Available int32  `json:"available"`
 	Done      bool   `json:"done"`
+	// Waiting is what a service whose workload has rolled out still waits
+	// for before it counts as done: a pod that does not run the release
+	// yet, or one still terminating.
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // Step is one thing a promotion did, for `promotions info`.

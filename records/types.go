@@ -53,6 +53,10 @@ type AppSpec struct {
 	// over the manifest's scale in every promotion and rollback, so a
 	// scale set by hand is never undone by a deploy.
 	Scale []ServiceScale `json:"scale,omitempty"`
+	// Protected makes every promotion of the app, but a rollback, wait
+	// before anything is applied until someone other than who started it
+	// approves it (`slipway apps protect`).
+	Protected bool `json:"protected,omitempty"`
 }
 
 // ServiceScale is one service's scale set by hand; a nil field is not set

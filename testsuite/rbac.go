@@ -15,6 +15,9 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -32,13 +35,44 @@ import (
 // uses it has exactly the worker's RBAC rights.
 func (s *Stack) WorkerKubeconfig(t testing.TB) string {
 	t.Helper()
+	return s.tokenKubeconfig(t, model.SystemNamespace(s.Settings.Rack), rbac.ServiceAccount)
+}
+
+// PersonKubeconfig is a kubeconfig for another person who runs the CLI
+// with the same rights as the stack's own user (cluster-admin), under
+// another name: a ServiceAccount called name in namespace default, so
+// commands run with it act as system:serviceaccount:default:name.
+func (s *Stack) PersonKubeconfig(t testing.TB, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := metav1.NamespaceDefault
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	if _, err := s.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	b := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "slipway-test-" + name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}},
+	}
+	if _, err := s.Kube.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	return s.tokenKubeconfig(t, ns, name)
+}
+
+// tokenKubeconfig mints a token for a ServiceAccount with the TokenRequest
+// API and writes a kubeconfig that authenticates with that token only.
+func (s *Stack) tokenKubeconfig(t testing.TB, ns, name string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ttl := int64(time.Hour / time.Second)
-	tr, err := s.Kube.CoreV1().ServiceAccounts(model.SystemNamespace(s.Settings.Rack)).CreateToken(ctx, rbac.ServiceAccount,
+	tr, err := s.Kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name,
 		&authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: &ttl}}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("token for the worker's ServiceAccount (run `slipway system install` first): %v", err)
+		t.Fatalf("token for ServiceAccount %s/%s (for the worker's, run `slipway system install` first): %v", ns, name, err)
 	}
 	rc, err := s.Settings.RESTConfig()
 	if err != nil {
@@ -52,10 +86,10 @@ func (s *Stack) WorkerKubeconfig(t testing.TB) string {
 	}
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["stack"] = cluster
-	cfg.AuthInfos["worker"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["worker"] = &clientcmdapi.Context{Cluster: "stack", AuthInfo: "worker"}
-	cfg.CurrentContext = "worker"
-	path := filepath.Join(t.TempDir(), "worker.kubeconfig")
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: "stack", AuthInfo: name}
+	cfg.CurrentContext = name
+	path := filepath.Join(t.TempDir(), name+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.CreateApp)
 	r.RegisterWorkflow(workflows.DeleteApp)
+	r.RegisterWorkflow(workflows.ProtectApp)
 	r.RegisterWorkflow(workflows.CreateRelease)
 	r.RegisterWorkflow(workflows.Build)
 	r.RegisterWorkflow(workflows.Promote)

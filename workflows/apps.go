@@ -56,3 +56,21 @@ func DeleteApp(ctx workflow.Context, in AppInput) (AppResult, error) {
 	err := workflow.ExecuteActivity(waitOptions(ctx, 10*time.Minute), a.DeleteNamespace, ain).Get(ctx, nil)
 	return AppResult{}, err
 }
+
+type ProtectInput struct {
+	App string
+	// Protected is what to set: true makes the app's promotions wait for
+	// another person's approval.
+	Protected bool
+}
+
+type ProtectResult struct{}
+
+// ProtectApp sets whether the app's promotions wait for approval. A
+// promotion already running keeps what it read when it began.
+func ProtectApp(ctx workflow.Context, in ProtectInput) (ProtectResult, error) {
+	err := workflow.ExecuteActivity(recordOptions(ctx), a.ProtectApp, activities.ProtectInput{
+		App: in.App, Protected: in.Protected,
+	}).Get(ctx, nil)
+	return ProtectResult{}, err
+}

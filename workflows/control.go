@@ -29,7 +29,7 @@ type control struct {
 	cancelTimer workflow.CancelFunc
 	timerStart  time.Time
 
-	pauseCh, resumeCh, rollbackCh workflow.ReceiveChannel
+	pauseCh, resumeCh, rollbackCh, continueCh workflow.ReceiveChannel
 	requests                      workflow.Channel // updates, handled in order by the main loop
 }
 
@@ -50,12 +50,13 @@ func newControl(ctx workflow.Context, p *promotion) (*control, error) {
 		pauseCh:    workflow.GetSignalChannel(ctx, SignalPause),
 		resumeCh:   workflow.GetSignalChannel(ctx, SignalResume),
 		rollbackCh: workflow.GetSignalChannel(ctx, SignalRollback),
+		continueCh: workflow.GetSignalChannel(ctx, SignalContinue),
 		requests:   workflow.NewBufferedChannel(ctx, 16),
 	}
-	for _, name := range []string{SignalPause, SignalResume, SignalRollback} {
+	for _, name := range []string{SignalPause, SignalResume, SignalRollback, SignalContinue} {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, by string) (string, error) { return c.ask(ctx, name, by) },
-			workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, _ string) error { return c.refusal(name) }})
+			workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, by string) error { return c.refusal(name, by) }})
 		if err != nil {
 			return nil, err
 		}
@@ -97,13 +98,17 @@ func (c *control) over() error {
 	return nil
 }
 
-// refusal says why a control cannot act now; nil when it can.
-func (c *control) refusal(name string) error {
+// refusal says why a control sent by `by` cannot act now; nil when it can.
+func (c *control) refusal(name, by string) error {
 	st := c.p.st
 	if err := c.over(); err != nil {
 		return err
 	}
 	switch {
+	case name == SignalContinue:
+		return c.gateRefusal(by)
+	case (name == SignalPause || name == SignalResume) && st.Gate != "":
+		return fmt.Errorf("the promotion is waiting for %s: nothing is rolling out to %s", st.Gate, name)
 	case name == SignalPause && st.Paused:
 		return errors.New("the promotion is already paused: resume it with `slipway promotions resume`")
 	case name == SignalResume && !st.Paused:
@@ -182,6 +187,11 @@ func (c *control) listen(ctx workflow.Context, sel workflow.Selector) {
 		ch.Receive(ctx, nil)
 		c.p.st.Notice = errText(c.handle(ctx, SignalResume, ""))
 	})
+	sel.AddReceive(c.continueCh, func(ch workflow.ReceiveChannel, _ bool) {
+		var by string
+		ch.Receive(ctx, &by)
+		c.p.st.Notice = errText(c.handle(ctx, SignalContinue, by))
+	})
 	sel.AddReceive(c.requests, func(ch workflow.ReceiveChannel, _ bool) {
 		var r *request
 		ch.Receive(ctx, &r)
@@ -191,11 +201,14 @@ func (c *control) listen(ctx workflow.Context, sel workflow.Selector) {
 
 // handle carries out one control, or says why it cannot.
 func (c *control) handle(ctx workflow.Context, name, by string) error {
-	if err := c.refusal(name); err != nil {
+	if err := c.refusal(name, by); err != nil {
 		return err
 	}
 	p := c.p
 	switch name {
+	case SignalContinue:
+		p.st.Gate, p.st.ContinuedBy = "", by
+		p.details(ctx)
 	case SignalRollback:
 		c.stop = "rollback requested"
 		if by != "" {

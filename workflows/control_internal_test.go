@@ -27,6 +27,7 @@ func TestWaitNamesACancelThatSettledTheFutureFirst(t *testing.T) {
 			pauseCh:    workflow.GetSignalChannel(ctx, SignalPause),
 			resumeCh:   workflow.GetSignalChannel(ctx, SignalResume),
 			rollbackCh: workflow.GetSignalChannel(ctx, SignalRollback),
+			continueCh: workflow.GetSignalChannel(ctx, SignalContinue),
 			requests:   workflow.NewChannel(ctx),
 		}
 		return c.wait(cctx, f), nil

@@ -157,6 +157,11 @@ func TestPromotePauseBeforeTheDeploymentsExist(t *testing.T) {
 
 // update sends an update and returns its result or the refusal.
 func update(env *testsuite.TestWorkflowEnvironment, name string, at time.Duration, got *string, refused *error) {
+	updateAs(env, name, "bob", at, got, refused)
+}
+
+// updateAs sends the update as `by`.
+func updateAs(env *testsuite.TestWorkflowEnvironment, name, by string, at time.Duration, got *string, refused *error) {
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(name, name+at.String(), &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
@@ -168,7 +173,7 @@ func update(env *testsuite.TestWorkflowEnvironment, name string, at time.Duratio
 				}
 				*got, _ = v.(string)
 			},
-		}, "bob")
+		}, by)
 	}, at)
 }
 

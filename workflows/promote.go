@@ -22,6 +22,10 @@ const (
 	SignalPause    = "pause"
 	SignalResume   = "resume"
 	SignalRollback = "rollback"
+	// SignalContinue opens the gate a promotion waits at: the approval of
+	// a protected app's promotion, given by someone other than who
+	// started it. Its argument is who continues.
+	SignalContinue = "continue"
 	QueryState     = "state"
 )
 
@@ -42,6 +46,14 @@ const versionLocalPause = "local-pause"
 // versionFinishHolds marks runs whose final write, once the rollout has
 // succeeded, is not interrupted by a late cancel.
 const versionFinishHolds = "finish-holds"
+
+// versionApproval marks runs that wait for approval when the app is
+// protected.
+const versionApproval = "approval"
+
+// approvalTimeout bounds the wait for approval: a promotion nobody
+// approves ends rejected instead of holding the app's deploy lock.
+const approvalTimeout = 24 * time.Hour
 
 // repairSeq numbers the events of a repair after those of the promotion it
 // repairs, so that none of them is taken for one already written.
@@ -91,6 +103,12 @@ type PromotionState struct {
 	// Notice is the answer to the last control sent as a signal, which
 	// cannot answer its sender: why it was refused, or "" when it took effect.
 	Notice string
+	// Gate is what the promotion waits for before it goes on ("" when it
+	// waits for nothing), and GateUntil when it stops waiting; ContinuedBy
+	// is who opened the last gate.
+	Gate        string
+	GateUntil   time.Time
+	ContinuedBy string
 }
 
 // Promote rolls a release out until it is active on every service, or
@@ -167,6 +185,13 @@ func (p *promotion) details(ctx workflow.Context) {
 	if p.st.Reason != "" {
 		b.WriteString("\n\nReason: " + p.st.Reason)
 	}
+	if p.st.Gate == GateApproval {
+		b.WriteString(fmt.Sprintf("\n\nWaiting until %s for someone other than %s to approve: `slipway promotions continue -a %s`, or the `continue` signal with the approver's name as its input.",
+			p.st.GateUntil.UTC().Format(time.RFC3339), p.in.Actor, p.st.App))
+	}
+	if p.st.ContinuedBy != "" {
+		b.WriteString("\n\nApproved by " + p.st.ContinuedBy)
+	}
 	if p.st.Phase == model.PhaseRollingOut || p.st.Phase == model.PhasePaused {
 		b.WriteString("\n\nLive progress: the pending WatchRollout activity's heartbeat details.")
 	}
@@ -215,6 +240,12 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	if why := p.ctl.stop; why != "" {
 		return res, p.reject(ctx, why)
 	}
+	if begin.Protected && in.RollbackTo == "" &&
+		workflow.GetVersion(ctx, versionApproval, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		if why := p.awaitApproval(ctx); why != "" {
+			return res, p.reject(ctx, why)
+		}
+	}
 	p.st.Phase = model.PhaseRollingOut
 	if p.st.Paused {
 		p.st.Phase = model.PhasePaused
@@ -228,7 +259,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	rolloutBegan := workflow.Now(ctx)
 	applyF := workflow.ExecuteActivity(applyOptions(actx), a.ApplyRelease, activities.ApplyInput{
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
-		Phase: model.PhaseRollingOut, Step: "applying " + in.Release,
+		Phase: model.PhaseRollingOut, Step: p.applyStep(),
 		ProgressDeadline: int32(in.Timeout / time.Second), Paused: pausedAtApply,
 		Event: p.transition(model.AtomPending, model.AtomUpdating),
 	})

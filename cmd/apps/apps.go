@@ -22,6 +22,8 @@ func NewCmdApps(f *cmdutil.Factory) *cobra.Command {
 		NewCmdCreate(f, nil),
 		NewCmdInfo(f, nil),
 		NewCmdDelete(f, nil),
+		NewCmdProtect(f, nil, true),
+		NewCmdProtect(f, nil, false),
 		promotions.NewCmdAppsCancel(f, nil),
 	)
 	return cmd

@@ -61,6 +61,9 @@ func AppInfo(a *records.App) *cmdutil.Info {
 	if a.Status.Reason != "" {
 		i.Add("Reason", a.Status.Reason)
 	}
+	if a.Spec.Protected {
+		i.Add("Protected", "yes: promotions wait for another person's approval")
+	}
 	if len(a.Spec.Scale) > 0 {
 		i.Add("Scale", ScaleLines(a.Spec.Scale))
 	}

@@ -10,6 +10,7 @@ type AppJSON struct {
 	Release   string      `json:"release"`
 	Latest    string      `json:"latest"`
 	Reason    string      `json:"reason"`
+	Protected bool        `json:"protected"`
 	Scale     []ScaleJSON `json:"scale"`
 }
 
@@ -25,7 +26,7 @@ type ScaleJSON struct {
 func JSON(a *records.App) AppJSON {
 	out := AppJSON{
 		Name: a.Name, Namespace: a.Namespace, Status: a.Status.Status, Release: a.Status.Release,
-		Latest: a.Status.Latest, Reason: a.Status.Reason, Scale: []ScaleJSON{},
+		Latest: a.Status.Latest, Reason: a.Status.Reason, Protected: a.Spec.Protected, Scale: []ScaleJSON{},
 	}
 	for _, sc := range a.Spec.Scale {
 		out.Scale = append(out.Scale, ScaleJSON{Service: sc.Service, Count: sc.Count, CPU: sc.CPU, Memory: sc.Memory})

@@ -48,6 +48,7 @@ func TestFlags(t *testing.T) {
 		{NewCmdPause, workflows.SignalPause, "slipway promotions pause"},
 		{NewCmdResume, workflows.SignalResume, "slipway promotions resume"},
 		{NewCmdCancel, workflows.SignalRollback, "slipway promotions cancel"},
+		{NewCmdContinue, workflows.SignalContinue, "slipway promotions continue"},
 		{NewCmdAppsCancel, workflows.SignalRollback, "slipway promotions cancel"},
 	} {
 		var got *ControlOptions
@@ -205,6 +206,7 @@ func TestControlRun(t *testing.T) {
 		{workflows.SignalPause, "slipway promotions pause", "Pausing promotion of myapp to RCDEFGHIJKL... OK\n"},
 		{workflows.SignalResume, "slipway promotions resume", "Resuming promotion of myapp to RCDEFGHIJKL... OK\n"},
 		{workflows.SignalRollback, "slipway apps cancel", "Cancelling promotion of myapp to RCDEFGHIJKL... OK\n"},
+		{workflows.SignalContinue, "slipway promotions continue", "Approving promotion of myapp to RCDEFGHIJKL... OK\n"},
 	} {
 		t.Run(tt.control, func(t *testing.T) {
 			e := cmdutiltest.New(t, recordstest.App("myapp"))
@@ -219,6 +221,11 @@ func TestControlRun(t *testing.T) {
 			// The workflow puts who into a rollback's reason: "rollback
 			// requested by <who>".
 			by := cmdutiltest.Actor + " (" + tt.command + ")"
+			if tt.control == workflows.SignalContinue {
+				// An approval is compared with who started the
+				// promotion: the identity alone.
+				by = cmdutiltest.Actor
+			}
 			if sent.WorkflowID != "promote/myapp" || len(sent.Args) != 1 || sent.Args[0] != by || sent.WaitForStage != client.WorkflowUpdateStageCompleted {
 				t.Errorf("sent %+v, want %s by %q, waiting for its completion", sent, tt.control, by)
 			}

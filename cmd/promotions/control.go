@@ -36,6 +36,7 @@ var doing = map[string]string{
 	workflows.SignalPause:    "Pausing",
 	workflows.SignalResume:   "Resuming",
 	workflows.SignalRollback: "Cancelling",
+	workflows.SignalContinue: "Approving",
 }
 
 // newCmdControl makes pause, resume and cancel. Each is an update that the
@@ -73,7 +74,12 @@ func controlRun(ctx context.Context, opts *ControlOptions) error {
 	if err != nil {
 		return err
 	}
-	by := <-actor + " (" + opts.Command + ")"
+	by := <-actor
+	if opts.Control != workflows.SignalContinue {
+		// Who approves is compared with who started: it is the identity
+		// alone. Other controls say where they came from, for the record.
+		by += " (" + opts.Command + ")"
+	}
 	return cmdutil.Step(opts.IO.Out, fmt.Sprintf("%s promotion of %s to %s", doing[opts.Control], a.Name, release), func() (string, error) {
 		return send(ctx, tc, a.Name, opts.Control, by)
 	})

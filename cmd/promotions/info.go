@@ -93,6 +93,13 @@ func Info(p *records.Promotion, live *workflows.PromotionState) *cmdutil.Info {
 	i.Add("Phase", phase)
 	i.Add("Result", p.Status.Result)
 	i.Add("Reason", p.Status.Reason)
+	if live != nil && live.Gate != "" {
+		i.Add("Waiting", fmt.Sprintf("for %s, until %s (%s left): `slipway promotions continue -a %s` by someone other than %s",
+			live.Gate, live.GateUntil.UTC().Format(time.RFC3339), time.Until(live.GateUntil).Round(time.Second), p.Spec.App, p.Spec.Actor))
+	}
+	if live != nil && live.ContinuedBy != "" {
+		i.Add("Approved by", live.ContinuedBy)
+	}
 	if live != nil && live.Notice != "" {
 		// A control sent as a signal (from the Temporal UI) and refused.
 		i.Add("Notice", live.Notice)
@@ -100,7 +107,11 @@ func Info(p *records.Promotion, live *workflows.PromotionState) *cmdutil.Info {
 	i.Add("Workflow", p.Spec.WorkflowID+" "+p.Spec.RunID)
 	var sv strings.Builder
 	for _, s := range services {
-		fmt.Fprintf(&sv, "%s: %d desired, %d updated, %d ready, %d available\n", s.Name, s.Desired, s.Updated, s.Ready, s.Available)
+		fmt.Fprintf(&sv, "%s: %d desired, %d updated, %d ready, %d available", s.Name, s.Desired, s.Updated, s.Ready, s.Available)
+		if s.Waiting != "" {
+			fmt.Fprintf(&sv, "; waiting: %s", s.Waiting)
+		}
+		sv.WriteString("\n")
 	}
 	i.Add("Services", sv.String())
 	var steps strings.Builder

@@ -39,6 +39,9 @@ type ServiceJSON struct {
 	Ready     int32  `json:"ready"`
 	Available int32  `json:"available"`
 	Done      bool   `json:"done"`
+	// Waiting is set while a rolled-out service converges (see
+	// records.ServiceProgress).
+	Waiting string `json:"waiting,omitempty"`
 }
 
 type StepJSON struct {
@@ -80,7 +83,7 @@ func InfoJSON(p *records.Promotion, live *workflows.PromotionState) PromotionInf
 		}
 	}
 	for _, s := range services {
-		out.Services = append(out.Services, ServiceJSON{Name: s.Name, Desired: s.Desired, Updated: s.Updated, Ready: s.Ready, Available: s.Available, Done: s.Done})
+		out.Services = append(out.Services, ServiceJSON{Name: s.Name, Desired: s.Desired, Updated: s.Updated, Ready: s.Ready, Available: s.Available, Done: s.Done, Waiting: s.Waiting})
 	}
 	for _, s := range p.Status.Steps {
 		out.Steps = append(out.Steps, StepJSON{Time: cmdutil.JSONTime(s.Time.Time), Message: s.Message})

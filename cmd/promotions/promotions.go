@@ -23,6 +23,7 @@ func NewCmdPromotions(f *cmdutil.Factory) *cobra.Command {
 		NewCmdInfo(f, nil),
 		NewCmdPause(f, nil),
 		NewCmdResume(f, nil),
+		NewCmdContinue(f, nil),
 		NewCmdCancel(f, nil),
 	)
 	return cmd

@@ -2,6 +2,7 @@ package promotions
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +72,28 @@ func TestInfo(t *testing.T) {
 		Services: []records.ServiceProgress{{Name: "web", Desired: 2, Updated: 1, Ready: 1, Available: 1}}}
 	inflight := promotion("PCDEFGHIJKL", "RCDEFGHIJKL", "RBCDEFGHIJK", "", "", 0)
 	check(t, "info_live", func(b *bytes.Buffer) error { return Info(inflight, live).Print(b) })
+}
+
+// A rolled-out service that waits for its pods to converge says on what.
+func TestInfoWaiting(t *testing.T) {
+	live := &workflows.PromotionState{Phase: model.PhaseRollingOut, Services: []records.ServiceProgress{
+		{Name: "web", Desired: 2, Updated: 2, Ready: 2, Available: 2, Waiting: "pod web-old of release RBCDEFGHIJK remains beside release RCDEFGHIJKL"},
+		{Name: "worker", Desired: 1, Updated: 1, Ready: 1, Available: 1, Done: true},
+	}}
+	var b bytes.Buffer
+	if err := Info(promotion("PCDEFGHIJKL", "RCDEFGHIJKL", "RBCDEFGHIJK", "", "", 0), live).Print(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"web: 2 desired, 2 updated, 2 ready, 2 available; waiting: pod web-old of release RBCDEFGHIJK remains beside release RCDEFGHIJKL\n",
+		"worker: 1 desired, 1 updated, 1 ready, 1 available\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("info lacks %q:\n%s", want, b.String())
+		}
+	}
+	j := InfoJSON(promotion("PCDEFGHIJKL", "RCDEFGHIJKL", "RBCDEFGHIJK", "", "", 0), live)
+	if j.Services[0].Waiting != live.Services[0].Waiting || j.Services[1].Waiting != "" {
+		t.Errorf("json services %+v, want web's waiting only", j.Services)
+	}
 }

@@ -45,8 +45,9 @@ func Promote(ctx context.Context, f *cmdutil.Factory, o PromoteOptions) error {
 	if err != nil {
 		return cmdutil.KubeError(err)
 	}
+	app, _ := s.GetApp(ctx, o.App)
 	run, err := f.Start(ctx, cmdutil.RunOptions{
-		ID: workflows.PromoteWorkflowID(o.App), App: o.App, Release: o.Release, Summary: summary(ctx, s, o),
+		ID: workflows.PromoteWorkflowID(o.App), App: o.App, Release: o.Release, Summary: summary(app, o),
 	}, workflows.Promote, workflows.PromoteInput{
 		App: o.App, Release: o.Release, RollbackTo: o.RollbackTo, Timeout: o.Timeout, Actor: f.Actor(ctx),
 	})
@@ -64,6 +65,9 @@ func Promote(ctx context.Context, f *cmdutil.Factory, o PromoteOptions) error {
 		fmt.Fprintf(out, "OK, %s\n", o.Release)
 	} else {
 		fmt.Fprintf(out, "Promoting %s...\n", o.Release)
+		if app != nil && app.Spec.Protected {
+			fmt.Fprintf(out, "%s is protected: nothing is applied until someone else runs `slipway promotions continue -a %s`\n", o.App, o.App)
+		}
 	}
 	sctx, stop := context.WithCancel(ctx)
 	followed := make(chan struct{})
@@ -89,9 +93,9 @@ func Promote(ctx context.Context, f *cmdutil.Factory, o PromoteOptions) error {
 }
 
 // summary is the Temporal UI's line for the run: app, from -> to.
-func summary(ctx context.Context, s *records.Store, o PromoteOptions) string {
+func summary(a *records.App, o PromoteOptions) string {
 	from := "(none)"
-	if a, err := s.GetApp(ctx, o.App); err == nil && a.Status.Release != "" {
+	if a != nil && a.Status.Release != "" {
 		from = a.Status.Release
 	}
 	if o.RollbackTo != "" {
