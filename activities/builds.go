@@ -81,13 +81,23 @@ func (a *Activities) stagedBuildArgs(ctx context.Context, in BuildInput) (map[st
 	return args, nil
 }
 
+type StartBuildResult struct {
+	// Webhooks are the events the app's webhooks are sent (none: the
+	// build sends nothing).
+	Webhooks []string
+}
+
 // StartBuild writes the Build record as running. A retry finds it written.
-func (a *Activities) StartBuild(ctx context.Context, in BuildInput) error {
+func (a *Activities) StartBuild(ctx context.Context, in BuildInput) (StartBuildResult, error) {
 	if _, err := a.Store.GetApp(ctx, in.App); err != nil {
-		return classify(err)
+		return StartBuildResult{}, classify(err)
+	}
+	hooks, err := a.subscribed(ctx, in.App)
+	if err != nil {
+		return StartBuildResult{}, err
 	}
 	now := metav1.NowMicro()
-	_, err := a.Store.CreateBuild(ctx, &records.Build{
+	_, err = a.Store.CreateBuild(ctx, &records.Build{
 		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{records.LabelApp: in.App}},
 		Spec: records.BuildSpec{
 			ID: in.BuildID, App: in.App, Description: in.Description,
@@ -96,9 +106,9 @@ func (a *Activities) StartBuild(ctx context.Context, in BuildInput) error {
 		Status: records.BuildStatus{Status: model.BuildRunning, Started: &now},
 	})
 	if apierrors.IsAlreadyExists(err) {
-		return nil
+		err = nil
 	}
-	return err
+	return StartBuildResult{Webhooks: hooks}, err
 }
 
 // PrepareBuild checks the source and unpacks it (see source.Extract: it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -191,7 +192,7 @@ func TestInspectPromotion(t *testing.T) {
 	fs := newFakeStore(t, promoteRecords())
 	a := &Activities{Store: fs.Store}
 	got, err := a.InspectPromotion(context.Background(), InspectInput{App: testApp, Promotion: testPromotion})
-	if err != nil || got != (PromotionInfo{Release: testRelease, From: oldRelease}) {
+	if err != nil || !reflect.DeepEqual(got, PromotionInfo{Release: testRelease, From: oldRelease}) {
 		t.Errorf("InspectPromotion = %+v, %v", got, err)
 	}
 	_, err = a.InspectPromotion(context.Background(), InspectInput{App: testApp, Promotion: "PNOSUCHPROMO"})

@@ -33,6 +33,9 @@ type BeginResult struct {
 	// From is the app's active release before this promotion; "" for the
 	// first one.
 	From string
+	// Webhooks are the events the app's webhooks are sent (none: the
+	// promotion sends nothing).
+	Webhooks []string
 	// Protected says the app's promotions wait for another person's
 	// approval before anything is applied.
 	Protected bool
@@ -63,6 +66,10 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if app.Status.Status == model.AppDeleting {
 		return BeginResult{}, permanent(ErrInvalid, fmt.Errorf("app %s is being deleted", in.App))
 	}
+	hooks, err := a.subscribed(ctx, in.App)
+	if err != nil {
+		return BeginResult{}, err
+	}
 	p, err := s.CreatePromotion(ctx, &records.Promotion{
 		Spec: records.PromotionSpec{
 			ID: in.Promotion, App: in.App, Release: in.Release, From: app.Status.Release,
@@ -79,7 +86,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
 		return BeginResult{}, classify(err)
 	}
-	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected, ReleaseCommands: commands}, nil
+	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected, ReleaseCommands: commands, Webhooks: hooks}, nil
 }
 
 func (a *Activities) event(ctx context.Context, app *records.App, promotion string, t Transition) error {
@@ -396,6 +403,7 @@ type InspectInput struct {
 // PromotionInfo is what a repair needs to know of the promotion it repairs.
 type PromotionInfo struct {
 	Release, From string
+	Webhooks      []string // as in BeginResult
 }
 
 // InspectPromotion reads a promotion's record.
@@ -404,7 +412,11 @@ func (a *Activities) InspectPromotion(ctx context.Context, in InspectInput) (Pro
 	if err != nil {
 		return PromotionInfo{}, classify(err)
 	}
-	return PromotionInfo{Release: p.Spec.Release, From: p.Spec.From}, nil
+	hooks, err := a.subscribed(ctx, in.App)
+	if err != nil {
+		return PromotionInfo{}, err
+	}
+	return PromotionInfo{Release: p.Spec.Release, From: p.Spec.From, Webhooks: hooks}, nil
 }
 
 // SignalProgress was the signal that carried rollout progress to runs from

@@ -122,6 +122,8 @@ func UserRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{records.Group}, Resources: recordResources(), Verbs: read},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: read},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "delete"}},
+		// `webhooks add` and `remove` rewrite the app's webhooks Secret.
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{records.WebhooksSecretName}, Verbs: []string{"update"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create", "get"}},

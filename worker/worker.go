@@ -32,6 +32,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.Build)
 	r.RegisterWorkflow(workflows.Promote)
 	r.RegisterWorkflow(workflows.Scale)
+	r.RegisterWorkflow(workflows.Notify)
 	r.RegisterActivity(acts)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/webhook"
 )
 
 type BuildResult struct {
@@ -21,9 +22,11 @@ type BuildResult struct {
 func Build(ctx workflow.Context, in activities.BuildInput) (BuildResult, error) {
 	rctx := recordOptions(ctx)
 	res := BuildResult{BuildID: in.BuildID}
-	if err := workflow.ExecuteActivity(rctx, a.StartBuild, in).Get(ctx, nil); err != nil {
+	var started activities.StartBuildResult
+	if err := workflow.ExecuteActivity(rctx, a.StartBuild, in).Get(ctx, &started); err != nil {
 		return res, err
 	}
+	hooks := webhooksOn(ctx, started.Webhooks)
 	err := build(ctx, in, &res)
 	// FinishBuild also deletes the staged build args: the same activity as
 	// before, so recorded histories replay unchanged.
@@ -36,6 +39,11 @@ func Build(ctx workflow.Context, in activities.BuildInput) (BuildResult, error) 
 	if ferr := workflow.ExecuteActivity(dctx, a.FinishBuild, finish).Get(dctx, nil); ferr != nil && err == nil {
 		err = ferr
 	}
+	ended := webhook.Payload{Event: webhook.BuildCompleted, App: in.App, Actor: in.Actor, Release: res.ReleaseID, Build: in.BuildID}
+	if err != nil {
+		ended.Event, ended.Reason = webhook.BuildFailed, reason(err)
+	}
+	notify(ctx, hooks, in.BuildID, ended)
 	return res, err
 }
 

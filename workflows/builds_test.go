@@ -22,11 +22,12 @@ var buildIn = activities.BuildInput{
 // buildFake mocks the build's activities; a nil error succeeds.
 type buildFake struct {
 	startErr, prepareErr, releaseErr error
+	webhooks                         []string // events StartBuild says the app's webhooks are sent
 	prepareAfter                     time.Duration
 }
 
 func (f buildFake) install(env *testsuite.TestWorkflowEnvironment) {
-	env.OnActivity(acts.StartBuild, mock.Anything, mock.Anything).Return(f.startErr)
+	env.OnActivity(acts.StartBuild, mock.Anything, mock.Anything).Return(activities.StartBuildResult{Webhooks: f.webhooks}, f.startErr)
 	prep := env.OnActivity(acts.PrepareBuild, mock.Anything, mock.Anything).After(f.prepareAfter)
 	if f.prepareErr != nil {
 		prep.Return(activities.PrepareBuildResult{}, f.prepareErr)

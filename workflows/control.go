@@ -30,7 +30,7 @@ type control struct {
 	timerStart  time.Time
 
 	pauseCh, resumeCh, rollbackCh, continueCh workflow.ReceiveChannel
-	requests                      workflow.Channel // updates, handled in order by the main loop
+	requests                                  workflow.Channel // updates, handled in order by the main loop
 }
 
 // stopCancelled is why a promotion stops on a cancel request from Temporal.

@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
+	"github.com/slipway-dev/slipway/webhook"
 )
 
 // Controls an operator sends to a promotion. Each is both a signal (durable,
@@ -160,6 +161,7 @@ type promotion struct {
 	seq      int      // events written so far
 	services []string // services of the release being promoted
 	ctl      *control
+	webhooks []string // events the app's webhooks are sent (notify.go)
 }
 
 func (p *promotion) transition(from, to string) activities.Transition {
@@ -233,6 +235,8 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	}
 	_ = beginF.Get(ctx, &begin)
 	p.st.From, res.From = begin.From, begin.From
+	p.webhooks = webhooksOn(ctx, begin.Webhooks)
+	p.notify(ctx, webhook.PromoteStarted, "")
 	if why := p.ctl.stop; why != "" {
 		return res, p.reject(ctx, why)
 	}
@@ -324,6 +328,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		}
 	}
 	p.details(ctx)
+	p.notify(ctx, webhook.PromoteCompleted, "")
 	res.Result = model.ResultActive
 	return res, nil
 }
@@ -341,6 +346,7 @@ func (p *promotion) repair(ctx workflow.Context) (PromoteResult, error) {
 		return PromoteResult{}, err
 	}
 	p.st.Release, p.st.From = st.Release, st.From
+	p.webhooks = webhooksOn(ctx, st.Webhooks)
 	res := PromoteResult{Promotion: p.in.Promotion, Release: st.Release, From: st.From}
 	return res, p.compensate(ctx, p.in.Repair)
 }
@@ -388,6 +394,7 @@ func (p *promotion) reject(ctx workflow.Context, why string) error {
 		Release: p.st.From, Result: model.ResultRolledBack, Reason: why, KeepObjects: true,
 		Event: p.transition(model.AtomPending, model.AtomRunning),
 	})
+	p.notify(ctx, webhook.PromoteRolledBack, why)
 	return temporal.NewNonRetryableApplicationError(why, "Rejected", nil)
 }
 
@@ -424,6 +431,7 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 			Reason: fmt.Sprintf("rollback failed: %s (after: %s); promote a release to recover", reason(failed), why),
 			Event:  p.transition(model.AtomRollback, model.AtomError),
 		})
+		p.notify(ctx, webhook.PromoteError, p.st.Reason)
 		return temporal.NewNonRetryableApplicationError("rollback failed: "+reason(failed)+" (after: "+why+")", "RollbackFailed", nil)
 	}
 	done := activities.FinishInput{
@@ -435,6 +443,7 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 	}
 	done.Event = p.transition(model.AtomRollback, model.AtomRunning)
 	p.finish(ctx, done)
+	p.notify(ctx, webhook.PromoteRolledBack, why)
 	return temporal.NewNonRetryableApplicationError("rollback: "+why, "RolledBack", nil)
 }
 

@@ -67,6 +67,7 @@ type fake struct {
 	beginAfter time.Duration
 	applyAfter map[string]time.Duration
 	inspect    activities.PromotionInfo // of the promotion a repair repairs
+	webhooks   []string                 // events Begin says the app's webhooks are sent
 	protected  bool                     // the app's promotions wait for approval
 }
 
@@ -76,7 +77,7 @@ func (f *fake) install(env *testsuite.TestWorkflowEnvironment) {
 			if f.beginErr != nil {
 				return activities.BeginResult{}, f.beginErr
 			}
-			return activities.BeginResult{From: f.from, Protected: f.protected}, nil
+			return activities.BeginResult{From: f.from, Protected: f.protected, Webhooks: f.webhooks}, nil
 		})
 	for _, rel := range []string{rNew, rOld} {
 		env.OnActivity(acts.ApplyRelease, mock.Anything,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/webhook"
 )
 
 // versionReleasePhase marks runs that run the release's release commands
@@ -52,6 +53,9 @@ func (p *promotion) releasePhase(ctx workflow.Context, commands []string) (ended
 			Release: p.st.From, Result: model.ResultRejected, Reason: why, KeepObjects: true,
 			Event: p.transition(model.AtomPending, model.AtomRunning),
 		})
+		// Nothing was applied: the app stays on its release, which is
+		// what promote:rolledback tells a receiver.
+		p.notify(ctx, webhook.PromoteRolledBack, why)
 		return true, temporal.NewNonRetryableApplicationError(why, "Rejected", nil)
 	}
 	return false, nil

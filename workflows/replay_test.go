@@ -47,6 +47,7 @@ func TestReplayHistories(t *testing.T) {
 			r.RegisterWorkflow(workflows.CreateRelease)
 			r.RegisterWorkflow(workflows.CreateApp)
 			r.RegisterWorkflow(workflows.DeleteApp)
+			r.RegisterWorkflow(workflows.Notify)
 			r.RegisterWorkflow(workflows.ProtectApp)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/slipway-dev/slipway/cmd/scale"
 	"github.com/slipway-dev/slipway/cmd/services"
 	"github.com/slipway-dev/slipway/cmd/system"
+	"github.com/slipway-dev/slipway/cmd/webhooks"
 	"github.com/slipway-dev/slipway/cmd/worker"
 )
 
@@ -57,6 +58,7 @@ workflow: open the Temporal UI to watch one.`,
 		run.NewCmdRun(f, nil),
 		run.NewCmdExec(f, nil),
 		scale.NewCmdScale(f, nil),
+		webhooks.NewCmdWebhooks(f),
 		dev.NewCmdDev(f),
 		system.NewCmdSystem(f),
 		worker.NewCmdWorker(f, nil),
