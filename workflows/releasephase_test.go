@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/webhook"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -147,5 +149,25 @@ func TestReleasePhaseNotOnRollback(t *testing.T) {
 	}
 	if len(rec.callsOf("ApplyRelease")) != 1 {
 		t.Fatalf("activities %v", rec.names())
+	}
+}
+
+// A release phase that rejects the promotion tells the app's webhooks the
+// app stayed where it was: promote:rolledback, with the command's reason.
+func TestReleasePhaseRejectionNotifies(t *testing.T) {
+	env, _ := newEnv(t)
+	n := watchNotify(t, env)
+	f := goodFake()
+	why := "the release command of web failed: exit code 3"
+	env.OnActivity(acts.BeginPromotion, mock.Anything, mock.Anything).Return(
+		activities.BeginResult{From: f.from, ReleaseCommands: []string{"web"}, Webhooks: webhook.Events}, nil)
+	env.OnActivity(acts.RunReleasePhase, mock.Anything, mock.Anything).Return(activities.ReleasePhaseResult{}, permanent(why, activities.ErrReleaseFailed))
+	promote(t, env, f, workflows.PromoteInput{Promotion: promoID})
+	wantFailure(t, env, "Rejected", "release phase: "+why)
+	if got := n.events(); !slices.Equal(got, []string{webhook.PromoteStarted, webhook.PromoteRolledBack}) {
+		t.Fatalf("events %v, want started then rolledback", got)
+	}
+	if r := n.payloads[1].Reason; r != "release phase: "+why {
+		t.Errorf("reason %q", r)
 	}
 }
