@@ -226,7 +226,7 @@ func TestCRDFieldDescriptions(t *testing.T) {
 	for _, c := range []struct{ field, want string }{
 		{"builds.spec.source", want},
 		{"apps.status", "What the app runs and is doing"},
-		{"promotions.status.phase", "pending, rolling out, paused, rolling back, or done."},
+		{"promotions.status.phase", "pending, release phase (the release commands run), rolling out, paused, rolling back, or done."},
 	} {
 		cmd := exec.Command(kubectl, "explain", c.field, "--api-version", records.Group+"/"+records.Version, "--kubeconfig", s.Settings.Kubeconfig)
 		out, err := cmd.CombinedOutput()

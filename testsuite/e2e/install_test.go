@@ -282,7 +282,7 @@ var (
 		"batch/cronjobs get,list,create,patch,delete",
 		"batch/jobs get,list,watch,create,delete",
 		"/persistentvolumeclaims get,create",
-		"/pods get,list,watch",
+		"/pods get,list,watch,create,delete",
 		"/pods/log get",
 		"/events get,list,watch,create",
 	}
