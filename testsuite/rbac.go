@@ -35,7 +35,7 @@ import (
 // uses it has exactly the worker's RBAC rights.
 func (s *Stack) WorkerKubeconfig(t testing.TB) string {
 	t.Helper()
-	return s.tokenKubeconfig(t, model.SystemNamespace(s.Settings.Rack), rbac.ServiceAccount)
+	return s.TokenKubeconfig(t, model.SystemNamespace(s.Settings.Rack), rbac.ServiceAccount)
 }
 
 // PersonKubeconfig is a kubeconfig for another person who runs the CLI
@@ -59,12 +59,13 @@ func (s *Stack) PersonKubeconfig(t testing.TB, name string) string {
 	if _, err := s.Kube.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	return s.tokenKubeconfig(t, ns, name)
+	return s.TokenKubeconfig(t, ns, name)
 }
 
-// tokenKubeconfig mints a token for a ServiceAccount with the TokenRequest
-// API and writes a kubeconfig that authenticates with that token only.
-func (s *Stack) tokenKubeconfig(t testing.TB, ns, name string) string {
+// TokenKubeconfig mints a token for the ServiceAccount ns/name with the
+// TokenRequest API and writes a kubeconfig that authenticates with that
+// token only.
+func (s *Stack) TokenKubeconfig(t testing.TB, ns, name string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

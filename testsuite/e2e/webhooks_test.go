@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,12 +15,9 @@ import (
 	"testing"
 	"time"
 
-	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/slipway-dev/slipway/rbac"
 	"github.com/slipway-dev/slipway/testsuite"
@@ -329,7 +324,7 @@ func TestWebhookAsUser(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	kc := tokenKubeconfig(t, s, ns, "dev")
+	kc := s.TokenKubeconfig(t, ns, "dev")
 	if testsuite.CanI(t, testsuite.KubeFor(t, kc), "update", "", "secrets", ns) {
 		t.Error("the user may update any Secret of the app, want only its webhooks Secret")
 	}
@@ -347,36 +342,4 @@ func TestWebhookAsUser(t *testing.T) {
 	if err != nil || len(c.Hooks) != 1 || c.Hooks[0].URL != "https://example.com/b" {
 		t.Fatalf("webhooks %+v, %v; want only https://example.com/b", c.Hooks, err)
 	}
-}
-
-// tokenKubeconfig writes a kubeconfig that authenticates as the
-// ServiceAccount ns/name, with a token from the TokenRequest API.
-func tokenKubeconfig(t *testing.T, s *testsuite.Stack, ns, name string) string {
-	t.Helper()
-	ttl := int64(time.Hour / time.Second)
-	tr, err := s.Kube.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), name,
-		&authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: &ttl}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := s.Settings.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster := &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData, InsecureSkipTLSVerify: rc.Insecure}
-	if len(rc.CAData) == 0 && rc.CAFile != "" {
-		if cluster.CertificateAuthorityData, err = os.ReadFile(rc.CAFile); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["stack"] = cluster
-	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: "stack", AuthInfo: name}
-	cfg.CurrentContext = name
-	path := filepath.Join(t.TempDir(), name+".kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
