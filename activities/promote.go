@@ -55,7 +55,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if r.Spec.Manifest == "" {
 		return BeginResult{}, permanent(ErrInvalid, fmt.Errorf("release %s has no build to run: `slipway build` first", in.Release))
 	}
-	commands, err := a.releaseCommands(ctx, r) // releasephase.go
+	commands, err := s.ReleaseCommands(ctx, r)
 	if err != nil {
 		return BeginResult{}, classify(err)
 	}

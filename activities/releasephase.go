@@ -49,34 +49,6 @@ type ReleasePhaseResult struct {
 	Output string
 }
 
-// ReleaseCommands are the services of a release that have a release
-// command, in the manifest's order; none when its manifest does not parse
-// (applying the release then fails with the manifest's error, before
-// anything is written).
-func (a *Activities) releaseCommands(ctx context.Context, r *records.Release) ([]string, error) {
-	if !strings.Contains(r.Spec.Manifest, "release") {
-		return nil, nil // no key can be `release:`: spare reading the env
-	}
-	env, err := a.Store.GetReleaseEnv(ctx, r)
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil // the apply says the env is lost
-		}
-		return nil, err
-	}
-	m, err := model.ParseManifest([]byte(r.Spec.Manifest), env)
-	if err != nil {
-		return nil, nil
-	}
-	var names []string
-	for _, s := range m.Services {
-		if s.Release != "" {
-			names = append(names, s.Name)
-		}
-	}
-	return names, nil
-}
-
 // RunReleasePhase runs the release command of every service that has one,
 // one after another, each in a one-off pod with the new release's image
 // and env (see render.ReleasePhase), and stores their output in the blob
@@ -178,7 +150,7 @@ func (a *Activities) runReleasePod(ctx context.Context, out *buildLog, o render.
 	}
 	// A kubelet ends a followed log with the container; kwok's nodes never
 	// do. The whole log, read once the pod has ended, is what is kept.
-	if full, err := podLog(ctx, a, ended, false); err == nil {
+	if full, err := a.podLog(ctx, ended); err == nil {
 		out.truncate(start)
 		out.Write(full)
 	} else if !streamed {
@@ -271,9 +243,9 @@ func (a *Activities) waitReleasePod(ctx context.Context, out io.Writer, pod *cor
 	return ended, streamed, nil
 }
 
-// podLog reads the pod's whole log.
-func podLog(ctx context.Context, a *Activities, p *corev1.Pod, follow bool) ([]byte, error) {
-	return a.Store.Core.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: render.Container, Follow: follow}).DoRaw(ctx)
+// podLog reads the whole log of a pod that has ended.
+func (a *Activities) podLog(ctx context.Context, p *corev1.Pod) ([]byte, error) {
+	return a.Store.Core.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: render.Container}).DoRaw(ctx)
 }
 
 // podStarted is true once the container has run, so it has a log.

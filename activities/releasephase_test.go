@@ -199,7 +199,7 @@ func TestReleaseCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := (&Activities{Store: fs.Store}).releaseCommands(context.Background(), r)
+		got, err := fs.ReleaseCommands(context.Background(), r)
 		if err != nil || strings.Join(got, ",") != c.want {
 			t.Errorf("release commands %q (%v), want %q", got, err, c.want)
 		}

@@ -9,6 +9,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/slipway-dev/slipway/model"
 )
 
 // ListReleases returns the app's releases newest first, at most limit
@@ -171,4 +173,33 @@ func (s *Store) deleteRelease(ctx context.Context, r *Release) error {
 		return err
 	}
 	return nil
+}
+
+// ReleaseCommands are the services of a release that have a release
+// command, in the manifest's order; none when its manifest does not parse
+// (applying the release then fails with the manifest's error, before
+// anything is written) or its env is lost (the apply says so). The worker
+// reads them to run the release phase, and the CLI to show its output.
+func (s *Store) ReleaseCommands(ctx context.Context, r *Release) ([]string, error) {
+	if !strings.Contains(r.Spec.Manifest, "release") {
+		return nil, nil // no key can be `release:`: spare reading the env
+	}
+	env, err := s.GetReleaseEnv(ctx, r)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	m, err := model.ParseManifest([]byte(r.Spec.Manifest), env)
+	if err != nil {
+		return nil, nil
+	}
+	var names []string
+	for _, svc := range m.Services {
+		if svc.Release != "" {
+			names = append(names, svc.Name)
+		}
+	}
+	return names, nil
 }

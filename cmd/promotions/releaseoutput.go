@@ -46,26 +46,14 @@ func followReleaseOutput(ctx context.Context, f *cmdutil.Factory, s *records.Sto
 }
 
 // hasReleaseCommands says whether a service of the release has a release
-// command.
+// command; a release that cannot be read has none to show.
 func hasReleaseCommands(ctx context.Context, s *records.Store, app, release string) bool {
 	r, err := s.GetRelease(ctx, app, release)
-	if err != nil || r.Spec.Manifest == "" {
-		return false
-	}
-	env, err := s.GetReleaseEnv(ctx, r)
 	if err != nil {
 		return false
 	}
-	m, err := model.ParseManifest([]byte(r.Spec.Manifest), env)
-	if err != nil {
-		return false
-	}
-	for _, svc := range m.Services {
-		if svc.Release != "" {
-			return true
-		}
-	}
-	return false
+	names, err := s.ReleaseCommands(ctx, r)
+	return err == nil && len(names) > 0
 }
 
 // show prints what is new in the output. One not written yet prints
