@@ -28,12 +28,7 @@ func (p *promotion) awaitApproval(ctx workflow.Context) string {
 	p.st.Phase, p.st.Gate = model.PhaseAwaitingApproval, GateApproval
 	p.st.GateUntil = workflow.Now(ctx).Add(approvalTimeout)
 	p.details(ctx)
-	for c.stop == "" && p.st.Gate != "" && !timer.IsReady() {
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(timer, func(workflow.Future) {})
-		c.listen(ctx, sel)
-		sel.Select(ctx)
-	}
+	c.serve(ctx, timer, func() bool { return c.stop != "" || p.st.Gate == "" || timer.IsReady() })
 	if c.stop == "" && p.st.Gate != "" {
 		c.stop = fmt.Sprintf("not approved within %.0f hours: promote it again, and ask someone else to run `slipway promotions continue -a %s`", approvalTimeout.Hours(), p.in.App)
 	}

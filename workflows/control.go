@@ -132,12 +132,7 @@ func (c *control) stopClock(ctx workflow.Context) {
 // wait returns "" once f is ready, or why the promotion must stop, as soon
 // as something says so. Pause and resume are served meanwhile.
 func (c *control) wait(ctx workflow.Context, f workflow.Future) string {
-	for c.stop == "" && !f.IsReady() {
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(f, func(workflow.Future) {})
-		c.listen(ctx, sel)
-		sel.Select(ctx)
-	}
+	c.serve(ctx, f, func() bool { return c.stop != "" || f.IsReady() })
 	// A cancel request also cancels f's activity, and the server may settle
 	// f before this loop hears ctx.Done: f's "canceled" is then the cancel
 	// request, and says so.
@@ -150,13 +145,19 @@ func (c *control) wait(ctx workflow.Context, f workflow.Future) string {
 // finishing waits for f whatever happens meanwhile (c.stop records it) and
 // returns f's error: for steps too short and too delicate to interrupt.
 func (c *control) finishing(ctx workflow.Context, f workflow.Future) error {
-	for !f.IsReady() {
+	c.serve(ctx, f, f.IsReady)
+	return f.Get(ctx, nil)
+}
+
+// serve serves every source of control, and wakes when f is ready, until
+// done says so.
+func (c *control) serve(ctx workflow.Context, f workflow.Future, done func() bool) {
+	for !done() {
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(f, func(workflow.Future) {})
 		c.listen(ctx, sel)
 		sel.Select(ctx)
 	}
-	return f.Get(ctx, nil)
 }
 
 // listen adds every source of control to sel.
