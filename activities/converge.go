@@ -25,14 +25,6 @@ import (
 // watch can be a moment behind the Deployments'.
 const defaultConvergeGrace = 10 * time.Second
 
-// terminatingWait is how long the watch waits for a service's terminating
-// pods to go (never longer than the converge grace). They are out of the
-// Service's endpoints already, and one may take its whole termination
-// grace period (30 s by default) to stop: waiting that long would hold
-// every promotion on a real cluster, so a pod that has not gone by then
-// is no longer counted.
-const terminatingWait = 2 * time.Second
-
 // releasePins is what a release pins on its services' pods.
 type releasePins struct {
 	// build is the release's build, which its pods carry as a label;
@@ -67,29 +59,21 @@ func (a *Activities) releasePins(ctx context.Context, app, release string) (rele
 }
 
 // settle is when a service, its workload rolled out, was first seen with
-// a pod that does not run the release (mismatch), and with a terminating
-// pod; each is zero while there is none.
+// a pod that does not run the release; zero while there is none.
 type settle struct {
-	mismatch, terminating time.Time
+	mismatch time.Time
 }
 
 // converged judges svc once its workload has rolled out. waiting says
 // what it still waits for (empty: converged); failure is set once a pod
-// that does not run the release has stayed for the grace. A terminating
-// pod is out of the Service's endpoints and going: it is waited for
-// briefly (terminatingWait), then no longer counted.
+// that does not run the release has stayed for the grace.
 func (r *rollout) converged(svc string, now time.Time) (waiting, failure string) {
-	mismatch, terminating := r.mismatch(svc)
+	mismatch := r.mismatch(svc)
 	st := r.settling[svc]
 	if mismatch == "" {
 		st.mismatch = time.Time{}
 	} else if st.mismatch.IsZero() {
 		st.mismatch = now
-	}
-	if terminating == "" {
-		st.terminating = time.Time{}
-	} else if st.terminating.IsZero() {
-		st.terminating = now
 	}
 	r.settling[svc] = st
 	switch {
@@ -97,38 +81,32 @@ func (r *rollout) converged(svc string, now time.Time) (waiting, failure string)
 		return "", svc + ": " + mismatch
 	case mismatch != "":
 		return mismatch, ""
-	case terminating != "" && now.Sub(st.terminating) < min(terminatingWait, r.in.ConvergeGrace):
-		return terminating, ""
 	}
 	return "", ""
 }
 
 // mismatch describes the first pod of svc (in name order, so the reason
-// is stable) that does not run the release, and the first that is still
-// terminating. One-off pods (LabelRun) are not the service's, and a pod
-// that has ended (Succeeded, Failed: evicted, say) runs nothing.
-func (r *rollout) mismatch(svc string) (mismatch, terminating string) {
+// is stable) that does not run the release. One-off pods (LabelRun) are
+// not the service's, and a pod that has ended (Succeeded, Failed: evicted,
+// say) runs nothing. A terminating pod is not counted either: it is out of
+// the Service's endpoints already, and may take its whole termination
+// grace period (30 s by default) to go, which no promotion should wait
+// for.
+func (r *rollout) mismatch(svc string) string {
 	var names []string
 	for name, p := range r.pods {
-		if p.Labels[render.LabelService] == svc && p.Labels[render.LabelRun] == "" &&
+		if p.Labels[render.LabelService] == svc && p.Labels[render.LabelRun] == "" && p.DeletionTimestamp == nil &&
 			p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		p := r.pods[name]
-		if p.DeletionTimestamp != nil {
-			if terminating == "" {
-				terminating = fmt.Sprintf("pod %s is terminating", name)
-			}
-			continue
-		}
-		if mismatch == "" {
-			mismatch = r.podMismatch(svc, p)
+		if m := r.podMismatch(svc, r.pods[name]); m != "" {
+			return m
 		}
 	}
-	return mismatch, terminating
+	return ""
 }
 
 // podMismatch says how pod p of svc differs from what the release pins,
