@@ -42,6 +42,9 @@ type BeginResult struct {
 	// ReleaseCommands are the services whose release command runs before
 	// the release is applied (RunReleasePhase); none for most releases.
 	ReleaseCommands []string `json:",omitempty"`
+	// Window is the app's open rollback window (previous.go); nil for
+	// most promotions.
+	Window *KeptWindow `json:",omitempty"`
 }
 
 // BeginPromotion checks the release, writes the promotion's record and
@@ -70,6 +73,10 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err != nil {
 		return BeginResult{}, err
 	}
+	window, err := a.openWindow(ctx, in.App) // previous.go
+	if err != nil {
+		return BeginResult{}, classify(err)
+	}
 	p, err := s.CreatePromotion(ctx, &records.Promotion{
 		Spec: records.PromotionSpec{
 			ID: in.Promotion, App: in.App, Release: in.Release, From: app.Status.Release,
@@ -86,7 +93,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
 		return BeginResult{}, classify(err)
 	}
-	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected, ReleaseCommands: commands, Webhooks: hooks}, nil
+	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected, ReleaseCommands: commands, Webhooks: hooks, Window: window}, nil
 }
 
 func (a *Activities) event(ctx context.Context, app *records.App, promotion string, t Transition) error {
@@ -110,6 +117,10 @@ type ApplyInput struct {
 	// before they existed.
 	Paused bool
 	Event  Transition
+	// Switched are the services whose traffic a rollback has switched to
+	// their kept pods (previous.go): their Services are applied still
+	// pointing there.
+	Switched []string `json:",omitempty"`
 }
 
 type ApplyResult struct {
@@ -138,6 +149,7 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 		return ApplyResult{}, err
 	}
 	services := r.services
+	render.OnPrevious(in.App, services, in.Switched)
 	if in.Paused {
 		// Only a paused apply sends spec.paused: otherwise the field is
 		// left to the pause's own manager, which apply sets right after.
