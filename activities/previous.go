@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/slipway-dev/slipway/model"
 	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/render"
 )
@@ -270,15 +271,16 @@ type CloseInput struct {
 	Promotion string
 	// Force closes a window whose kept pods a Service still selects: it
 	// switches that Service back first. Without it such a window is left
-	// as it is (InUse): a rollback is using it, and closes it itself.
+	// as it is (InUse) while the app is updating: a rollback is using it,
+	// and closes it itself.
 	Force bool
 }
 
 type CloseResult struct {
 	// Closed are the kept Deployments deleted.
 	Closed []string
-	// InUse says a Service selects the kept pods and Force was not set:
-	// nothing was changed.
+	// InUse says a Service selects the kept pods while a promotion runs,
+	// and Force was not set: nothing was changed.
 	InUse bool
 }
 
@@ -310,7 +312,15 @@ func (a *Activities) CloseWindow(ctx context.Context, in CloseInput) (CloseResul
 	}
 	if in.Window == "" && in.Force || inUse(svcs.Items, in.App, kept) {
 		if !in.Force {
-			return CloseResult{InUse: true}, nil
+			// In use by a rollback only while one runs: once the app is
+			// no longer updating, nothing will switch them back but this.
+			app, err := a.Store.GetApp(ctx, in.App)
+			if err != nil {
+				return CloseResult{}, classifyPuttingBack(err)
+			}
+			if app.Status.Status == model.AppUpdating || app.Status.Status == model.AppRollback {
+				return CloseResult{InUse: true}, nil
+			}
 		}
 		if err := a.pointServices(ctx, in.App, restore, false); err != nil {
 			return CloseResult{}, classifyPuttingBack(err)

@@ -33,6 +33,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.Promote)
 	r.RegisterWorkflow(workflows.Scale)
 	r.RegisterWorkflow(workflows.Notify)
+	r.RegisterWorkflow(workflows.PreviousWindow)
 	r.RegisterActivity(acts)
 }
 

@@ -83,11 +83,18 @@ type PromoteInput struct {
 	// Actor is who asked: a person's Kubernetes identity or OS user, or
 	// "slipway reconciler".
 	Actor string
+	// KeepPrevious, when positive, keeps the release before running beside
+	// for this long once the promotion has ended active: a rollback to it
+	// meanwhile only switches the Services (window.go).
+	KeepPrevious time.Duration `json:",omitempty"`
 }
 
 type PromoteResult struct {
 	Promotion, Release, From string
 	Result                   string // model.ResultActive (errors carry the others)
+	// Switched is when a rollback's traffic went to the kept pods of the
+	// release it rolls back to (window.go); zero for any other.
+	Switched time.Time `json:",omitzero"`
 }
 
 // PromotionState is what the `state` query returns. Per-service progress
@@ -109,6 +116,11 @@ type PromotionState struct {
 	Gate        string
 	GateUntil   time.Time
 	ContinuedBy string
+	// Switched is when a rollback switched the traffic to the kept pods
+	// of the release it rolls back to; KeptUntil is when the window this
+	// promotion opened closes (window.go).
+	Switched  time.Time `json:",omitzero"`
+	KeptUntil time.Time `json:",omitzero"`
 }
 
 // Promote rolls a release out until it is active on every service, or
@@ -162,6 +174,7 @@ type promotion struct {
 	services []string // services of the release being promoted
 	ctl      *control
 	webhooks []string // events the app's webhooks are sent (notify.go)
+	win      window   // the rollback window (window.go)
 }
 
 func (p *promotion) transition(from, to string) activities.Transition {
@@ -191,6 +204,9 @@ func (p *promotion) details(ctx workflow.Context) {
 	}
 	if p.st.ContinuedBy != "" {
 		b.WriteString("\n\nApproved by " + p.st.ContinuedBy)
+	}
+	if !p.st.Switched.IsZero() {
+		b.WriteString("\n\nTraffic switched to the kept pods of " + p.in.RollbackTo + " at " + p.st.Switched.UTC().Format(time.RFC3339Nano))
 	}
 	if p.st.Phase == model.PhaseRollingOut || p.st.Phase == model.PhasePaused {
 		b.WriteString("\n\nLive progress: the pending WatchRollout activity's heartbeat details.")
@@ -236,6 +252,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	_ = beginF.Get(ctx, &begin)
 	p.st.From, res.From = begin.From, begin.From
 	p.webhooks = webhooksOn(ctx, begin.Webhooks)
+	p.windowVersion(ctx, begin.Window) // window.go
 	p.notify(ctx, webhook.PromoteStarted, "")
 	if why := p.ctl.stop; why != "" {
 		return res, p.reject(ctx, why)
@@ -247,6 +264,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		}
 	}
 	if ended, err := p.releasePhase(ctx, begin.ReleaseCommands); ended { // releasephase.go
+		return res, err
+	}
+	if ended, err := p.useWindow(ctx); ended { // window.go
 		return res, err
 	}
 	p.st.Phase = model.PhaseRollingOut
@@ -264,7 +284,8 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		App: in.App, Release: in.Release, Promotion: in.Promotion,
 		Phase: model.PhaseRollingOut, Step: p.applyStep(),
 		ProgressDeadline: int32(in.Timeout / time.Second), Paused: pausedAtApply,
-		Event: p.transition(model.AtomPending, model.AtomUpdating),
+		Event:    p.transition(model.AtomPending, model.AtomUpdating),
+		Switched: p.win.switched,
 	})
 	if why := p.ctl.wait(ctx, applyF); why != "" {
 		cancelApply()
@@ -312,6 +333,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		// records briefly called active.
 		fctx, _ = workflow.NewDisconnectedContext(ctx)
 	}
+	if err := p.switchBack(fctx); err != nil { // window.go
+		return res, p.compensate(ctx, "switching traffic back from the kept pods: "+reason(err))
+	}
 	err := workflow.ExecuteActivity(recordOptions(fctx), a.FinishPromotion, activities.FinishInput{
 		App: in.App, Promotion: in.Promotion, Release: in.Release, Services: p.services, From: p.st.From,
 		Result: model.ResultActive, Progress: p.st.Services,
@@ -328,8 +352,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		}
 	}
 	p.details(ctx)
+	p.keepPrevious(ctx) // window.go
 	p.notify(ctx, webhook.PromoteCompleted, "")
-	res.Result = model.ResultActive
+	res.Result, res.Switched = model.ResultActive, p.st.Switched
 	return res, nil
 }
 
@@ -414,7 +439,8 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 			App: p.in.App, Release: p.st.From, Promotion: p.in.Promotion,
 			Phase: model.PhaseRollingBack, Step: "rolling back to " + p.st.From + ": " + why,
 			ProgressDeadline: int32(compensationTimeout / time.Second), Prune: true,
-			Event: p.transition(model.AtomUpdating, model.AtomRollback),
+			Event:    p.transition(model.AtomUpdating, model.AtomRollback),
+			Switched: p.win.switched,
 		}).Get(ctx, &applied)
 		services = applied.Services
 		if failed == nil {
@@ -423,6 +449,11 @@ func (p *promotion) compensate(ctx workflow.Context, why string) error {
 				App: p.in.App, Release: p.st.From, Promotion: p.in.Promotion, Services: services,
 			}).Get(ctx, &res)
 			p.st.Services = res.Services
+		}
+		if failed == nil {
+			// Back on a healthy release: its own pods take the traffic
+			// again (window.go). Until then, the kept pods had it.
+			failed = p.switchBack(ctx)
 		}
 	}
 	if failed != nil {

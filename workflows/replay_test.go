@@ -48,6 +48,7 @@ func TestReplayHistories(t *testing.T) {
 			r.RegisterWorkflow(workflows.CreateApp)
 			r.RegisterWorkflow(workflows.DeleteApp)
 			r.RegisterWorkflow(workflows.Notify)
+			r.RegisterWorkflow(workflows.PreviousWindow)
 			r.RegisterWorkflow(workflows.ProtectApp)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
