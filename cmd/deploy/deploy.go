@@ -19,6 +19,8 @@ type DeployOptions struct {
 	*cmdutil.Factory
 	Build   build.Options
 	Timeout time.Duration
+	// KeepPrevious is the rollback window (--keep-previous).
+	KeepPrevious time.Duration
 	// ID prints only the promoted release's ID on stdout.
 	ID bool
 }
@@ -37,6 +39,9 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions)
 			if len(args) == 1 {
 				opts.Build.Dir = args[0]
 			}
+			if err := promotions.CheckKeepPrevious(opts.KeepPrevious); err != nil {
+				return err
+			}
 			return cmdutil.Run(cmd, opts, runF, deployRun)
 		},
 	}
@@ -44,6 +49,7 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions)
 	cmd.Flags().StringVarP(&opts.Build.Description, "description", "d", "", "build description (default: the git commit of a clean checkout)")
 	cmd.Flags().StringVarP(&opts.Build.Manifest, "manifest", "m", "convox.yml", "manifest file, relative to DIR")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", workflows.DefaultTimeout, "roll back if the rollout is not done within this")
+	promotions.AddKeepPreviousFlag(cmd, &opts.KeepPrevious)
 	build.AddBuildFlags(cmd, &opts.Build)
 	cmdutil.AddIDFlag(cmd, &opts.ID, "promoted release's")
 	cmdutil.AddWaitFlag(cmd)
@@ -58,7 +64,7 @@ func deployRun(ctx context.Context, opts *DeployOptions) error {
 	}
 	fmt.Fprintf(f.IO.Out, "Build:   %s\nRelease: %s\n", res.BuildID, res.ReleaseID)
 	if err := promotions.Promote(ctx, f, promotions.PromoteOptions{
-		App: build.AppName(opts.Build), Release: res.ReleaseID, Timeout: opts.Timeout,
+		App: build.AppName(opts.Build), Release: res.ReleaseID, Timeout: opts.Timeout, KeepPrevious: opts.KeepPrevious,
 	}); err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ type PromoteOptions struct {
 	Release    string // to promote; for a rollback, the ID its copy of RollbackTo gets
 	RollbackTo string
 	Timeout    time.Duration
+	// KeepPrevious is the rollback window (window.go); 0 for none.
+	KeepPrevious time.Duration
 }
 
 // ErrUpdating is Convox's refusal of a second promotion.
@@ -52,11 +54,12 @@ func Promote(ctx context.Context, f *cmdutil.Factory, o PromoteOptions) error {
 	if rel != nil {
 		defer rel.bucket.Close()
 	}
+	began := time.Now()
 	run, err := f.Start(ctx, cmdutil.RunOptions{
 		ID: workflows.PromoteWorkflowID(o.App), App: o.App, Release: o.Release, Summary: summary(app, o),
 	}, workflows.Promote, workflows.PromoteInput{
 		App: o.App, Release: o.Release, RollbackTo: o.RollbackTo, Timeout: o.Timeout, Actor: f.Actor(ctx),
-		Promotion: promotion,
+		Promotion: promotion, KeepPrevious: o.KeepPrevious,
 	})
 	if err != nil {
 		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
@@ -106,6 +109,7 @@ func Promote(ctx context.Context, f *cmdutil.Factory, o PromoteOptions) error {
 	if werr != nil {
 		return cmdutil.WorkflowError(werr)
 	}
+	printWindow(out, o, res, began) // window.go
 	fmt.Fprintln(out, "OK")
 	return nil
 }
