@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/slipway-dev/slipway/model"
+	"github.com/slipway-dev/slipway/records"
 	"github.com/slipway-dev/slipway/render"
 )
 
@@ -242,6 +244,25 @@ func TestCloseWindow(t *testing.T) {
 	}
 	if _, err := a.CloseWindow(ctx, CloseInput{App: testApp, Window: keepingPromotion, Force: true}); err != nil {
 		t.Errorf("closing again: %v", err)
+	}
+}
+
+// A window whose kept pods a Service still selects once no promotion runs
+// (a rollback that failed twice left it so) is closed at its end all the
+// same: the Service is switched back first.
+func TestCloseWindowNoRollbackRunning(t *testing.T) {
+	ctx := context.Background()
+	recs := promoteRecords()
+	recs[0].(*records.App).Status.Status = model.AppError
+	fs := newFakeStore(t, recs, keptDeployment("web", keepingPromotion, oldRelease, true),
+		serviceObj("web", render.PreviousSelector(testApp, "web")))
+	a := &Activities{Store: fs.Store}
+	res, err := a.CloseWindow(ctx, CloseInput{App: testApp, Window: keepingPromotion})
+	if err != nil || res.InUse || !slices.Equal(res.Closed, []string{"web-previous"}) {
+		t.Fatalf("close: %+v, %v; want closed", res, err)
+	}
+	if got, want := selectorOf(t, fs, "web"), render.MainSelector(testApp, "web"); !maps.Equal(got, want) {
+		t.Errorf("web selects %v, want %v", got, want)
 	}
 }
 
