@@ -287,4 +287,3 @@ func TestApplyReleaseKeepsSwitchedSelector(t *testing.T) {
 		t.Errorf("web selects %v once switched back, want %v", got, want)
 	}
 }
-
