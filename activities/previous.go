@@ -269,30 +269,47 @@ type CloseInput struct {
 	// Promotion, when set, is the promotion whose record says the window
 	// was closed (a later promotion's, or the rollback's that used it).
 	Promotion string
-	// Force closes a window whose kept pods a Service still selects: it
-	// switches that Service back first. Without it such a window is left
-	// as it is (InUse) while the app is updating: a rollback is using it,
-	// and closes it itself.
+	// Force closes the window even while a promotion of the app runs
+	// (the promotion's own close). Without it, such a window is left as
+	// it is (InUse): the promotion closes it, or uses it and then closes
+	// it.
 	Force bool
 }
 
 type CloseResult struct {
 	// Closed are the kept Deployments deleted.
 	Closed []string
-	// InUse says a Service selects the kept pods while a promotion runs,
-	// and Force was not set: nothing was changed.
+	// InUse says a promotion of the app runs and Force was not set:
+	// nothing was changed.
 	InUse bool
 }
 
 // CloseWindow closes a rollback window: it switches back any Service that
-// selects the kept pods (only with Force), then deletes the window's kept
-// Deployments, each only if it is still the one it listed (its UID): a
-// later window's Deployments of the same name are never deleted. Closing
-// a window that is gone does nothing.
+// selects the kept pods, then deletes the window's kept Deployments, each
+// only if it is still the one it listed (its UID): a later window's
+// Deployments of the same name are never deleted. Closing a window that
+// is gone does nothing.
 func (a *Activities) CloseWindow(ctx context.Context, in CloseInput) (CloseResult, error) {
 	deps, err := a.keptDeployments(ctx, in.App, in.Window)
 	if err != nil {
 		return CloseResult{}, classifyPuttingBack(err)
+	}
+	if len(deps) == 0 && !(in.Window == "" && in.Force) {
+		return CloseResult{}, nil
+	}
+	if !in.Force {
+		// A promotion that runs found the window when it began: it
+		// closes it, or switches to it, and must not find it half gone.
+		app, err := a.Store.GetApp(ctx, in.App)
+		if records.IsNotFound(err) {
+			return CloseResult{}, nil // the app is gone, and its namespace with it
+		}
+		if err != nil {
+			return CloseResult{}, classifyPuttingBack(err)
+		}
+		if app.Status.Status == model.AppUpdating || app.Status.Status == model.AppRollback {
+			return CloseResult{InUse: true}, nil
+		}
 	}
 	var kept []string
 	for _, d := range deps {
@@ -311,17 +328,6 @@ func (a *Activities) CloseWindow(ctx context.Context, in CloseInput) (CloseResul
 		restore = nil
 	}
 	if in.Window == "" && in.Force || inUse(svcs.Items, in.App, kept) {
-		if !in.Force {
-			// In use by a rollback only while one runs: once the app is
-			// no longer updating, nothing will switch them back but this.
-			app, err := a.Store.GetApp(ctx, in.App)
-			if err != nil {
-				return CloseResult{}, classifyPuttingBack(err)
-			}
-			if app.Status.Status == model.AppUpdating || app.Status.Status == model.AppRollback {
-				return CloseResult{InUse: true}, nil
-			}
-		}
 		if err := a.pointServices(ctx, in.App, restore, false); err != nil {
 			return CloseResult{}, classifyPuttingBack(err)
 		}

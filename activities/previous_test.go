@@ -206,8 +206,9 @@ func TestSwitchTraffic(t *testing.T) {
 }
 
 // Closing a window deletes its own kept Deployments only, never a later
-// window's; a window a rollback's switched Services use is left alone
-// unless forced, and forcing switches them back before the delete.
+// window's; while a promotion of the app runs (here a rollback that has
+// switched web to the kept pods) the window is left alone unless forced,
+// and forcing switches the Services back before the delete.
 func TestCloseWindow(t *testing.T) {
 	ctx := context.Background()
 	main, kept := render.MainSelector(testApp, "web"), render.PreviousSelector(testApp, "web")
@@ -248,8 +249,8 @@ func TestCloseWindow(t *testing.T) {
 }
 
 // A window whose kept pods a Service still selects once no promotion runs
-// (a rollback that failed twice left it so) is closed at its end all the
-// same: the Service is switched back first.
+// (a rollback whose own rollback failed left it so) is closed at its end
+// all the same: the Service is switched back first.
 func TestCloseWindowNoRollbackRunning(t *testing.T) {
 	ctx := context.Background()
 	recs := promoteRecords()

@@ -24,9 +24,9 @@ import (
 // finds a window open, so every other run records no marker.
 const versionKeepPrevious = "keep-previous"
 
-// windowRecheck is how often a window whose kept pods a running rollback
-// uses is looked at again, and windowInUseLimit how long past its end it
-// waits for that rollback before it closes anyway.
+// windowRecheck is how often a window is looked at again while a
+// promotion of the app runs at its end, and windowInUseLimit how long
+// past its end it waits for promotions before it closes anyway.
 const (
 	windowRecheck    = 30 * time.Second
 	windowInUseLimit = time.Hour
@@ -52,9 +52,10 @@ type WindowResult struct {
 // PreviousWindow closes a rollback window when its time is up: it deletes
 // the kept Deployments of the promotion that opened it, and only those.
 // It runs apart from that promotion, which does not hold the app's deploy
-// lock for the window. A rollback that is using the kept pods when the
-// time is up is waited for (it closes the window itself), for at most
-// windowInUseLimit.
+// lock for the window. A promotion of the app that runs when the time is
+// up found the window when it began, and closes it or uses it (a
+// rollback to the kept release) and then closes it: it is waited for,
+// for at most windowInUseLimit.
 func PreviousWindow(ctx workflow.Context, in WindowInput) (WindowResult, error) {
 	until := in.Until
 	for {

@@ -233,8 +233,9 @@ func TestLaterPromotionClosesWindow(t *testing.T) {
 	wantNames(t, w.rec, "CreateRelease", "BeginPromotion", "CloseWindow", "ApplyRelease", "WatchRollout", "FinishPromotion")
 }
 
-// A window whose kept pods a running rollback uses when its time is up
-// waits for that rollback, looking again every 30 s.
+// A window whose time is up while a promotion of the app runs (a
+// rollback using its kept pods, say) waits for it, looking again every
+// 30 s.
 func TestPreviousWindowWaitsForRollbackUsingIt(t *testing.T) {
 	env, rec := newEnv(t)
 	var calls atomic.Int32
