@@ -286,3 +286,19 @@ func canaryCounts(deps []appsv1.Deployment, replicas map[string]int32) {
 		}
 	}
 }
+
+type StepInput struct {
+	App, Promotion string
+	// Message is the step, as the promotion's record shows it.
+	Message string
+}
+
+// RecordStep writes a step of a staged rollout that runs no activity of
+// its own (a pause: when it ended, and who continued it) on the
+// promotion's record. Written twice, it is there once.
+func (a *Activities) RecordStep(ctx context.Context, in StepInput) error {
+	_, err := a.Store.UpdatePromotion(ctx, in.App, in.Promotion, func(p *records.Promotion) {
+		p.Status.Steps = addStep(p.Status.Steps, in.Message)
+	})
+	return classify(err)
+}

@@ -109,6 +109,9 @@ type PromotionState struct {
 	Gate        string
 	GateUntil   time.Time
 	ContinuedBy string
+	// Step is the step of a staged rollout the promotion is at, as
+	// "web 2/4 pause 1m0s" (steps.go); "" outside one.
+	Step string `json:",omitempty"`
 }
 
 // Promote rolls a release out until it is active on every service, or
@@ -189,7 +192,8 @@ func (p *promotion) details(ctx workflow.Context) {
 		b.WriteString(fmt.Sprintf("\n\nWaiting until %s for someone other than %s to approve: `slipway promotions continue -a %s`, or the `continue` signal with the approver's name as its input.",
 			p.st.GateUntil.UTC().Format(time.RFC3339), p.in.Actor, p.st.App))
 	}
-	if p.st.ContinuedBy != "" {
+	b.WriteString(p.stepDetails()) // steps.go
+	if p.st.ContinuedBy != "" && p.st.Step == "" {
 		b.WriteString("\n\nApproved by " + p.st.ContinuedBy)
 	}
 	if p.st.Phase == model.PhaseRollingOut || p.st.Phase == model.PhasePaused {
@@ -247,6 +251,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		}
 	}
 	if ended, err := p.releasePhase(ctx, begin.ReleaseCommands); ended { // releasephase.go
+		return res, err
+	}
+	if ended, err := p.stagedRollout(ctx, begin.Steps); ended { // steps.go
 		return res, err
 	}
 	p.st.Phase = model.PhaseRollingOut
