@@ -134,7 +134,7 @@ func (p *promotion) stepPause(ctx workflow.Context, step model.Step) string {
 	tctx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
 	timer := workflow.NewTimer(tctx, wait)
-	p.st.Gate, p.st.GateUntil, p.st.ContinuedBy = gate, workflow.Now(ctx).Add(wait), ""
+	p.st.Gate, p.st.GateUntil = gate, workflow.Now(ctx).Add(wait)
 	p.details(ctx)
 	c.serve(ctx, timer, func() bool { return c.stop != "" || p.st.Gate == "" || timer.IsReady() })
 	continued := p.st.Gate == ""
