@@ -58,7 +58,9 @@ func TestCanarySelectorsDoNotOverlap(t *testing.T) {
 		t.Errorf("canary selector %s does not select its own pods %v", canarySel, canary.Spec.Template.Labels)
 	}
 	// The Service sends the canary its share of the traffic.
-	var svc struct{ Spec struct{ Selector map[string]string } }
+	var svc struct {
+		Spec struct{ Selector map[string]string }
+	}
 	decode(t, web.Service, &svc)
 	if !klabels.SelectorFromSet(svc.Spec.Selector).Matches(klabels.Set(canary.Spec.Template.Labels)) {
 		t.Errorf("the Service's selector %v does not select canary pods %v", svc.Spec.Selector, canary.Spec.Template.Labels)
