@@ -196,7 +196,7 @@ func (p *promotion) details(ctx workflow.Context) {
 	if p.st.ContinuedBy != "" && p.st.Step == "" {
 		b.WriteString("\n\nApproved by " + p.st.ContinuedBy)
 	}
-	if p.st.Phase == model.PhaseRollingOut || p.st.Phase == model.PhasePaused {
+	if (p.st.Phase == model.PhaseRollingOut || p.st.Phase == model.PhasePaused) && p.st.Step == "" {
 		b.WriteString("\n\nLive progress: the pending WatchRollout activity's heartbeat details.")
 	}
 	if len(p.st.Services) > 0 {
