@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,11 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 
 	"gocloud.dev/blob"
@@ -132,48 +127,26 @@ type jobEnd struct {
 // waitJob watches the Job until it completes or fails, heartbeating, and
 // copies its builder's log lines into the build log once the pod runs.
 func (a *Activities) waitJob(ctx context.Context, log io.Writer, ns, name string) (jobEnd, error) {
-	parent := ctx
-	ctx, fail := context.WithCancelCause(ctx)
-	defer fail(nil)
 	stop := heartbeatEvery(ctx, 2*time.Second)
 	defer stop()
-	jobs := a.Store.Core.BatchV1().Jobs(ns)
-	lw := listWatch(a.Store.Core, fail, func(o *metav1.ListOptions) {
-		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
-	}, jobs.List, jobs.Watch)
-	gone := errors.New("build Job " + name + " disappeared")
 	var end jobEnd
 	logging := false
-	_, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, func(store cache.Store) (bool, error) {
-		obj, exists, err := store.GetByKey(ns + "/" + name)
-		if err != nil || !exists {
-			return false, cmp.Or(err, gone)
-		}
-		var over bool
-		end, over = jobOver(obj.(*batchv1.Job))
-		return over, nil
-	}, func(ev watch.Event) (bool, error) {
-		j, isJob := ev.Object.(*batchv1.Job)
-		if !isJob || j.Name != name {
-			return false, nil
-		}
+	jobs := a.Store.Core.BatchV1().Jobs(ns)
+	err := untilOne(ctx, a.Store.Core, &batchv1.Job{}, ns, name, errors.New("build Job "+name+" disappeared"), jobs.List, jobs.Watch, func(j *batchv1.Job) bool {
 		var over bool
 		if end, over = jobOver(j); over {
-			return true, nil
-		}
-		if ev.Type == watch.Deleted {
-			return false, gone
+			return true
 		}
 		if !logging && j.Status.Active > 0 {
 			logging = true
 			// The activity's context: the log may still be flowing
 			// when the Job ends.
-			go a.streamJobLog(parent, log, ns, name)
+			go a.streamJobLog(ctx, log, ns, name)
 		}
-		return false, nil
+		return false
 	})
 	if err != nil {
-		return jobEnd{}, waitErr(parent, ctx, err)
+		return jobEnd{}, err
 	}
 	return end, nil
 }

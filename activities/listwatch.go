@@ -1,12 +1,16 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // listWatch is the ListerWatcher of an informer (watchtools.UntilWithSync
@@ -57,4 +61,47 @@ func waitErr(parent, ctx context.Context, err error) error {
 		return context.Cause(ctx)
 	}
 	return err
+}
+
+// untilOne watches the one object ns/name of obj's type (a pod, a Job)
+// until over, shown the object as listed and at every change, says it is
+// done. It fails with gone when the object disappears before that, and
+// with the API server's error or the parent's cancellation as listWatch
+// and waitErr say.
+func untilOne[T runtime.Object, L runtime.Object](ctx context.Context, client any, obj T, ns, name string, gone error,
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+	over func(T) bool) error {
+	parent := ctx
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	lw := listWatch(client, fail, func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+	}, list, watchFn)
+	_, err := watchtools.UntilWithSync(ctx, lw, obj, func(store cache.Store) (bool, error) {
+		o, exists, err := store.GetByKey(ns + "/" + name)
+		if err != nil || !exists {
+			return false, cmp.Or(err, gone)
+		}
+		return over(o.(T)), nil
+	}, func(ev watch.Event) (bool, error) {
+		o, ok := ev.Object.(T)
+		if !ok {
+			return false, nil
+		}
+		if m, err := apimeta.Accessor(o); err != nil || m.GetName() != name {
+			return false, nil
+		}
+		if over(o) {
+			return true, nil
+		}
+		if ev.Type == watch.Deleted {
+			return false, gone
+		}
+		return false, nil
+	})
+	if err != nil {
+		return waitErr(parent, ctx, err)
+	}
+	return nil
 }

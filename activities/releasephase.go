@@ -14,11 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/slipway-dev/slipway/blobs"
 	"github.com/slipway-dev/slipway/model"
@@ -183,20 +179,14 @@ func (a *Activities) releaseSecret(ctx context.Context, o render.OneOff, pod *co
 // follows its log into out once its container has started. streamed says
 // whether the log could be followed.
 func (a *Activities) waitReleasePod(ctx context.Context, out io.Writer, pod *corev1.Pod) (*corev1.Pod, bool, error) {
-	parent := ctx
-	ctx, fail := context.WithCancelCause(ctx)
-	defer fail(nil)
-	pods := a.Store.Core.CoreV1().Pods(pod.Namespace)
-	lw := listWatch(a.Store.Core, fail, func(o *metav1.ListOptions) {
-		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", pod.Name).String()
-	}, pods.List, pods.Watch)
-	logCtx, stopLog := context.WithCancel(parent)
+	logCtx, stopLog := context.WithCancel(ctx)
 	defer stopLog()
 	logDone := make(chan bool, 1)
 	following := false
-	gone := fmt.Errorf("the release command's pod %s was deleted before it ended", pod.Name)
+	gone := permanent(ErrReleaseFailed, fmt.Errorf("the release command's pod %s was deleted before it ended", pod.Name))
 	var ended *corev1.Pod
-	over := func(p *corev1.Pod) bool {
+	pods := a.Store.Core.CoreV1().Pods(pod.Namespace)
+	err := untilOne(ctx, a.Store.Core, &corev1.Pod{}, pod.Namespace, pod.Name, gone, pods.List, pods.Watch, func(p *corev1.Pod) bool {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			ended = p
 			return true
@@ -204,7 +194,7 @@ func (a *Activities) waitReleasePod(ctx context.Context, out io.Writer, pod *cor
 		if !following && podStarted(p) {
 			following = true
 			go func() {
-				rc, err := a.Store.Core.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: render.Container, Follow: true}).Stream(logCtx)
+				rc, err := pods.GetLogs(p.Name, &corev1.PodLogOptions{Container: render.Container, Follow: true}).Stream(logCtx)
 				if err != nil {
 					logDone <- false
 					return
@@ -215,22 +205,6 @@ func (a *Activities) waitReleasePod(ctx context.Context, out io.Writer, pod *cor
 			}()
 		}
 		return false
-	}
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(store cache.Store) (bool, error) {
-		obj, exists, err := store.GetByKey(pod.Namespace + "/" + pod.Name)
-		if err != nil || !exists {
-			return false, cmp.Or(err, permanent(ErrReleaseFailed, gone))
-		}
-		return over(obj.(*corev1.Pod)), nil
-	}, func(ev watch.Event) (bool, error) {
-		p, ok := ev.Object.(*corev1.Pod)
-		if !ok || p.Name != pod.Name {
-			return false, nil
-		}
-		if ev.Type == watch.Deleted {
-			return false, permanent(ErrReleaseFailed, gone)
-		}
-		return over(p), nil
 	})
 	stopLog()
 	streamed := false
@@ -238,7 +212,7 @@ func (a *Activities) waitReleasePod(ctx context.Context, out io.Writer, pod *cor
 		streamed = <-logDone
 	}
 	if err != nil {
-		return nil, streamed, classify(waitErr(parent, ctx, err))
+		return nil, streamed, classify(err)
 	}
 	return ended, streamed, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,17 +21,49 @@ import (
 	"github.com/slipway-dev/slipway/testsuite"
 )
 
-// helloSource copies examples/hello and compiles its binary into bin/, as
-// `make demo` does.
+// helloSource copies examples/hello and puts its compiled binary into
+// bin/, as `make demo` does. The binary is compiled once per test run: a
+// link takes seconds, and the same source gives the same bytes.
 func helloSource(t *testing.T, s *testsuite.Stack) string {
 	t.Helper()
 	dir := copyExample(t, s, "hello", "Dockerfile", "convox.yml", ".dockerignore", "main.go")
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "bin", "hello"), filepath.Join(s.Root, "examples", "hello", "main.go"))
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build hello: %v\n%s", err, out)
+	bin, err := helloBinary(s.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "hello"), bin, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	return dir
+}
+
+var hello struct {
+	once sync.Once
+	bin  []byte
+	err  error
+}
+
+// helloBinary compiles examples/hello, the first time it is asked.
+func helloBinary(root string) ([]byte, error) {
+	hello.once.Do(func() {
+		dir, err := os.MkdirTemp("", "slipway-hello-")
+		if err != nil {
+			hello.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "hello"), filepath.Join(root, "examples", "hello", "main.go"))
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			hello.err = fmt.Errorf("go build hello: %v\n%s", err, out)
+			return
+		}
+		hello.bin, hello.err = os.ReadFile(filepath.Join(dir, "hello"))
+	})
+	return hello.bin, hello.err
 }
 
 // A Dockerfile service builds with the local builder: the image is in the
