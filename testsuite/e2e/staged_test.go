@@ -110,7 +110,7 @@ func TestStagedRollout(t *testing.T) {
 	}
 
 	r := s.CLI(t, "promotions", "continue", "-a", app)
-	if r.Code != 0 {
+	if r.Code != 0 || r.Stdout != "Continuing promotion of "+app+" to "+second+"... OK\n" {
 		t.Fatalf("promotions continue: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	info := awaitStep(t, s, app, "web 4/4 manual pause")
