@@ -45,6 +45,9 @@ type BeginResult struct {
 	// Window is the app's open rollback window (previous.go); nil for
 	// most promotions.
 	Window *KeptWindow `json:",omitempty"`
+	// Steps are the staged rollouts of the release's services (canary.go);
+	// none for most releases.
+	Steps []StagedService `json:",omitempty"`
 }
 
 // BeginPromotion checks the release, writes the promotion's record and
@@ -59,6 +62,10 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 		return BeginResult{}, permanent(ErrInvalid, fmt.Errorf("release %s has no build to run: `slipway build` first", in.Release))
 	}
 	commands, err := s.ReleaseCommands(ctx, r)
+	if err != nil {
+		return BeginResult{}, classify(err)
+	}
+	steps, err := a.releaseSteps(ctx, r) // canary.go
 	if err != nil {
 		return BeginResult{}, classify(err)
 	}
@@ -93,7 +100,7 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if err := a.event(ctx, app, in.Promotion, in.Event); err != nil {
 		return BeginResult{}, classify(err)
 	}
-	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected, ReleaseCommands: commands, Webhooks: hooks, Window: window}, nil
+	return BeginResult{From: p.Spec.From, Protected: app.Spec.Protected, ReleaseCommands: commands, Steps: steps, Webhooks: hooks, Window: window}, nil
 }
 
 func (a *Activities) event(ctx context.Context, app *records.App, promotion string, t Transition) error {
@@ -197,6 +204,15 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 	if err := cmp.Or(errs...); err != nil {
 		return ApplyResult{}, err
 	}
+	if in.Phase == model.PhaseRollingBack {
+		// No canary of the release rolled back outlives it (canary.go):
+		// deleted once the services have their count back from it, and
+		// before the prune, which would leave its pods to the garbage
+		// collector.
+		if err := a.deleteCanaries(ctx, in.App); err != nil {
+			return ApplyResult{}, classify(err)
+		}
+	}
 	if in.Prune {
 		if err := a.prune(ctx, in.App, names, in.Release, nil); err != nil {
 			return ApplyResult{}, classify(err)
@@ -289,6 +305,7 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 			replicas[d.Labels[render.LabelService]] = *d.Spec.Replicas
 		}
 	}
+	canaryCounts(deps.Items, replicas)  // canary.go
 	scale, err := a.handScale(ctx, app) // activities/scale.go
 	if err != nil {
 		return rendered{}, classify(err)
@@ -371,6 +388,12 @@ func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error 
 	// Closing the records is retried even when refused: a promotion must
 	// not end with them saying it still runs.
 	classify := classifyPuttingBack
+	if !in.KeepObjects {
+		// Whatever the result, a canary's work is over (canary.go).
+		if err := a.deleteCanaries(ctx, in.App); err != nil {
+			return classify(err)
+		}
+	}
 	if in.Result != model.ResultFailed && !in.KeepObjects {
 		if err := a.prune(ctx, in.App, in.Services, in.Release, []string{in.Release, in.From}); err != nil {
 			return classify(err)

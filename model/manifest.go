@@ -393,6 +393,8 @@ type Deployment struct {
 	Minimum int `json:"minimum"`
 	// Maximum running during the update, 100..200. Default 200.
 	Maximum int `json:"maximum"`
+	// Steps stage the rollout (manifest_steps.go); none: a rolling update.
+	Steps []Step `json:"steps,omitempty"`
 }
 
 // Termination is how a process is stopped.

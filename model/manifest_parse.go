@@ -167,6 +167,7 @@ func parseService(name string, v val, m *Manifest, common labelSet) (Service, er
 			s.Deployment, err = parseDeployment(o.get("deployment"), s.Agent || s.Singleton)
 			return err
 		},
+		func() (err error) { s.Deployment.Steps, err = deploymentSteps(o.get("deployment"), &s); return err }, // manifest_steps.go
 		func() (err error) { s.Termination, err = parseTermination(o.get("termination")); return err },
 		func() error { return parseProcess(o, &s) },
 		func() (err error) {
@@ -325,7 +326,7 @@ func parseImage(v val) (string, error) {
 	return s, nil
 }
 
-var deploymentFields = fields{known: []string{"maximum", "minimum"}}
+var deploymentFields = fields{known: []string{"maximum", "minimum", "steps"}}
 
 // parseDeployment applies Convox's defaults and ranges: minimum 0..100
 // (default 50), maximum 100..200 (default 200), in percent. An agent or a

@@ -86,7 +86,8 @@ func WorkerRules() []rbacv1.PolicyRule {
 // watches Deployments, DaemonSets and Pods and writes Events on the App;
 // the kubernetes builder runs Jobs and reads their Pods' logs; a release
 // command runs as a one-off Pod the worker creates, reads the log of and
-// deletes. slipway uses no ConfigMaps.
+// deletes; a staged rollout's check GETs a service through the API
+// server's service proxy. slipway uses no ConfigMaps.
 func AppRules() []rbacv1.PolicyRule {
 	applied := []string{"get", "list", "create", "patch", "delete"}
 	return []rbacv1.PolicyRule{
@@ -99,6 +100,8 @@ func AppRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"get", "create"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+		// A staged rollout's check steps GET a service through its proxy.
+		{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch", "create"}},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
 	}

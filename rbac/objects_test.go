@@ -56,6 +56,7 @@ var workerNeeds = map[string][]grant{
 		{"patch", "autoscaling", "horizontalpodautoscalers", ""}, {"delete", "autoscaling", "horizontalpodautoscalers", ""},
 		{"patch", "batch", "cronjobs", ""}, {"delete", "batch", "cronjobs", ""},
 		{"create", "", "persistentvolumeclaims", ""}, {"get", "", "secrets", ""},
+		{"get", "", "services/proxy", ""}, // check steps
 	},
 }
 

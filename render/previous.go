@@ -30,8 +30,7 @@ import (
 // deletes what it labels as slipway's and the active release does not
 // run, and a kept Deployment is closed by its own window instead.
 const (
-	// LabelTrack is "previous" on a kept Deployment and its pods.
-	LabelTrack    = "slipway.dev/track"
+	// TrackPrevious is LabelTrack on a kept Deployment and its pods.
 	TrackPrevious = "previous"
 	// LabelKept names the service a kept pod is a process of.
 	LabelKept = "slipway.dev/kept"

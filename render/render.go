@@ -30,6 +30,11 @@ const (
 	LabelRelease   = model.LabelRelease
 	LabelBuild     = model.LabelBuild
 	LabelManagedBy = model.LabelManagedBy
+	// LabelTrack marks the pods that run beside a service's own, and the
+	// Deployments that run them: a staged rollout's canary (TrackCanary,
+	// canary.go) and a rollback window's kept release (TrackPrevious,
+	// previous.go).
+	LabelTrack = "slipway.dev/track"
 	// Container is the name of every service's one container.
 	Container = "main"
 )

@@ -107,6 +107,8 @@ func (c *control) refusal(name, by string) error {
 	switch {
 	case name == SignalContinue:
 		return c.gateRefusal(by)
+	case (name == SignalPause || name == SignalResume) && st.Step != "":
+		return fmt.Errorf("the promotion is at step %s of a staged rollout: %s acts on the rolling update after the steps; continue a pause with `slipway promotions continue`, or roll back", st.Step, name)
 	case (name == SignalPause || name == SignalResume) && st.Gate != "":
 		return fmt.Errorf("the promotion is waiting for %s: nothing is rolling out to %s", st.Gate, name)
 	case name == SignalPause && st.Paused:

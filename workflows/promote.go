@@ -121,6 +121,9 @@ type PromotionState struct {
 	// promotion opened closes (window.go).
 	Switched  time.Time `json:",omitzero"`
 	KeptUntil time.Time `json:",omitzero"`
+	// Step is the step of a staged rollout the promotion is at, as
+	// "web 2/4 pause 1m0s" (steps.go); "" outside one.
+	Step string `json:",omitempty"`
 }
 
 // Promote rolls a release out until it is active on every service, or
@@ -202,13 +205,14 @@ func (p *promotion) details(ctx workflow.Context) {
 		b.WriteString(fmt.Sprintf("\n\nWaiting until %s for someone other than %s to approve: `slipway promotions continue -a %s`, or the `continue` signal with the approver's name as its input.",
 			p.st.GateUntil.UTC().Format(time.RFC3339), p.in.Actor, p.st.App))
 	}
-	if p.st.ContinuedBy != "" {
+	b.WriteString(p.stepDetails()) // steps.go
+	if p.st.ContinuedBy != "" && p.st.Step == "" {
 		b.WriteString("\n\nApproved by " + p.st.ContinuedBy)
 	}
 	if !p.st.Switched.IsZero() {
 		b.WriteString("\n\nTraffic switched to the kept pods of " + p.in.RollbackTo + " at " + p.st.Switched.UTC().Format(time.RFC3339Nano))
 	}
-	if p.st.Phase == model.PhaseRollingOut || p.st.Phase == model.PhasePaused {
+	if (p.st.Phase == model.PhaseRollingOut || p.st.Phase == model.PhasePaused) && p.st.Step == "" {
 		b.WriteString("\n\nLive progress: the pending WatchRollout activity's heartbeat details.")
 	}
 	if len(p.st.Services) > 0 {
@@ -267,6 +271,9 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 		return res, err
 	}
 	if ended, err := p.useWindow(ctx); ended { // window.go
+		return res, err
+	}
+	if ended, err := p.stagedRollout(ctx, begin.Steps); ended { // steps.go
 		return res, err
 	}
 	p.st.Phase = model.PhaseRollingOut

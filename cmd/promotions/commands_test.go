@@ -202,15 +202,24 @@ func TestControlRun(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range []struct {
 		control, command, want string
+		step                   string // the step the promotion is at
 	}{
-		{workflows.SignalPause, "slipway promotions pause", "Pausing promotion of myapp to RCDEFGHIJKL... OK\n"},
-		{workflows.SignalResume, "slipway promotions resume", "Resuming promotion of myapp to RCDEFGHIJKL... OK\n"},
-		{workflows.SignalRollback, "slipway apps cancel", "Cancelling promotion of myapp to RCDEFGHIJKL... OK\n"},
-		{workflows.SignalContinue, "slipway promotions continue", "Approving promotion of myapp to RCDEFGHIJKL... OK\n"},
+		{workflows.SignalPause, "slipway promotions pause", "Pausing promotion of myapp to RCDEFGHIJKL... OK\n", ""},
+		{workflows.SignalResume, "slipway promotions resume", "Resuming promotion of myapp to RCDEFGHIJKL... OK\n", ""},
+		{workflows.SignalRollback, "slipway apps cancel", "Cancelling promotion of myapp to RCDEFGHIJKL... OK\n", ""},
+		{workflows.SignalContinue, "slipway promotions continue", "Approving promotion of myapp to RCDEFGHIJKL... OK\n", ""},
+		{workflows.SignalContinue, "slipway promotions continue", "Continuing promotion of myapp to RCDEFGHIJKL... OK\n", "web 2/3 manual pause"},
 	} {
 		t.Run(tt.control, func(t *testing.T) {
 			e := cmdutiltest.New(t, recordstest.App("myapp"))
 			running(e, "RCDEFGHIJKL", nil)
+			if tt.control == workflows.SignalContinue {
+				v := &mocks.Value{}
+				v.On("Get", mock.Anything).Run(func(args mock.Arguments) {
+					*args.Get(0).(*workflows.PromotionState) = workflows.PromotionState{Step: tt.step}
+				}).Return(nil)
+				e.Temporal.On("QueryWorkflow", mock.Anything, "promote/myapp", "", workflows.QueryState).Return(v, nil).Once()
+			}
 			sent := expectUpdate(e, tt.control, nil)
 			if err := controlRun(ctx, &ControlOptions{Factory: e.Factory, App: "myapp", Control: tt.control, Command: tt.command}); err != nil {
 				t.Fatal(err)

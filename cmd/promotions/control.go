@@ -80,9 +80,27 @@ func controlRun(ctx context.Context, opts *ControlOptions) error {
 		// alone. Other controls say where they came from, for the record.
 		by += " (" + opts.Command + ")"
 	}
-	return cmdutil.Step(opts.IO.Out, fmt.Sprintf("%s promotion of %s to %s", doing[opts.Control], a.Name, release), func() (string, error) {
+	verb := doing[opts.Control]
+	if opts.Control == workflows.SignalContinue {
+		verb = continuing(ctx, tc, a.Name)
+	}
+	return cmdutil.Step(opts.IO.Out, fmt.Sprintf("%s promotion of %s to %s", verb, a.Name, release), func() (string, error) {
 		return send(ctx, tc, a.Name, opts.Control, by)
 	})
+}
+
+// continuing is what continue says it does: continue a staged rollout's
+// pause, or approve. The promotion is asked (a continue needs its answer
+// anyway); one that does not say is being approved.
+func continuing(ctx context.Context, tc client.Client, app string) string {
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := tc.QueryWorkflow(qctx, workflows.PromoteWorkflowID(app), "", workflows.QueryState)
+	var st workflows.PromotionState
+	if err == nil && v.Get(&st) == nil && st.Step != "" {
+		return "Continuing"
+	}
+	return doing[workflows.SignalContinue]
 }
 
 // inFlight returns the release the app's running promotion promotes, from

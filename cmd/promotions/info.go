@@ -93,12 +93,18 @@ func Info(p *records.Promotion, live *workflows.PromotionState) *cmdutil.Info {
 	i.Add("Phase", phase)
 	i.Add("Result", p.Status.Result)
 	i.Add("Reason", p.Status.Reason)
+	if live != nil && live.Step != "" {
+		i.Add("Step", live.Step)
+	}
 	if live != nil && live.Gate != "" {
-		i.Add("Waiting", fmt.Sprintf("for %s, until %s (%s left): `slipway promotions continue -a %s` by someone other than %s",
-			live.Gate, live.GateUntil.UTC().Format(time.RFC3339), time.Until(live.GateUntil).Round(time.Second), p.Spec.App, p.Spec.Actor))
+		i.Add("Waiting", waiting(p, live))
 	}
 	if live != nil && live.ContinuedBy != "" {
-		i.Add("Approved by", live.ContinuedBy)
+		if live.Step != "" {
+			i.Add("Continued by", live.ContinuedBy) // the last pause of a staged rollout
+		} else {
+			i.Add("Approved by", live.ContinuedBy)
+		}
 	}
 	if live != nil && live.Notice != "" {
 		// A control sent as a signal (from the Temporal UI) and refused.
@@ -120,6 +126,23 @@ func Info(p *records.Promotion, live *workflows.PromotionState) *cmdutil.Info {
 	}
 	i.Add("Steps", steps.String())
 	return i
+}
+
+// now is the clock a gate's countdown is measured on (tests set it).
+var now = time.Now
+
+// waiting says what the gate a promotion waits at needs, and until when.
+func waiting(p *records.Promotion, live *workflows.PromotionState) string {
+	until := live.GateUntil.UTC().Format(time.RFC3339)
+	left := live.GateUntil.Sub(now()).Round(time.Second)
+	switch live.Gate {
+	case workflows.GatePause:
+		return fmt.Sprintf("until %s (%s left), or `slipway promotions continue -a %s` ends the pause now", until, left, p.Spec.App)
+	case workflows.GateManual:
+		return fmt.Sprintf("for `slipway promotions continue -a %s` (anyone may), until %s (%s left), then it rolls back", p.Spec.App, until, left)
+	}
+	return fmt.Sprintf("for %s, until %s (%s left): `slipway promotions continue -a %s` by someone other than %s",
+		live.Gate, until, left, p.Spec.App, p.Spec.Actor)
 }
 
 // state queries the promotion in flight; ErrNotUpdating when none runs.

@@ -27,9 +27,15 @@ type PromotionJSON struct {
 // per-service progress (live while in flight) and its steps.
 type PromotionInfoJSON struct {
 	PromotionJSON
-	Notice   string        `json:"notice"`
-	Services []ServiceJSON `json:"services"`
-	Steps    []StepJSON    `json:"steps"`
+	Notice string `json:"notice"`
+	// Step, Gate and GateUntil are where a staged rollout (or an approval)
+	// waits; ContinuedBy who continued its last gate. Live only.
+	Step        string        `json:"step,omitempty"`
+	Gate        string        `json:"gate,omitempty"`
+	GateUntil   string        `json:"gateUntil,omitempty"`
+	ContinuedBy string        `json:"continuedBy,omitempty"`
+	Services    []ServiceJSON `json:"services"`
+	Steps       []StepJSON    `json:"steps"`
 }
 
 type ServiceJSON struct {
@@ -78,6 +84,10 @@ func InfoJSON(p *records.Promotion, live *workflows.PromotionState) PromotionInf
 	services := p.Status.Services
 	if live != nil {
 		services, out.Phase, out.Notice = live.Services, live.Phase, live.Notice
+		out.Step, out.Gate, out.ContinuedBy = live.Step, live.Gate, live.ContinuedBy
+		if !live.GateUntil.IsZero() {
+			out.GateUntil = cmdutil.JSONTime(live.GateUntil)
+		}
 		if live.Paused {
 			out.Phase = model.PhasePaused
 		}

@@ -284,6 +284,7 @@ var (
 		"/persistentvolumeclaims get,create",
 		"/pods get,list,watch,create,delete",
 		"/pods/log get",
+		"/services/proxy get",
 		"/events get,list,watch,create",
 	}
 )
