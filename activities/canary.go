@@ -175,20 +175,9 @@ func (a *Activities) waitCanary(ctx context.Context, in CanaryInput) error {
 		&appsv1.Deployment{}, 0, cache.Indexers{})
 	podInf := cache.NewSharedIndexInformer(listWatch(core, fail, pods, core.CoreV1().Pods(ns).List, core.CoreV1().Pods(ns).Watch),
 		&corev1.Pod{}, 0, cache.Indexers{})
-	changed := make(chan struct{}, 1)
-	wake := func() {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
-	notify := cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { wake() }, UpdateFunc: func(any, any) { wake() }, DeleteFunc: func(any) { wake() },
-	}
-	for _, inf := range []cache.SharedIndexInformer{deps, podInf} {
-		if _, err := inf.AddEventHandler(notify); err != nil {
-			return err
-		}
+	changed, err := wakeOnChange(deps, podInf)
+	if err != nil {
+		return err
 	}
 	done := make(chan struct{}, 2)
 	defer func() { <-done; <-done }()

@@ -105,3 +105,25 @@ func untilOne[T runtime.Object, L runtime.Object](ctx context.Context, client an
 	}
 	return nil
 }
+
+// wakeOnChange makes every change that any of infs sees wake the channel
+// it returns, which holds one wake-up at most: whoever judges the
+// informers' stores judges a burst of changes once, as they are then.
+func wakeOnChange(infs ...cache.SharedIndexInformer) (<-chan struct{}, error) {
+	changed := make(chan struct{}, 1)
+	wake := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	notify := cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { wake() }, UpdateFunc: func(any, any) { wake() }, DeleteFunc: func(any) { wake() },
+	}
+	for _, inf := range infs {
+		if _, err := inf.AddEventHandler(notify); err != nil {
+			return nil, err
+		}
+	}
+	return changed, nil
+}

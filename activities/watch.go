@@ -76,22 +76,10 @@ func (a *Activities) WatchRollout(ctx context.Context, in WatchInput) (WatchResu
 		&appsv1.DaemonSet{}, 0, cache.Indexers{})
 	pods := cache.NewSharedIndexInformer(listWatch(core, fail, sel, core.CoreV1().Pods(ns).List, core.CoreV1().Pods(ns).Watch),
 		&corev1.Pod{}, 0, cache.Indexers{})
-	// Every change wakes the loop below, which judges the informers'
-	// stores as they are then: a burst of changes is judged once.
-	changed := make(chan struct{}, 1)
-	wake := func() {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
-	notify := cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { wake() }, UpdateFunc: func(any, any) { wake() }, DeleteFunc: func(any) { wake() },
-	}
-	for _, inf := range []cache.SharedIndexInformer{deps, daemons, pods} {
-		if _, err := inf.AddEventHandler(notify); err != nil {
-			return WatchResult{}, err
-		}
+	// Every change wakes the loop below.
+	changed, err := wakeOnChange(deps, daemons, pods)
+	if err != nil {
+		return WatchResult{}, err
 	}
 	var running sync.WaitGroup
 	defer running.Wait()
