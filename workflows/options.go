@@ -50,6 +50,27 @@ func recordOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// phaseOptions suit a phase that may last up to the promotion's timeout
+// (a release command, a canary becoming ready): bounded by it (its timer
+// also cancels the phase), heartbeating so that a rollback stops it within
+// seconds, and waited for when cancelled, so that nothing of it is written
+// or left running once the rollback has begun. What fails with one of the
+// final error types, or a permanent one, is not tried again.
+func phaseOptions(ctx workflow.Context, timeout time.Duration, final ...string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    timeout + time.Minute,
+		ScheduleToCloseTimeout: timeout + 2*time.Minute,
+		HeartbeatTimeout:       heartbeatTimeout,
+		WaitForCancellation:    true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Second,
+			NonRetryableErrorTypes: append(final, permanentErrors...),
+		},
+	})
+}
+
 // localOptions suit a few quick writes made while the workflow waits for
 // them, such as pausing the Deployments: retried briefly, never for bad
 // input.

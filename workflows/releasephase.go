@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"time"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -38,7 +36,7 @@ func (p *promotion) releasePhase(ctx workflow.Context, commands []string) (ended
 	p.st.Phase = model.PhaseRelease
 	p.details(ctx)
 	rctx, cancel := workflow.WithCancel(ctx)
-	f := workflow.ExecuteActivity(releasePhaseOptions(rctx, p.in.Timeout), a.RunReleasePhase, activities.ReleasePhaseInput{
+	f := workflow.ExecuteActivity(phaseOptions(rctx, p.in.Timeout, activities.ErrReleaseFailed), a.RunReleasePhase, activities.ReleasePhaseInput{
 		App: p.in.App, Release: p.in.Release, Promotion: p.in.Promotion, Deadline: p.in.Timeout,
 	})
 	if why := p.ctl.wait(ctx, f); why != "" {
@@ -59,24 +57,4 @@ func (p *promotion) releasePhase(ctx workflow.Context, commands []string) (ended
 		return true, temporal.NewNonRetryableApplicationError(why, "Rejected", nil)
 	}
 	return false, nil
-}
-
-// releasePhaseOptions suit the release commands: bounded by the
-// promotion's timeout (whose timer also cancels them), heartbeating so that
-// a rollback stops them within seconds, and waited for when cancelled, so
-// that their pods are deleted before the promotion ends. A command that
-// fails is not run again.
-func releasePhaseOptions(ctx workflow.Context, timeout time.Duration) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    timeout + time.Minute,
-		ScheduleToCloseTimeout: timeout + 2*time.Minute,
-		HeartbeatTimeout:       heartbeatTimeout,
-		WaitForCancellation:    true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: append([]string{activities.ErrReleaseFailed}, permanentErrors...),
-		},
-	})
 }

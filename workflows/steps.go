@@ -86,7 +86,7 @@ func (p *promotion) stagedRollout(ctx workflow.Context, staged []activities.Stag
 // returns "" once the canary is ready, or why the promotion must roll back.
 func (p *promotion) stepCanary(ctx workflow.Context, s activities.StagedService, step model.Step) string {
 	cctx, cancel := workflow.WithCancel(ctx)
-	f := workflow.ExecuteActivity(canaryOptions(cctx, p.in.Timeout), a.StageCanary, activities.CanaryInput{
+	f := workflow.ExecuteActivity(phaseOptions(cctx, p.in.Timeout), a.StageCanary, activities.CanaryInput{
 		App: p.in.App, Release: p.in.Release, Promotion: p.in.Promotion, Service: s.Service,
 		Percent: step.Replicas, Step: p.st.Step, ProgressDeadline: int32(p.in.Timeout / time.Second),
 	})
@@ -185,25 +185,6 @@ func (p *promotion) stepDetails() string {
 		out += "\n\nLast pause continued by " + p.st.ContinuedBy
 	}
 	return out
-}
-
-// canaryOptions suit a canary step: bounded by the promotion's timeout
-// (whose timer also cancels it), heartbeating, and waited for when
-// cancelled, so that nothing of the canary is written after a rollback
-// began. A canary that cannot become ready is not tried again.
-func canaryOptions(ctx workflow.Context, timeout time.Duration) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    timeout + time.Minute,
-		ScheduleToCloseTimeout: timeout + 2*time.Minute,
-		HeartbeatTimeout:       heartbeatTimeout,
-		WaitForCancellation:    true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: permanentErrors,
-		},
-	})
 }
 
 // checkOptions suit a check step: it lasts its duration, heartbeats, and
