@@ -202,15 +202,7 @@ func TestPromoteRun(t *testing.T) {
 func TestRollbackRun(t *testing.T) {
 	e := seeded(t)
 	started := promoted(t, e, "RDEFGHIJKLM")
-	e.Temporal.On("GetWorkflowHistory", mock.Anything, "promote/myapp", "run-1", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).
-		Return(cmdutiltest.History(&historypb.HistoryEvent{
-			EventType: enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
-			Attributes: &historypb.HistoryEvent_ChildWorkflowExecutionCompletedEventAttributes{
-				ChildWorkflowExecutionCompletedEventAttributes: &historypb.ChildWorkflowExecutionCompletedEventAttributes{
-					WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "release/myapp/RDEFGHIJKLM"},
-				},
-			},
-		})).Once()
+	copied(e, "RDEFGHIJKLM")
 	opts := &RollbackOptions{Factory: e.Factory, App: "myapp", ID: "RBCDEFGHIJK", Timeout: time.Minute, NewID: func() string { return "RDEFGHIJKLM" }}
 	if err := rollbackRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
@@ -227,4 +219,18 @@ func TestRollbackRun(t *testing.T) {
 	if err := rollbackRun(context.Background(), opts); err == nil || err.Error() != "no such release: nope" {
 		t.Errorf("rollback to a bad ID: %v", err)
 	}
+}
+
+// copied answers the rollback's look at the promotion's history: the
+// child workflow that copied the release to rel has completed.
+func copied(e *cmdutiltest.Env, rel string) {
+	e.Temporal.On("GetWorkflowHistory", mock.Anything, "promote/myapp", "run-1", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).
+		Return(cmdutiltest.History(&historypb.HistoryEvent{
+			EventType: enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+			Attributes: &historypb.HistoryEvent_ChildWorkflowExecutionCompletedEventAttributes{
+				ChildWorkflowExecutionCompletedEventAttributes: &historypb.ChildWorkflowExecutionCompletedEventAttributes{
+					WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "release/myapp/" + rel},
+				},
+			},
+		})).Once()
 }

@@ -6,10 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
-	commonpb "go.temporal.io/api/common/v1"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slipway-dev/slipway/cmd/cmdutil/cmdutiltest"
@@ -112,15 +108,7 @@ func TestRollbackRunPrevious(t *testing.T) {
 		promotion("PBBBBBBBBBB", "RBCDEFGHIJK", "RAAAAAAAAAA", model.ResultActive, now),
 		promotion("PAAAAAAAAAA", "RAAAAAAAAAA", "", model.ResultActive, now.Add(-time.Hour)))
 	started := promoted(t, e, "RDEFGHIJKLM")
-	e.Temporal.On("GetWorkflowHistory", mock.Anything, "promote/myapp", "run-1", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).
-		Return(cmdutiltest.History(&historypb.HistoryEvent{
-			EventType: enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
-			Attributes: &historypb.HistoryEvent_ChildWorkflowExecutionCompletedEventAttributes{
-				ChildWorkflowExecutionCompletedEventAttributes: &historypb.ChildWorkflowExecutionCompletedEventAttributes{
-					WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "release/myapp/RDEFGHIJKLM"},
-				},
-			},
-		})).Once()
+	copied(e, "RDEFGHIJKLM")
 	opts := &RollbackOptions{Factory: e.Factory, App: "myapp", Timeout: time.Minute, IDOnly: true, NewID: func() string { return "RDEFGHIJKLM" }}
 	if err := rollbackRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
