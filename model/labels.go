@@ -16,4 +16,7 @@ const (
 	LabelBuild   = "slipway.dev/build"
 	// LabelManagedBy is the well-known Kubernetes key, set to "slipway".
 	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// LabelTrack marks what runs beside a service's own Deployment: a
+	// staged rollout's canary and a rollback window's kept release.
+	LabelTrack = "slipway.dev/track"
 )

@@ -34,7 +34,7 @@ const (
 	// Deployments that run them: a staged rollout's canary (TrackCanary,
 	// canary.go) and a rollback window's kept release (TrackPrevious,
 	// previous.go).
-	LabelTrack = "slipway.dev/track"
+	LabelTrack = model.LabelTrack
 	// Container is the name of every service's one container.
 	Container = "main"
 )

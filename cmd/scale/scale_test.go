@@ -74,6 +74,15 @@ func deployment(service string, replicas, ready int32, cpu, memory string) *apps
 	}
 }
 
+// beside is a Deployment that runs beside web for a while (a canary, a
+// kept release): not a service, so no row of the table.
+func beside(name, track string) *appsv1.Deployment {
+	d := deployment(name, 1, 1, "500m", "1Gi")
+	delete(d.Labels, model.LabelService)
+	d.Labels[model.LabelTrack] = track
+	return d
+}
+
 func myapp(status, release string) *records.App {
 	a := recordstest.App("myapp")
 	a.Status.Status, a.Status.Release, a.Status.Latest = status, release, release
@@ -85,6 +94,8 @@ func seeds() []any {
 		myapp(model.AppRunning, "RBCDEFGHIJK"),
 		deployment("worker", 1, 1, "250m", "512Mi"),
 		deployment("web", 3, 2, "500m", "1Gi"),
+		beside("web-canary", "canary"),
+		beside("web-previous", "previous"),
 	}
 }
 

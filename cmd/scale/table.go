@@ -22,10 +22,15 @@ type Row struct {
 }
 
 // Rows reads the services' scale from their Deployments, sorted by
-// service: desired is spec.replicas, running the ready replicas.
+// service: desired is spec.replicas, running the ready replicas. What runs
+// beside a service's own Deployment for a while (a canary, a kept
+// release) is not a service, and not scaled by hand.
 func Rows(deps []appsv1.Deployment) []Row {
 	out := make([]Row, 0, len(deps))
 	for _, d := range deps {
+		if d.Labels[model.LabelTrack] != "" {
+			continue
+		}
 		r := Row{Service: d.Labels[model.LabelService], Running: d.Status.ReadyReplicas}
 		if r.Service == "" {
 			r.Service = d.Name
