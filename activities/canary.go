@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -38,23 +37,11 @@ type StagedService struct {
 	Scheme string `json:",omitempty"`
 }
 
-// releaseSteps are the staged services of a release, in the manifest's
-// order; none for most releases. A manifest that does not parse has none:
-// the apply reports it.
-func (a *Activities) releaseSteps(ctx context.Context, r *records.Release) ([]StagedService, error) {
-	if !strings.Contains(r.Spec.Manifest, "steps") {
-		return nil, nil // no key can be `steps:`: spare reading the env
-	}
-	env, err := a.Store.GetReleaseEnv(ctx, r)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := model.ParseManifest([]byte(r.Spec.Manifest), env)
-	if err != nil {
-		return nil, nil
+// stagedServices are the services of m (nil: none) that roll out in
+// steps, in the manifest's order; none for most releases.
+func stagedServices(m *model.Manifest) []StagedService {
+	if m == nil {
+		return nil
 	}
 	var out []StagedService
 	for _, svc := range m.Services {
@@ -66,7 +53,7 @@ func (a *Activities) releaseSteps(ctx context.Context, r *records.Release) ([]St
 			out = append(out, StagedService{Service: svc.Name, Steps: svc.Deployment.Steps, Port: svc.Port, Scheme: scheme})
 		}
 	}
-	return out, nil
+	return out
 }
 
 type CanaryInput struct {

@@ -61,14 +61,13 @@ func (a *Activities) BeginPromotion(ctx context.Context, in BeginInput) (BeginRe
 	if r.Spec.Manifest == "" {
 		return BeginResult{}, permanent(ErrInvalid, fmt.Errorf("release %s has no build to run: `slipway build` first", in.Release))
 	}
-	commands, err := s.ReleaseCommands(ctx, r)
+	// One read of the env and one parse serve the release phase and the
+	// staged rollout, and none when the manifest has neither key.
+	m, err := s.ReleaseManifest(ctx, r, "release", "steps")
 	if err != nil {
 		return BeginResult{}, classify(err)
 	}
-	steps, err := a.releaseSteps(ctx, r) // canary.go
-	if err != nil {
-		return BeginResult{}, classify(err)
-	}
+	commands, steps := records.ReleaseCommandsOf(m), stagedServices(m) // canary.go
 	app, err := s.GetApp(ctx, in.App)
 	if err != nil {
 		return BeginResult{}, classify(err)

@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -175,14 +176,15 @@ func (s *Store) deleteRelease(ctx context.Context, r *Release) error {
 	return nil
 }
 
-// ReleaseCommands are the services of a release that have a release
-// command, in the manifest's order; none when its manifest does not parse
-// (applying the release then fails with the manifest's error, before
-// anything is written) or its env is lost (the apply says so). The worker
-// reads them to run the release phase, and the CLI to show its output.
-func (s *Store) ReleaseCommands(ctx context.Context, r *Release) ([]string, error) {
-	if !strings.Contains(r.Spec.Manifest, "release") {
-		return nil, nil // no key can be `release:`: spare reading the env
+// ReleaseManifest parses a release's manifest with the release's env,
+// for what a promotion reads of it before anything is applied. It reads
+// nothing and returns nil when none of keys appears in the manifest's
+// text (no key of them can be set then), and nil when the manifest does
+// not parse (applying the release then fails with the manifest's error,
+// before anything is written) or its env is lost (the apply says so).
+func (s *Store) ReleaseManifest(ctx context.Context, r *Release, keys ...string) (*model.Manifest, error) {
+	if !slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(r.Spec.Manifest, k) }) {
+		return nil, nil
 	}
 	env, err := s.GetReleaseEnv(ctx, r)
 	if err != nil {
@@ -195,11 +197,28 @@ func (s *Store) ReleaseCommands(ctx context.Context, r *Release) ([]string, erro
 	if err != nil {
 		return nil, nil
 	}
+	return m, nil
+}
+
+// ReleaseCommands are the services of a release that have a release
+// command, in the manifest's order (see ReleaseManifest for when there
+// are none). The CLI reads them to show the release phase's output.
+func (s *Store) ReleaseCommands(ctx context.Context, r *Release) ([]string, error) {
+	m, err := s.ReleaseManifest(ctx, r, "release")
+	return ReleaseCommandsOf(m), err
+}
+
+// ReleaseCommandsOf are the services of m (nil: none) that have a
+// release command, in the manifest's order.
+func ReleaseCommandsOf(m *model.Manifest) []string {
+	if m == nil {
+		return nil
+	}
 	var names []string
 	for _, svc := range m.Services {
 		if svc.Release != "" {
 			names = append(names, svc.Name)
 		}
 	}
-	return names, nil
+	return names
 }
