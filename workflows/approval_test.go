@@ -13,14 +13,9 @@ import (
 // protectedApp is a protected app's promotion by alice, whose rollout
 // takes 3 s once applied.
 func protectedApp() *fake {
-	return &fake{
-		from: rOld, protected: true,
-		services: map[string][]string{rNew: newServices, rOld: oldServices},
-		watch: map[string]watchPlan{
-			rNew: {after: 3 * time.Second, progress: newProgress},
-			rOld: {progress: oldProgress},
-		},
-	}
+	f := rollingFake()
+	f.protected = true
+	return f
 }
 
 // A protected app's promotion applies nothing until someone other than

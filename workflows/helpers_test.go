@@ -154,3 +154,16 @@ func appError(t *testing.T, err error) *temporal.ApplicationError {
 func permanent(msg, kind string) error {
 	return temporal.NewNonRetryableApplicationError(msg, kind, nil)
 }
+
+// rollingFake is a promotion from rOld to rNew whose rollout takes 3 s
+// once applied, and whose rollback is healthy at once.
+func rollingFake() *fake {
+	return &fake{
+		from:     rOld,
+		services: map[string][]string{rNew: newServices, rOld: oldServices},
+		watch: map[string]watchPlan{
+			rNew: {after: 3 * time.Second, progress: newProgress},
+			rOld: {progress: oldProgress},
+		},
+	}
+}

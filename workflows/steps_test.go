@@ -47,17 +47,6 @@ func (s *staged) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(acts.RecordStep, mock.Anything, mock.Anything).Return(nil)
 }
 
-func stagedFake() *fake {
-	return &fake{
-		from:     rOld,
-		services: map[string][]string{rNew: newServices, rOld: oldServices},
-		watch: map[string]watchPlan{
-			rNew: {after: 3 * time.Second, progress: newProgress},
-			rOld: {progress: oldProgress},
-		},
-	}
-}
-
 func stepMessages(rec *recorder) []string {
 	var out []string
 	for _, in := range inputs[activities.StepInput](rec, "RecordStep") {
@@ -79,7 +68,7 @@ func TestStagedTimedPause(t *testing.T) {
 	var paused string
 	var pauseErr error
 	update(env, workflows.SignalPause, 40*time.Second, &paused, &pauseErr)
-	start := promote(t, env, stagedFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice", Timeout: 10 * time.Second})
+	start := promote(t, env, rollingFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice", Timeout: 10 * time.Second})
 
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
@@ -116,7 +105,7 @@ func TestStagedManualPauseContinuedByUpdate(t *testing.T) {
 	var got string
 	var refused error
 	updateAs(env, workflows.SignalContinue, "alice", 3*time.Hour, &got, &refused)
-	start := promote(t, env, stagedFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice", Timeout: time.Minute})
+	start := promote(t, env, rollingFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice", Timeout: time.Minute})
 
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
@@ -146,7 +135,7 @@ func TestStagedManualPauseContinuedBySignal(t *testing.T) {
 	var between workflows.PromotionState
 	queryAt(t, env, 2*time.Minute, &between)
 	signalAt(env, 3*time.Minute, workflows.SignalContinue, "")
-	promote(t, env, stagedFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice"})
+	promote(t, env, rollingFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice"})
 
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
@@ -170,7 +159,7 @@ func TestStagedFailedCheckCompensates(t *testing.T) {
 		checkErr: permanent("web: check GET /health/deep answered 503, want 200 (GET 4)", activities.ErrCheckFailed),
 	}
 	s.install(env)
-	promote(t, env, stagedFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice"})
+	promote(t, env, rollingFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice"})
 
 	why := "step web 2/2 check /health/deep answers 200 for 30s: web: check GET /health/deep answered 503, want 200 (GET 4)"
 	wantFailure(t, env, "RolledBack", "rollback: "+why)
@@ -194,7 +183,7 @@ func TestStagedRollbackDuringPause(t *testing.T) {
 	var got string
 	var refused error
 	update(env, workflows.SignalRollback, 10*time.Minute, &got, &refused)
-	start := promote(t, env, stagedFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice"})
+	start := promote(t, env, rollingFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice"})
 
 	if refused != nil {
 		t.Errorf("rollback during a pause refused: %v", refused)
@@ -208,7 +197,7 @@ func TestStagedRollbackDuringPause(t *testing.T) {
 	env, rec = newEnv(t)
 	s = &staged{steps: []model.Step{{Replicas: 50}}, canaryAfter: time.Hour}
 	s.install(env)
-	promote(t, env, stagedFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice", Timeout: time.Minute})
+	promote(t, env, rollingFake(), workflows.PromoteInput{Promotion: promoID, Actor: "alice", Timeout: time.Minute})
 	wantFailure(t, env, "RolledBack", "rollback: timeout: not rolled out within 1m0s at step web 1/1 replicas 50%")
 	wantNames(t, rec, "BeginPromotion", "StageCanary", "ApplyRelease", "WatchRollout", "FinishPromotion")
 	if n := len(rec.cancelled); n != 1 || rec.cancelled[0] != "StageCanary" {
@@ -222,7 +211,7 @@ func TestUnstagedPromotionRecordsNoMarker(t *testing.T) {
 	env, rec := newEnv(t)
 	s := &staged{}
 	s.install(env)
-	promote(t, env, stagedFake(), workflows.PromoteInput{Promotion: promoID})
+	promote(t, env, rollingFake(), workflows.PromoteInput{Promotion: promoID})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
@@ -239,7 +228,7 @@ func TestStagedStepsSkipped(t *testing.T) {
 	env.OnActivity(acts.BeginPromotion, mock.Anything, mock.Anything).Return(activities.BeginResult{
 		Steps: []activities.StagedService{{Service: "web", Steps: []model.Step{{Manual: true}}}},
 	}, nil)
-	f := stagedFake()
+	f := rollingFake()
 	f.from = ""
 	promote(t, env, f, workflows.PromoteInput{Promotion: promoID})
 	if err := env.GetWorkflowError(); err != nil {
@@ -250,7 +239,7 @@ func TestStagedStepsSkipped(t *testing.T) {
 	env, rec = newEnv(t)
 	s := &staged{steps: []model.Step{{Manual: true}}}
 	s.install(env)
-	promote(t, env, stagedFake(), workflows.PromoteInput{Promotion: promoID, RollbackTo: rTarget})
+	promote(t, env, rollingFake(), workflows.PromoteInput{Promotion: promoID, RollbackTo: rTarget})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("rollback command failed: %v", err)
 	}

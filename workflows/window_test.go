@@ -67,24 +67,13 @@ func newWindowEnv(t *testing.T, window *activities.KeptWindow, from string) *win
 	return w
 }
 
-func windowFake() *fake {
-	return &fake{
-		from:     rOld,
-		services: map[string][]string{rNew: newServices, rOld: oldServices},
-		watch: map[string]watchPlan{
-			rNew: {after: 3 * time.Second, progress: newProgress},
-			rOld: {progress: oldProgress},
-		},
-	}
-}
-
 // A promotion asked to keep the previous release opens a window once it
 // is active: the kept Deployments of the release before, and a
 // PreviousWindow child, outliving the promotion, that closes exactly that
 // window when its time is up.
 func TestPromoteKeepPreviousOpensWindow(t *testing.T) {
 	w := newWindowEnv(t, nil, rOld)
-	start := promote(t, w.env, windowFake(), workflows.PromoteInput{Promotion: promoID, KeepPrevious: 10 * time.Minute})
+	start := promote(t, w.env, rollingFake(), workflows.PromoteInput{Promotion: promoID, KeepPrevious: 10 * time.Minute})
 	if err := w.env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
@@ -119,7 +108,7 @@ func TestPromoteKeepPreviousOpensWindow(t *testing.T) {
 // new activity, and no version marker in the history.
 func TestPromoteWithoutWindowRecordsNothing(t *testing.T) {
 	w := newWindowEnv(t, nil, rOld)
-	promote(t, w.env, windowFake(), workflows.PromoteInput{Promotion: promoID})
+	promote(t, w.env, rollingFake(), workflows.PromoteInput{Promotion: promoID})
 	if err := w.env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
@@ -133,7 +122,7 @@ func TestPromoteWithoutWindowRecordsNothing(t *testing.T) {
 
 	// Nor does a first promotion asked to keep: there is nothing before.
 	w = newWindowEnv(t, nil, "")
-	f := windowFake()
+	f := rollingFake()
 	f.from = ""
 	promote(t, w.env, f, workflows.PromoteInput{Promotion: promoID, KeepPrevious: time.Minute})
 	wantNames(t, w.rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "FinishPromotion")
@@ -147,7 +136,7 @@ func TestPromoteWithoutWindowRecordsNothing(t *testing.T) {
 func TestRollbackInsideWindowSwitchesFirst(t *testing.T) {
 	open := &activities.KeptWindow{Promotion: keeper, Release: rTarget, Services: []string{"web"}, Ready: true}
 	w := newWindowEnv(t, open, rOld)
-	promote(t, w.env, windowFake(), workflows.PromoteInput{Promotion: promoID, RollbackTo: rTarget})
+	promote(t, w.env, rollingFake(), workflows.PromoteInput{Promotion: promoID, RollbackTo: rTarget})
 	if err := w.env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
@@ -181,7 +170,7 @@ func TestRollbackInsideWindowSwitchesFirst(t *testing.T) {
 func TestRollbackInsideWindowFailsSwitchesBackAfterCompensation(t *testing.T) {
 	open := &activities.KeptWindow{Promotion: keeper, Release: rTarget, Services: []string{"web"}, Ready: true}
 	w := newWindowEnv(t, open, rOld)
-	f := windowFake()
+	f := rollingFake()
 	f.watch[rNew] = watchPlan{err: permanent(crashLoop, activities.ErrRolloutFailed)}
 	promote(t, w.env, f, workflows.PromoteInput{Promotion: promoID, RollbackTo: rTarget})
 	wantFailure(t, w.env, "RolledBack", "rollback: "+crashLoop)
@@ -201,7 +190,7 @@ func TestRollbackInsideWindowFailsSwitchesBackAfterCompensation(t *testing.T) {
 func TestRollbackInsideWindowNotReady(t *testing.T) {
 	open := &activities.KeptWindow{Promotion: keeper, Release: rTarget, Services: []string{"web"}, Ready: false}
 	w := newWindowEnv(t, open, rOld)
-	promote(t, w.env, windowFake(), workflows.PromoteInput{Promotion: promoID, RollbackTo: rTarget})
+	promote(t, w.env, rollingFake(), workflows.PromoteInput{Promotion: promoID, RollbackTo: rTarget})
 	if err := w.env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
@@ -216,7 +205,7 @@ func TestRollbackInsideWindowNotReady(t *testing.T) {
 func TestLaterPromotionClosesWindow(t *testing.T) {
 	open := &activities.KeptWindow{Promotion: keeper, Release: rTarget, Services: []string{"web"}, Ready: true}
 	w := newWindowEnv(t, open, rOld)
-	promote(t, w.env, windowFake(), workflows.PromoteInput{Promotion: promoID, KeepPrevious: time.Hour})
+	promote(t, w.env, rollingFake(), workflows.PromoteInput{Promotion: promoID, KeepPrevious: time.Hour})
 	if err := w.env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
@@ -229,7 +218,7 @@ func TestLaterPromotionClosesWindow(t *testing.T) {
 	}
 	// A rollback to another release than the kept one closes it too.
 	w = newWindowEnv(t, open, rOld)
-	promote(t, w.env, windowFake(), workflows.PromoteInput{Promotion: promoID, RollbackTo: "ROTHEROTHER"})
+	promote(t, w.env, rollingFake(), workflows.PromoteInput{Promotion: promoID, RollbackTo: "ROTHEROTHER"})
 	wantNames(t, w.rec, "CreateRelease", "BeginPromotion", "CloseWindow", "ApplyRelease", "WatchRollout", "FinishPromotion")
 }
 
