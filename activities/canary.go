@@ -24,7 +24,7 @@ import (
 // release beside the service (StageCanary), a check step GETs the service
 // (CheckService, check.go), and pauses are the workflow's own timers and
 // gates. The canaries go when the promotion ends: FinishPromotion and a
-// rollback's ApplyRelease delete them (DeleteCanaries' work), so no canary
+// rollback's ApplyRelease delete them (deleteCanaries), so no canary
 // pod of a rejected release outlives its promotion.
 
 // StagedService is a service's staged rollout, as BeginPromotion reads it
@@ -203,16 +203,6 @@ func (a *Activities) waitCanary(ctx context.Context, in CanaryInput) error {
 	}
 }
 
-type CanariesInput struct {
-	App string
-}
-
-// DeleteCanaries removes every canary of the app with its pods; a canary
-// already gone is no error.
-func (a *Activities) DeleteCanaries(ctx context.Context, in CanariesInput) error {
-	return classify(a.deleteCanaries(ctx, in.App))
-}
-
 // deleteCanaries scales each canary to zero (its ReplicaSet stops its
 // pods at once), deletes it in the foreground (it is gone only once its
 // pods are) and deletes its pods, so that each is terminating when this
@@ -255,12 +245,15 @@ func (a *Activities) deleteCanaries(ctx context.Context, app string) error {
 // canaryCounts gives each staged service the count kept on its canary
 // (render.AnnotationServiceReplicas): its own Deployment runs fewer while
 // the canary runs, and gets that count back when a release is applied.
-func canaryCounts(deps []appsv1.Deployment, replicas map[string]int32) {
+// It says whether there is a canary.
+func canaryCounts(deps []appsv1.Deployment, replicas map[string]int32) bool {
+	found := false
 	for _, d := range deps {
 		if svc, n, ok := render.ServiceReplicas(d.Labels, d.Annotations); ok {
-			replicas[svc] = n
+			replicas[svc], found = n, true
 		}
 	}
+	return found
 }
 
 type StepInput struct {

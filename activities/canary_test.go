@@ -40,7 +40,7 @@ func TestDeleteCanaries(t *testing.T) {
 	main, canary, pods := canaryObjects()
 	fs := newFakeStore(t, nil, main, canary, pods[0], pods[1], pods[2])
 	a := &Activities{Store: fs.Store}
-	if err := a.DeleteCanaries(context.Background(), CanariesInput{App: testApp}); err != nil {
+	if err := a.deleteCanaries(context.Background(), testApp); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -54,7 +54,7 @@ func TestDeleteCanaries(t *testing.T) {
 		t.Errorf("the service's own Deployment: %v", err)
 	}
 	fs.core.ClearActions()
-	if err := a.DeleteCanaries(context.Background(), CanariesInput{App: testApp}); err != nil {
+	if err := a.deleteCanaries(context.Background(), testApp); err != nil {
 		t.Fatal(err)
 	}
 	if got := fs.coreWrites(); len(got) != 0 {

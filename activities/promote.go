@@ -203,7 +203,7 @@ func (a *Activities) ApplyRelease(ctx context.Context, in ApplyInput) (ApplyResu
 	if err := cmp.Or(errs...); err != nil {
 		return ApplyResult{}, err
 	}
-	if in.Phase == model.PhaseRollingBack {
+	if in.Phase == model.PhaseRollingBack && r.canaries {
 		// No canary of the release rolled back outlives it (canary.go):
 		// deleted once the services have their count back from it, and
 		// before the prune, which would leave its pods to the garbage
@@ -256,6 +256,8 @@ type rendered struct {
 	in        render.Input
 	services  []render.Service
 	resources []render.Resource
+	// canaries says the app has a staged rollout's canary (canary.go).
+	canaries bool
 }
 
 func (a *Activities) renderRelease(ctx context.Context, app, release string, deadline int32) (rendered, error) {
@@ -304,15 +306,15 @@ func (a *Activities) renderRelease(ctx context.Context, app, release string, dea
 			replicas[d.Labels[render.LabelService]] = *d.Spec.Replicas
 		}
 	}
-	canaryCounts(deps.Items, replicas)  // canary.go
-	scale, err := a.handScale(ctx, app) // activities/scale.go
+	canaries := canaryCounts(deps.Items, replicas) // canary.go
+	scale, err := a.handScale(ctx, app)            // activities/scale.go
 	if err != nil {
 		return rendered{}, classify(err)
 	}
 	out := rendered{in: render.Input{
 		App: app, Namespace: ns, Release: release, Build: r.Spec.Build, Manifest: m, Env: env,
 		Images: images, Replicas: replicas, ProgressDeadline: deadline, Ingress: a.Ingress, Scale: scale,
-	}}
+	}, canaries: canaries}
 	if out.services, err = render.Release(out.in); err != nil {
 		return rendered{}, permanent(ErrInvalid, err)
 	}
@@ -376,6 +378,8 @@ type FinishInput struct {
 	// KeepObjects leaves every object and the app's active release as they
 	// are: the promotion was refused before it applied anything.
 	KeepObjects bool
+	// Canaries says a staged rollout ran canaries, which go now.
+	Canaries bool `json:",omitempty"`
 	// Before, when set, is an event written ahead of Event.
 	Before Transition
 }
@@ -387,7 +391,7 @@ func (a *Activities) FinishPromotion(ctx context.Context, in FinishInput) error 
 	// Closing the records is retried even when refused: a promotion must
 	// not end with them saying it still runs.
 	classify := classifyPuttingBack
-	if !in.KeepObjects {
+	if in.Canaries && !in.KeepObjects {
 		// Whatever the result, a canary's work is over (canary.go).
 		if err := a.deleteCanaries(ctx, in.App); err != nil {
 			return classify(err)

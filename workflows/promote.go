@@ -178,6 +178,7 @@ type promotion struct {
 	ctl      *control
 	webhooks []string // events the app's webhooks are sent (notify.go)
 	win      window   // the rollback window (window.go)
+	staged   bool     // steps ran canaries, which the end deletes (steps.go)
 }
 
 func (p *promotion) transition(from, to string) activities.Transition {
@@ -345,7 +346,7 @@ func (p *promotion) run(ctx workflow.Context) (PromoteResult, error) {
 	}
 	err := workflow.ExecuteActivity(recordOptions(fctx), a.FinishPromotion, activities.FinishInput{
 		App: in.App, Promotion: in.Promotion, Release: in.Release, Services: p.services, From: p.st.From,
-		Result: model.ResultActive, Progress: p.st.Services,
+		Result: model.ResultActive, Progress: p.st.Services, Canaries: p.staged,
 		Event: p.transition(model.AtomUpdating, model.AtomRunning),
 	}).Get(fctx, nil)
 	if err != nil {

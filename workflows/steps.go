@@ -57,6 +57,7 @@ func (p *promotion) stagedRollout(ctx workflow.Context, staged []activities.Stag
 	if workflow.GetVersion(ctx, versionStagedRollout, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return false, nil
 	}
+	p.staged = true
 	approvedBy := p.st.ContinuedBy
 	p.st.Phase, p.st.ContinuedBy = model.PhaseRollingOut, ""
 	for _, s := range staged {

@@ -74,6 +74,9 @@ func TestStagedTimedPause(t *testing.T) {
 		t.Fatalf("workflow failed: %v", err)
 	}
 	wantNames(t, rec, "BeginPromotion", "StageCanary", "RecordStep", "ApplyRelease", "WatchRollout", "FinishPromotion")
+	if !only[activities.FinishInput](rec, "FinishPromotion").Canaries {
+		t.Error("the end of a staged promotion does not delete its canaries")
+	}
 	wantEqual(t, "canary", only[activities.CanaryInput](rec, "StageCanary"), activities.CanaryInput{
 		App: app, Release: rNew, Promotion: promoID, Service: "web", Percent: 50,
 		Step: "web 1/2 replicas 50%", ProgressDeadline: 10,
@@ -216,6 +219,9 @@ func TestUnstagedPromotionRecordsNoMarker(t *testing.T) {
 		t.Fatalf("workflow failed: %v", err)
 	}
 	wantNames(t, rec, "BeginPromotion", "ApplyRelease", "WatchRollout", "FinishPromotion")
+	if only[activities.FinishInput](rec, "FinishPromotion").Canaries {
+		t.Error("a promotion without steps looks for canaries to delete at its end")
+	}
 	if s.versions != 0 {
 		t.Errorf("staged-rollout version checked %d times by a promotion without steps", s.versions)
 	}
